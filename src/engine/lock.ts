@@ -1,0 +1,72 @@
+// .hardway/lock: refuses a second concurrent run on the same cluster; a lock left by a process
+// that died (same host, PID gone) is taken over with a note.
+import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { HardwayError } from '../errors.ts';
+import { stateDir } from './state.ts';
+
+export interface LockInfo {
+  pid: number;
+  host: string;
+  command: string;
+  startedAt: string;
+}
+
+export interface ClusterLock {
+  /** Set when a stale lock was replaced: says whose. */
+  recovered: LockInfo | undefined;
+  release(): Promise<void>;
+}
+
+/** Why: two runs writing the same nodes and state.json would interleave; one must wait. */
+export async function acquireLock(clusterDir: string, command: string): Promise<ClusterLock> {
+  const dir = stateDir(clusterDir);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, 'lock');
+  const mine: LockInfo = { pid: process.pid, host: hostname(), command, startedAt: new Date().toISOString() };
+  let recovered: LockInfo | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await writeFile(path, `${JSON.stringify(mine)}\n`, { flag: 'wx', mode: 0o600 });
+      return { recovered, release: () => releaseLock(path, mine) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = await readLock(path);
+    if (holder && !isStale(holder)) {
+      throw new HardwayError(`another hardway run holds the lock on this cluster: pid ${holder.pid} on ${holder.host}, \`${holder.command}\`, since ${holder.startedAt}`, {
+        exitCode: 1,
+        where: { file: path },
+        hint: `Wait for it to finish. If that process is gone on another machine, remove ${path}.`,
+      });
+    }
+    recovered = holder;
+    await rm(path, { force: true });
+  }
+  throw new HardwayError(`could not take the lock ${path}`, { exitCode: 1 });
+}
+
+async function readLock(path: string): Promise<LockInfo | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as LockInfo;
+  } catch {
+    // A lock file cut short by a crash while being written is as stale as one whose process died.
+    return undefined;
+  }
+}
+
+function isStale(holder: LockInfo): boolean {
+  if (holder.host !== hostname()) return false;
+  try {
+    process.kill(holder.pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+async function releaseLock(path: string, mine: LockInfo): Promise<void> {
+  const holder = await readLock(path);
+  if (holder?.pid === mine.pid && holder.startedAt === mine.startedAt) await rm(path, { force: true });
+}

@@ -1,0 +1,101 @@
+// .hardway/state.json: what has run where, the inventory the provider produced, facts read from
+// nodes. Writes are serialized and atomic, so parallel tasks and a crash never corrupt it.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SpecError } from '../errors.ts';
+import type { ProviderFacts } from '../inventory/derive.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
+
+/** The key under which local steps record their result. */
+export const LOCAL = 'local';
+
+export interface StepNodeRecord {
+  status: 'done' | 'failed';
+  at: string;
+  changed: number;
+}
+
+export interface StateData {
+  version: 1;
+  cluster: string;
+  /** Per step, per node (or `local`): the last result. */
+  steps: Record<string, Record<string, StepNodeRecord>>;
+  /** What only the provider knows, merged into the derived inventory. */
+  providerFacts: ProviderFacts;
+  /** Provider resource ids and bookkeeping, owned by the provider. */
+  provider: Record<string, unknown>;
+  /** Facts read from nodes (os, arch, systemd). */
+  facts: Record<string, Record<string, string>>;
+  /** Work in progress that must be resumable (rebuild). */
+  operations: Record<string, unknown>;
+}
+
+export function emptyState(cluster: string): StateData {
+  return { version: 1, cluster, steps: {}, providerFacts: {}, provider: {}, facts: {}, operations: {} };
+}
+
+export function stateDir(clusterDir: string): string {
+  return join(clusterDir, '.hardway');
+}
+
+/** Why: one owner of state.json per run; updates queue so concurrent tasks never lose a write. */
+export class StateStore {
+  readonly path: string;
+  #data: StateData;
+  #queue: Promise<void> = Promise.resolve();
+
+  private constructor(path: string, data: StateData) {
+    this.path = path;
+    this.#data = data;
+  }
+
+  static async open(clusterDir: string, cluster: string): Promise<StateStore> {
+    const path = join(stateDir(clusterDir), 'state.json');
+    let data = emptyState(cluster);
+    try {
+      const parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<StateData>;
+      data = { ...data, ...parsed, version: 1 };
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') {
+        throw new SpecError(`${path}: unreadable state (${code ?? (error as Error).message})`, { file: path }, {
+          hint: 'Restore it from a backup, or move it aside to start over (provisioned machines are found again by the provider).',
+          cause: error,
+        });
+      }
+    }
+    return new StateStore(path, data);
+  }
+
+  /** An in-memory store for plans and tests that must not touch the disk. */
+  static inMemory(cluster: string, data?: Partial<StateData>): StateStore {
+    const store = new StateStore('', { ...emptyState(cluster), ...data });
+    return store;
+  }
+
+  get data(): Readonly<StateData> {
+    return this.#data;
+  }
+
+  /** Apply a change and persist it; resolves when the write is durable. */
+  update(mutate: (draft: StateData) => void, options: { beforeRename?: () => void | Promise<void> } = {}): Promise<void> {
+    const next = this.#queue.then(async () => {
+      const draft = structuredClone(this.#data);
+      mutate(draft);
+      if (this.path) await writeFileAtomic(this.path, `${JSON.stringify(draft, null, 2)}\n`, { mode: 0o600, beforeRename: options.beforeRename });
+      this.#data = draft;
+    });
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  stepRecord(step: string, node: string): StepNodeRecord | undefined {
+    return this.#data.steps[step]?.[node];
+  }
+
+  recordStep(step: string, results: Record<string, StepNodeRecord>): Promise<void> {
+    return this.update((draft) => {
+      draft.steps[step] = { ...draft.steps[step], ...results };
+    });
+  }
+}

@@ -1,0 +1,76 @@
+// The variables a playbook's `${...}` placeholders and the units/ templates can use. Derived from
+// the run's spec and inventory for one node, so a template never computes cluster topology itself.
+import { addressInCidr } from '../inventory/ipv4.ts';
+import { Nodes, type Node } from '../inventory/node.ts';
+import { SpecError } from '../errors.ts';
+import type { RunContext } from './context.ts';
+
+export interface TemplateVars extends Record<string, unknown> {
+  node: Node | undefined;
+  spec: RunContext['spec'];
+  cluster: string;
+  inventory: RunContext['inventory'];
+  controllers: Node[];
+  etcd: Node[];
+  lb: Node[];
+  /** `etcd-0=https://10.240.0.20:2380,...` */
+  etcdInitialCluster: string;
+  /** `https://10.240.0.20:2379,...` */
+  etcdServers: string;
+  /** The first address of the service CIDR: the `kubernetes` Service. */
+  kubernetesServiceIP: string;
+  /** `https://HOST:PORT` of the load balancer (or the only controller). */
+  apiEndpoint: string;
+  /** Paths on the workstation. */
+  clusterDir: string;
+}
+
+export function templateVars(run: RunContext, node: Node | undefined): TemplateVars {
+  const nodes = new Nodes(run.inventory.nodes);
+  const etcd = nodes.etcd();
+  return {
+    node,
+    spec: run.spec,
+    cluster: run.spec.name,
+    inventory: run.inventory,
+    controllers: nodes.controllers(),
+    etcd,
+    lb: nodes.lb(),
+    etcdInitialCluster: etcd.map((member) => `${member.name}=https://${member.internalIP}:2380`).join(','),
+    etcdServers: etcd.map((member) => `https://${member.internalIP}:2379`).join(','),
+    kubernetesServiceIP: addressInCidr(run.spec.network.serviceCIDR, 1),
+    apiEndpoint: `https://${run.inventory.endpoint.host}:${run.inventory.endpoint.port}`,
+    clusterDir: run.clusterDir,
+  };
+}
+
+const PLACEHOLDER = /\$\{([^}]*)\}/g;
+const PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$/;
+
+/** Why: playbooks are data; `${node.name}` resolves a dotted path, never evaluates code. */
+export function interpolate<T>(value: T, vars: Record<string, unknown>): T {
+  if (typeof value === 'string') return interpolateString(value, vars) as T;
+  if (Array.isArray(value)) return value.map((item) => interpolate(item, vars)) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, interpolate(item, vars)])) as T;
+  }
+  return value;
+}
+
+function interpolateString(text: string, vars: Record<string, unknown>): string {
+  return text.replace(PLACEHOLDER, (_, expression: string) => {
+    const path = expression.trim();
+    if (!PATH.test(path)) throw new SpecError(`\${${expression}} is not a variable path like \${node.name}`);
+    const resolved = path.split('.').reduce<unknown>((current, key) => (current == null ? undefined : (current as Record<string, unknown>)[key]), vars);
+    if (resolved === undefined || resolved === null) throw new SpecError(`\${${path}} has no value here`);
+    return typeof resolved === 'object' ? JSON.stringify(resolved) : String(resolved);
+  });
+}
+
+/** The placeholders a value uses, for load-time checks of the variable names. */
+export function placeholders(value: unknown): string[] {
+  if (typeof value === 'string') return [...value.matchAll(PLACEHOLDER)].map((match) => (match[1] ?? '').trim());
+  if (Array.isArray(value)) return value.flatMap(placeholders);
+  if (value && typeof value === 'object') return Object.values(value).flatMap(placeholders);
+  return [];
+}

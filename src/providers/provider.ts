@@ -1,0 +1,42 @@
+// What the infra, loadbalancer, rebuild and destroy paths need from where machines come from.
+import type { Inventory, Node } from '../inventory/node.ts';
+import type { ProviderFacts } from '../inventory/derive.ts';
+import type { ClusterSpec } from '../spec/schema.ts';
+import type { StateStore } from '../engine/state.ts';
+
+export interface ProviderContext {
+  spec: ClusterSpec;
+  clusterDir: string;
+  state: StateStore;
+  /** The inventory derived from the spec (before provider facts). */
+  inventory: Inventory;
+  log: (line: string) => void;
+  signal: AbortSignal;
+}
+
+export interface EnsureResult {
+  /** Resources created by this call, as "kind name" lines; empty means everything was found. */
+  created: string[];
+  /** Resources that already existed. */
+  found: string[];
+  /** What only the provider knows (public SSH addresses, the NLB DNS name). */
+  facts: ProviderFacts;
+}
+
+/** Why: lab, aws and static differ only in where machines come from and go to. */
+export interface Provider {
+  readonly name: 'lab' | 'aws' | 'static';
+  /** Throw a PrerequisiteError (exit 3) naming what is missing: root, a package, credentials. */
+  preflight(ctx: ProviderContext): Promise<void>;
+  /** What ensure would create or find, without changing anything. */
+  plan(ctx: ProviderContext): Promise<string[]>;
+  /** Create or find every machine (and the NLB); idempotent. */
+  ensure(ctx: ProviderContext): Promise<EnsureResult>;
+  /** Replace one machine by a fresh one with the same name and address. */
+  replace(ctx: ProviderContext, node: Node): Promise<void>;
+  /** Tear down what the provider created. */
+  destroy(ctx: ProviderContext, options: { purge?: boolean; wipe?: boolean }): Promise<string[]>;
+  /** Load balancer membership (aws NLB targets); haproxy is handled by the loadbalancer playbook. */
+  registerTargets?(ctx: ProviderContext, nodes: Node[]): Promise<{ changed: boolean; reason: string }>;
+  deregisterTargets?(ctx: ProviderContext, nodes: Node[]): Promise<void>;
+}

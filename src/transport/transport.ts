@@ -1,0 +1,56 @@
+// What remote task modules need from a connection to a node. The ssh2 implementation lives in
+// ssh.ts (the only importer of ssh2); tests of the engine can supply their own.
+import type { Node } from '../inventory/node.ts';
+
+export interface ExecOptions {
+  /** Run through `sudo -n` when the SSH user is not root (default: true). */
+  sudo?: boolean;
+  stdin?: string | Buffer;
+  /** Kill the command and fail after this long. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Streamed output, for the task's live log. */
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+  /** Throw a RemoteCommandError on a non-zero exit (default: true). */
+  check?: boolean;
+}
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface UploadOptions {
+  /** Octal mode like "0644" (default "0644"). */
+  mode?: string;
+  owner?: string;
+  group?: string;
+  signal?: AbortSignal;
+}
+
+export interface UploadResult {
+  /** False when the remote file already had the same content, mode and owner. */
+  changed: boolean;
+  reason: string;
+}
+
+/** One node's connection, reused by every task of a run. */
+export interface Transport {
+  readonly node: Node;
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  /** Atomic upload (temp file, mode and owner, rename), skipped when the remote sha256 matches. */
+  upload(source: Buffer | { path: string }, dest: string, options?: UploadOptions): Promise<UploadResult>;
+  /** The remote file's content, or undefined when it does not exist. */
+  readFile(path: string): Promise<Buffer | undefined>;
+  close(): Promise<void>;
+}
+
+/** Hands out one Transport per node, connecting on first use. */
+export interface TransportPool {
+  get(node: Node, signal?: AbortSignal): Promise<Transport>;
+  /** Drop a node's connection and its pinned host key (a rebuilt machine). */
+  forget?(node: Node): Promise<void>;
+  closeAll(): Promise<void>;
+}
