@@ -65,3 +65,10 @@ export function formatWhere(where: ErrorWhere): string {
   if (run.length) parts.push(`[${run.join(', ')}]`);
   return parts.join(' ');
 }
+
+/** Why: a command that already printed its outcome (a recap with failures) only sets the exit code. */
+export class AlreadyReported extends HardwayError {
+  constructor(exitCode: number) {
+    super('', { exitCode });
+  }
+}

@@ -45,8 +45,7 @@ export interface LoadedCluster {
 /** Why: one way to read cluster.yaml + state, so every command sees the same cluster. */
 export async function openCluster(options: Pick<GlobalOptions, 'config'>, io: CliIO): Promise<LoadedCluster> {
   const specFile = resolve(options.config);
-  const { spec, located } = await loadSpecFile(specFile);
-  located.file = options.config;
+  const { spec, located } = await loadSpecFile(specFile, options.config);
   const warnings = assertConsistent(spec, located);
   for (const warning of warnings) io.stderr(`warning: ${formatProblem(warning)}\n`);
   const clusterDir = dirname(specFile);

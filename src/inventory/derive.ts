@@ -11,7 +11,7 @@ export const ADDRESS_OFFSETS = { controller: 10, etcd: 20, lb: 30 } as const;
 export interface ProviderFacts {
   /** Per node: the address SSH reaches (aws public IP). */
   sshAddresses?: Record<string, string>;
-  /** The NLB's DNS name (aws). */
+  /** The NLB's DNS name (aws). Until infra has run the endpoint host is empty: not known yet. */
   loadBalancerDNSName?: string;
 }
 
@@ -38,7 +38,7 @@ export function deriveInventory(spec: ClusterSpec, facts: ProviderFacts = {}): I
   const firstController = nodes.find((node) => node.roles.includes('controller'));
   const endpointHost =
     spec.loadBalancer.dnsName ??
-    (lbType === 'nlb' ? facts.loadBalancerDNSName : undefined) ??
+    (lbType === 'nlb' ? (facts.loadBalancerDNSName ?? '') : undefined) ??
     (lbType === 'haproxy' ? loadBalancerNames[0] : undefined) ??
     firstController?.internalIP ??
     '127.0.0.1';

@@ -31,7 +31,7 @@ export function checkConsistency(spec: ClusterSpec, located: LocatedYaml): Consi
 /** Throw all consistency errors at once; return the warnings for the caller to print. */
 export function assertConsistent(spec: ClusterSpec, located: LocatedYaml): Problem[] {
   const report = checkConsistency(spec, located);
-  if (report.errors.length) throw new SpecProblems(report.errors);
+  if (report.errors.length) throw SpecProblems.sorted(report.errors);
   return report.warnings;
 }
 

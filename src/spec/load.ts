@@ -24,6 +24,11 @@ export class SpecProblems extends SpecError {
     });
     this.problems = problems;
   }
+
+  /** Problems sorted by line, as a reader goes through the file. */
+  static sorted(problems: Problem[]): SpecProblems {
+    return new SpecProblems([...problems].sort((a, b) => (a.file === b.file ? (a.line ?? 0) - (b.line ?? 0) : a.file.localeCompare(b.file))));
+  }
 }
 
 export function formatProblem(problem: Problem): string {
@@ -46,7 +51,7 @@ export function parseYaml(text: string, file: string): LocatedYaml {
     throw new SpecProblems(
       document.errors.map((error) => ({
         file,
-        line: error.linePos?.[0]?.line,
+        line: error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line,
         field: '',
         message: `invalid YAML: ${error.message.split('\n')[0]}`,
       })),
@@ -107,7 +112,7 @@ export function problemsFromIssues(located: LocatedYaml, issues: readonly z.core
 /** Validate a located YAML value against a schema, throwing every problem at once. */
 export function validateWith<T extends z.ZodType>(schema: T, located: LocatedYaml): z.output<T> {
   const result = schema.safeParse(located.value ?? {});
-  if (!result.success) throw new SpecProblems(problemsFromIssues(located, result.error.issues));
+  if (!result.success) throw SpecProblems.sorted(problemsFromIssues(located, result.error.issues));
   return result.data;
 }
 
@@ -117,19 +122,19 @@ export interface LoadedSpec {
   located: LocatedYaml;
 }
 
-/** Read and validate a cluster.yaml: schema first, then the consistency checks of consistency.ts. */
-export async function loadSpecFile(file: string): Promise<LoadedSpec> {
+/** Read and validate a cluster.yaml against the schema; errors name the file as the user gave it. */
+export async function loadSpecFile(file: string, displayName = file): Promise<LoadedSpec> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new SpecError(code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read (${code})`, { file }, {
+    throw new SpecError(code === 'ENOENT' ? `${displayName}: no such file` : `${displayName}: cannot read (${code})`, { file: displayName }, {
       hint: code === 'ENOENT' ? 'Create one with `hardway init --provider lab`, or pass -c PATH.' : undefined,
       cause: error,
     });
   }
-  return parseSpecText(text, file);
+  return parseSpecText(text, displayName);
 }
 
 export function parseSpecText(text: string, file: string): LoadedSpec {

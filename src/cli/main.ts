@@ -1,0 +1,97 @@
+// Entry point: parses argv with commander, runs the command, and maps every failure to one clear
+// paragraph and an exit code (DESIGN §1): 0 ok, 1 a task failed, 2 bad usage or spec, 3 missing
+// prerequisite. Stack traces only with --verbose.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { AlreadyReported, formatWhere, HardwayError } from '../errors.ts';
+import { projectRoot, type CliIO } from './common.ts';
+import { registerInitCommand } from './init.ts';
+import { registerPlanCommand } from './plan.ts';
+import { registerProvisionCommands } from './provision.ts';
+import { registerValidateCommand } from './validate.ts';
+
+export function processIO(): CliIO {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    isTTY: Boolean(process.stdout.isTTY),
+    env: process.env,
+  };
+}
+
+function version(): string {
+  return (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Why: tests and bin/hardway.js share one program definition. */
+export function buildProgram(io: CliIO): Command {
+  const program = new Command('hardway')
+    .description('Build a Kubernetes control plane the hard way: raw machines, a CA, etcd and the control plane as systemd units over SSH.')
+    .version(version(), '-V, --version')
+    .option('-c, --config <path>', 'the cluster spec', './cluster.yaml')
+    .option('--verbose', 'full logs and stack traces', false)
+    .option('--json', 'machine-readable output where the output is data', false)
+    .addOption(new Option('--concurrency <n>', 'nodes worked on at once').default(10).argParser(positiveInt('--concurrency')))
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
+  program.addHelpText(
+    'after',
+    `
+Examples:
+  hardway init mycluster --provider lab       write mycluster/cluster.yaml
+  hardway validate -c mycluster/cluster.yaml  check the spec, connect nowhere
+  hardway plan --step etcd --nodes etcd-0     what the etcd step does on etcd-0
+  sudo hardway up                             build the whole cluster
+Exit codes: 0 ok, 1 a task failed, 2 bad usage or invalid spec, 3 a missing prerequisite.`,
+  );
+  registerInitCommand(program, io);
+  registerValidateCommand(program, io);
+  registerPlanCommand(program, io);
+  registerProvisionCommands(program, io);
+  for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  return program;
+}
+
+export function positiveInt(flag: string): (value: string) => number {
+  return (value) => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < 1) throw new CommanderError(2, 'hardway.invalidArgument', `${flag} must be a whole number >= 1, got "${value}"`);
+    return parsed;
+  };
+}
+
+/** Run the CLI; returns the exit code instead of exiting, so tests can call it in-process. */
+export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
+  const program = buildProgram(io);
+  const verbose = argv.includes('--verbose');
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (error) {
+    return reportError(error, io, verbose);
+  }
+}
+
+export function reportError(error: unknown, io: CliIO, verbose: boolean): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+    // commander already printed its message for its own errors; ours carry it in the message.
+    if (error.code === 'hardway.invalidArgument') io.stderr(`error: ${error.message}\n`);
+    return 2;
+  }
+  if (error instanceof AlreadyReported) return error.exitCode;
+  if (error instanceof HardwayError) {
+    const where = formatWhere(error.where);
+    const message = error.message.includes(`${error.where.file ?? '\0'}`) || !where ? error.message : `${where}: ${error.message}`;
+    io.stderr(`error: ${message}\n`);
+    if (error.hint) io.stderr(`${error.hint}\n`);
+    if (verbose) io.stderr(`${error.stack}\n${error.cause instanceof Error ? `caused by: ${error.cause.stack}\n` : ''}`);
+    return error.exitCode;
+  }
+  const text = error instanceof Error ? error.message : String(error);
+  io.stderr(`error: ${text}\n`);
+  io.stderr(verbose && error instanceof Error ? `${error.stack}\n` : 'Run again with --verbose for details.\n');
+  return 1;
+}

@@ -1,0 +1,87 @@
+// `hardway provision` and `hardway up`: select steps, refuse missing prerequisites, take the
+// cluster lock, run the step graph, print the recap (or JSON) and record results in the state.
+import type { Command } from 'commander';
+import { AlreadyReported, UsageError } from '../errors.ts';
+import { acquireLock } from '../engine/lock.ts';
+import { formatRecap, reportJson } from '../engine/recap.ts';
+import { chooseRenderer, runSteps } from '../engine/runner.ts';
+import { describeMissing, selectSteps, type Selection } from '../engine/select.ts';
+import { Nodes } from '../inventory/node.ts';
+import { globalOptions, openCluster, type CliIO, type GlobalOptions } from './common.ts';
+import { runContext } from './run-context.ts';
+import { addSelectionOptions, selectionOptions, type SelectionFlags } from './selection.ts';
+import { loadStepGraph } from './steps.ts';
+import { createTranscript } from './transcript.ts';
+
+interface RunFlags {
+  dryRun: boolean;
+  transcript?: string;
+  artifactsDir?: string;
+}
+
+function addRunOptions(command: Command): Command {
+  return command
+    .option('--dry-run', 'check every task and report what would change; change nothing', false)
+    .option('--transcript <file>', 'write a bash script of what the run did (or would do)')
+    .option('--artifacts-dir <dir>', 'take binaries from this directory (with SHA256SUMS) instead of downloading');
+}
+
+export function registerProvisionCommands(program: Command, io: CliIO): void {
+  const provision = program.command('provision').description('run the step graph: every step, or those selected');
+  addRunOptions(addSelectionOptions(provision))
+    .addHelpText('after', '\nExamples:\n  hardway provision --step etcd\n  hardway provision --step etcd --nodes etcd-1\n  hardway provision --from control-plane --dry-run')
+    .action(async (flags: SelectionFlags & RunFlags, command: Command) => {
+      await provisionAction(globalOptions(command), selectionOptions(flags), flags, io, 'provision');
+    });
+
+  const up = program.command('up').description('build the whole cluster: provision with every step');
+  addRunOptions(up)
+    .addHelpText('after', '\nExample:\n  sudo hardway up -c examples/lab/cluster.yaml --artifacts-dir /var/cache/hardway/artifacts')
+    .action(async (flags: RunFlags, command: Command) => {
+      await provisionAction(globalOptions(command), {}, flags, io, 'up');
+    });
+}
+
+/** Why: provision, up and rebuild share one path from selection to recap. */
+export async function provisionAction(options: GlobalOptions, selection: Selection, flags: RunFlags, io: CliIO, commandName: string): Promise<void> {
+  const cluster = await openCluster(options, io);
+  const steps = await loadStepGraph();
+  const nodes = new Nodes(cluster.inventory.nodes);
+  const selected = selectSteps(steps, nodes, selection, (step, node) => cluster.state.stepRecord(step, node)?.status === 'done');
+  if (selected.missing.length) throw new UsageError(describeMissing(selected.missing));
+  if (!selected.steps.length) throw new UsageError('no step selected');
+
+  const lock = await acquireLock(cluster.clusterDir, `hardway ${commandName}`);
+  if (lock.recovered) io.stderr(`note: took over a stale lock of pid ${lock.recovered.pid} (${lock.recovered.command}, ${lock.recovered.startedAt})\n`);
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const transcript = flags.transcript ? createTranscript(cluster, flags.dryRun) : undefined;
+  const run = runContext({
+    cluster,
+    modules: steps.modules,
+    options: {
+      dryRun: flags.dryRun,
+      verbose: options.verbose,
+      concurrency: options.concurrency,
+      artifactsDir: flags.artifactsDir,
+      nodeFilter: selection.nodes ? [...selection.nodes] : undefined,
+    },
+    signal: abort.signal,
+    transcript,
+    log: (line) => options.verbose && io.stderr(`${line}\n`),
+  });
+  try {
+    const renderer = chooseRenderer({ json: options.json, verbose: options.verbose, isTTY: io.isTTY, ci: Boolean(io.env.CI) });
+    const report = await runSteps(run, selected.steps, renderer);
+    if (transcript && flags.transcript) await transcript.write(flags.transcript);
+    io.stdout(options.json ? `${JSON.stringify(reportJson(report), null, 2)}\n` : formatRecap(report));
+    if (!report.ok) throw new AlreadyReported(1);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await run.close();
+    await lock.release();
+  }
+}

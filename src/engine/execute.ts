@@ -1,0 +1,92 @@
+// One task on one node: resolve its arguments, check, apply when something is to change, and
+// derive the result. Kept apart from listr2 so the rule for "changed" is tested on its own.
+import { HardwayError, SpecError, TaskError } from '../errors.ts';
+import type { Node } from '../inventory/node.ts';
+import { formatProblem, problemsFromIssues } from '../spec/load.ts';
+import type { NodeScratch, RunContext, TaskContext } from './context.ts';
+import type { PlaybookTask } from './playbook.ts';
+import { interpolate, templateVars } from './vars.ts';
+
+export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped';
+
+export interface TaskResult {
+  step: string;
+  /** The node's name, or `local`. */
+  node: string;
+  task: string;
+  module: string;
+  status: TaskStatus;
+  reason: string;
+  durationMs: number;
+  /** Set for handler tasks. */
+  handler?: string;
+  diff?: string;
+  /** The failure, for failed tasks. */
+  error?: HardwayError;
+}
+
+export interface TaskRunInput {
+  run: RunContext;
+  step: string;
+  task: PlaybookTask;
+  node: Node | undefined;
+  scratch: NodeScratch;
+  log: (line: string) => void;
+  handler?: string;
+}
+
+/** Why: "changed" is derived from check (DESIGN §4); apply runs only when check found work. */
+export async function executeTask(input: TaskRunInput): Promise<TaskResult> {
+  const { run, step, task, node } = input;
+  const started = performance.now();
+  const base = { step, node: node?.name ?? 'local', task: task.name, module: task.module, handler: input.handler };
+  const where = { step, node: node?.name, task: task.name };
+  try {
+    const module = run.modules.get(task.module);
+    if (!module) throw new SpecError(`unknown module "${task.module}"`, { file: task.file, line: task.line });
+    const vars = templateVars(run, node);
+    const resolved = interpolate(task.args, vars);
+    const parsed = module.args.safeParse(resolved);
+    if (!parsed.success) {
+      const located = { file: task.file, value: resolved, lineOf: () => task.line };
+      throw new SpecError(problemsFromIssues(located, parsed.error.issues).map(formatProblem).join('\n'), { file: task.file, line: task.line, ...where });
+    }
+    const args = parsed.data;
+    const context: TaskContext = {
+      run,
+      node,
+      vars,
+      step,
+      task: task.name,
+      connect: () => {
+        if (!node) throw new TaskError('a local task cannot connect to a node', where);
+        return run.transports.get(node, run.signal);
+      },
+      log: input.log,
+      signal: run.signal,
+      scratch: input.scratch,
+    };
+    const check = await module.check(context, args);
+    if (!check.changed) return { ...base, status: 'ok', reason: check.reason, durationMs: performance.now() - started };
+    run.transcript?.add({ step, task: task.name, node: node?.name, commands: module.describe(context, args) });
+    if (run.options.dryRun) {
+      return { ...base, status: check.probe ? 'ok' : 'changed', reason: `would ${check.reason}`, diff: check.diff, durationMs: performance.now() - started };
+    }
+    const applied = await module.apply(context, args, check);
+    const changed = applied ? applied.changed : !check.probe;
+    return { ...base, status: changed ? 'changed' : 'ok', reason: applied?.reason ?? check.reason, diff: check.diff, durationMs: performance.now() - started };
+  } catch (error) {
+    const failure = asTaskError(error, where);
+    return { ...base, status: 'failed', reason: failure.message, error: failure, durationMs: performance.now() - started };
+  }
+}
+
+/** Keep a HardwayError's exit code and details; name the step, node and task on anything else. */
+function asTaskError(error: unknown, where: { step: string; node: string | undefined; task: string }): HardwayError {
+  if (error instanceof HardwayError) {
+    Object.assign(error.where, { ...where, ...error.where, step: where.step, task: where.task, node: error.where.node ?? where.node });
+    return error;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new TaskError(message, where, { cause: error });
+}

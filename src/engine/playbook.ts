@@ -1,0 +1,172 @@
+// Loads playbooks/*.yaml (one step per file) into validated data: module names known, arguments
+// valid, handlers defined, local steps using local modules. Errors name the file and line.
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { SpecError } from '../errors.ts';
+import { ROLES, type Role } from '../inventory/node.ts';
+import type { ModuleRegistry } from '../modules/module.ts';
+import { fieldPath, parseYaml, problemsFromIssues, SpecProblems, validateWith, type LocatedYaml, type Problem } from '../spec/load.ts';
+import { placeholders } from './vars.ts';
+
+export type HostSelector = { kind: 'local' } | { kind: 'all' } | { kind: 'role'; role: Role };
+
+export interface PlaybookTask {
+  name: string;
+  module: string;
+  /** Raw arguments; `${...}` placeholders are resolved per node at run time. */
+  args: unknown;
+  notify: string[];
+  once: boolean;
+  file: string;
+  line: number | undefined;
+}
+
+export interface Handler {
+  name: string;
+  /** Run on one node at a time (etcd members restart one by one). */
+  serial: boolean;
+  tasks: PlaybookTask[];
+}
+
+export interface Playbook {
+  step: string;
+  title: string;
+  summary: string;
+  /** The Kubernetes-the-hard-way chapter this step automates. */
+  chapter: string | undefined;
+  needs: string[];
+  hosts: HostSelector;
+  tasks: PlaybookTask[];
+  handlers: Handler[];
+  file: string;
+}
+
+const STEP_NAME = /^[a-z][a-z0-9-]*$/;
+const TASK_KEYS = new Set(['name', 'notify', 'once']);
+const VARIABLE_ROOTS = new Set(['node', 'spec', 'cluster', 'inventory', 'controllers', 'etcd', 'lb', 'etcdInitialCluster', 'etcdServers', 'kubernetesServiceIP', 'apiEndpoint', 'clusterDir']);
+
+const rawTask = z.looseObject({
+  name: z.string().min(1),
+  notify: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+  once: z.boolean().optional(),
+});
+
+const rawPlaybook = z.strictObject({
+  step: z.string().regex(STEP_NAME, { message: 'must be lowercase letters, digits and "-"' }),
+  title: z.string().min(1),
+  summary: z.string().default(''),
+  chapter: z.string().optional(),
+  needs: z.array(z.string()).default([]),
+  hosts: z.string().regex(/^(local|all|role:[a-z]+)$/, { message: 'must be local, all or role:<controller|etcd|lb>' }),
+  tasks: z.array(rawTask).min(1),
+  handlers: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        serial: z.boolean().default(false),
+        tasks: z.array(rawTask).min(1),
+      }),
+    )
+    .default([]),
+});
+
+function parseHosts(text: string): HostSelector | undefined {
+  if (text === 'local') return { kind: 'local' };
+  if (text === 'all') return { kind: 'all' };
+  const role = text.slice('role:'.length) as Role;
+  return ROLES.includes(role) ? { kind: 'role', role } : undefined;
+}
+
+/** Why: a playbook is checked whole when loaded, so a typo fails before any node is touched. */
+export function parsePlaybook(text: string, file: string, modules: ModuleRegistry): Playbook {
+  const located = parseYaml(text, file);
+  const raw = validateWith(rawPlaybook, located);
+  const problems: Problem[] = [];
+  const report = (path: (string | number)[], message: string) => problems.push({ file, line: located.lineOf(path), field: fieldPath(path), message });
+
+  const hosts = parseHosts(raw.hosts);
+  if (!hosts) report(['hosts'], `unknown role in ${raw.hosts}; roles are ${ROLES.join(', ')}`);
+  const local = hosts?.kind === 'local';
+
+  const handlerNames = new Set<string>();
+  for (const [index, handler] of raw.handlers.entries()) {
+    if (handlerNames.has(handler.name)) report(['handlers', index, 'name'], `handler "${handler.name}" is defined twice`);
+    handlerNames.add(handler.name);
+  }
+
+  const toTask = (rawTaskValue: z.output<typeof rawTask>, path: (string | number)[], inHandler: boolean): PlaybookTask | undefined => {
+    const moduleKeys = Object.keys(rawTaskValue).filter((key) => !TASK_KEYS.has(key));
+    if (moduleKeys.length !== 1) {
+      report(path, moduleKeys.length ? `has several module keys (${moduleKeys.join(', ')}); a task uses exactly one` : `names no module; known modules: ${modules.names().join(', ')}`);
+      return undefined;
+    }
+    const moduleName = moduleKeys[0]!;
+    const module = modules.get(moduleName);
+    if (!module) {
+      report([...path, moduleName], `unknown module "${moduleName}"; known modules: ${modules.names().join(', ')}`);
+      return undefined;
+    }
+    if (local && module.where === 'remote') report([...path, moduleName], `module ${moduleName} runs on nodes, but this step has hosts: local`);
+    if (!local && module.where === 'local') report([...path, moduleName], `module ${moduleName} runs on the workstation; use it in a step with hosts: local`);
+    const args = rawTaskValue[moduleName] ?? {};
+    for (const variable of placeholders(args)) {
+      const root = variable.split('.')[0] ?? '';
+      if (!VARIABLE_ROOTS.has(root)) report([...path, moduleName], `\${${variable}} is not a known variable; known: ${[...VARIABLE_ROOTS].join(', ')}`);
+    }
+    if (placeholders(args).length === 0) {
+      const result = module.args.safeParse(args);
+      if (!result.success) problems.push(...problemsFromIssues(located, result.error.issues.map((issue) => ({ ...issue, path: [...path, moduleName, ...issue.path] }))));
+    }
+    const notify = rawTaskValue.notify === undefined ? [] : [rawTaskValue.notify].flat();
+    for (const name of notify) {
+      if (!handlerNames.has(name)) report([...path, 'notify'], `notifies "${name}", which is not a handler of this playbook`);
+    }
+    if (inHandler && (rawTaskValue.once || notify.length)) report(path, 'handler tasks cannot use once or notify');
+    return { name: rawTaskValue.name, module: moduleName, args, notify, once: rawTaskValue.once ?? false, file, line: located.lineOf(path) };
+  };
+
+  const tasks = raw.tasks.map((task, index) => toTask(task, ['tasks', index], false));
+  const handlers = raw.handlers.map((handler, handlerIndex) => ({
+    name: handler.name,
+    serial: handler.serial,
+    tasks: handler.tasks.map((task, index) => toTask(task, ['handlers', handlerIndex, 'tasks', index], true)),
+  }));
+  if (problems.length) throw new SpecProblems(problems);
+  return {
+    step: raw.step,
+    title: raw.title,
+    summary: raw.summary.trim(),
+    chapter: raw.chapter,
+    needs: raw.needs,
+    hosts: hosts!,
+    tasks: tasks as PlaybookTask[],
+    handlers: handlers.map((handler) => ({ ...handler, tasks: handler.tasks as PlaybookTask[] })),
+    file,
+  };
+}
+
+/** Load every `*.yaml` in the directory, in file-name order (the numbering a reader follows). */
+export async function loadPlaybooks(directory: string, modules: ModuleRegistry): Promise<Playbook[]> {
+  let files: string[];
+  try {
+    files = (await readdir(directory)).filter((name) => name.endsWith('.yaml') || name.endsWith('.yml')).sort();
+  } catch (error) {
+    throw new SpecError(`cannot read the playbooks directory ${directory}`, { file: directory }, { cause: error });
+  }
+  const playbooks: Playbook[] = [];
+  const problems: Problem[] = [];
+  for (const name of files) {
+    const file = join(directory, name);
+    try {
+      playbooks.push(parsePlaybook(await readFile(file, 'utf8'), file, modules));
+    } catch (error) {
+      if (error instanceof SpecProblems) problems.push(...error.problems);
+      else throw error;
+    }
+  }
+  if (problems.length) throw new SpecProblems(problems);
+  return playbooks;
+}
+
+export type { LocatedYaml };

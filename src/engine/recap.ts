@@ -1,0 +1,69 @@
+// The end-of-run summary: per node, how many tasks were ok, changed, failed, skipped; then each
+// failure with where it happened and what to do. Also the JSON form for --json.
+import { formatWhere } from '../errors.ts';
+import type { TaskResult, TaskStatus } from './execute.ts';
+import type { RunReport } from './runner.ts';
+
+export type Counts = Record<TaskStatus, number>;
+
+/** Why: "0 changed" on a re-run is the idempotency promise; the recap is where a user reads it. */
+export function countByNode(results: readonly TaskResult[]): Map<string, Counts> {
+  const counts = new Map<string, Counts>();
+  for (const result of results) {
+    const entry = counts.get(result.node) ?? { ok: 0, changed: 0, failed: 0, skipped: 0 };
+    entry[result.status] += 1;
+    counts.set(result.node, entry);
+  }
+  return counts;
+}
+
+export function totals(results: readonly TaskResult[]): Counts {
+  const total: Counts = { ok: 0, changed: 0, failed: 0, skipped: 0 };
+  for (const result of results) total[result.status] += 1;
+  return total;
+}
+
+export function formatRecap(report: RunReport): string {
+  const counts = countByNode(report.results);
+  const rows = [['NODE', 'OK', 'CHANGED', 'FAILED', 'SKIPPED'], ...[...counts].map(([node, c]) => [node, String(c.ok), String(c.changed), String(c.failed), String(c.skipped)])];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  const table = rows.map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ')).join('\n');
+  const total = totals(report.results);
+  const verb = report.dryRun ? 'would change' : 'changed';
+  const lines = [
+    '',
+    `RECAP${report.dryRun ? ' (dry run: nothing was changed)' : ''}`,
+    table,
+    '',
+    `${report.steps.length} step${report.steps.length === 1 ? '' : 's'} (${report.steps.join(', ') || 'none'}), ${total.ok} ok, ${total.changed} ${verb}, ${total.failed} failed in ${(report.durationMs / 1000).toFixed(1)}s`,
+  ];
+  for (const failure of report.results.filter((result) => result.status === 'failed')) {
+    lines.push('', `FAILED ${formatWhere({ step: failure.step, node: failure.node, task: failure.task })}`, indent(failure.reason));
+    if (failure.error?.hint) lines.push(indent(failure.error.hint));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+}
+
+/** The machine-readable report: errors reduced to message, hint and where. */
+export function reportJson(report: RunReport): unknown {
+  return {
+    ok: report.ok,
+    dryRun: report.dryRun,
+    steps: report.steps,
+    durationMs: Math.round(report.durationMs),
+    totals: totals(report.results),
+    nodes: Object.fromEntries(countByNode(report.results)),
+    results: report.results.map(({ error, durationMs, ...result }) => ({
+      ...result,
+      durationMs: Math.round(durationMs),
+      ...(error ? { error: { message: error.message, hint: error.hint, where: error.where } } : {}),
+    })),
+  };
+}

@@ -1,0 +1,52 @@
+// The infra step's module: the provider creates or finds every machine (and the NLB), then the
+// run's inventory is re-derived with what only the provider knows (addresses, the NLB's name).
+import { z } from 'zod';
+import { deriveInventory } from '../inventory/derive.ts';
+import type { TaskContext } from '../engine/context.ts';
+import type { ProviderContext } from '../providers/provider.ts';
+import { defineModule } from './module.ts';
+
+export function providerContext(ctx: TaskContext): ProviderContext {
+  return {
+    spec: ctx.run.spec,
+    clusterDir: ctx.run.clusterDir,
+    state: ctx.run.state,
+    inventory: deriveInventory(ctx.run.spec, ctx.run.state.data.providerFacts),
+    log: ctx.log,
+    signal: ctx.signal,
+  };
+}
+
+/** Why: one local task wraps the provider, so `infra` is a step like any other. */
+export const infraModule = defineModule({
+  name: 'infra',
+  where: 'local',
+  summary: 'create or find the machines (and the load balancer) with the cluster provider',
+  args: z.strictObject({}),
+  async check(ctx) {
+    const provider = await ctx.run.provider();
+    await provider.preflight(providerContext(ctx));
+    if (ctx.run.options.dryRun) {
+      const plan = await provider.plan(providerContext(ctx));
+      const creates = plan.filter((line) => line.startsWith('create'));
+      return creates.length ? { changed: true, reason: creates.join('; ') } : { changed: false, reason: `found all: ${plan.length} resources` };
+    }
+    // The provider decides per resource; ensure reports what it created.
+    return { changed: true, probe: true, reason: `ensure the ${ctx.run.spec.provider} machines` };
+  },
+  async apply(ctx) {
+    const provider = await ctx.run.provider();
+    const result = await provider.ensure(providerContext(ctx));
+    await ctx.run.state.update((draft) => {
+      draft.providerFacts = result.facts;
+    });
+    ctx.run.inventory = deriveInventory(ctx.run.spec, result.facts);
+    for (const line of result.created) ctx.log(`created ${line}`);
+    return result.created.length
+      ? { changed: true, reason: `created ${result.created.length}: ${result.created.join(', ')}` }
+      : { changed: false, reason: `found all ${result.found.length} resources` };
+  },
+  describe(ctx) {
+    return [`# the ${ctx.run.spec.provider} provider creates or finds: ${ctx.run.inventory.nodes.map((node) => `${node.name} (${node.internalIP})`).join(', ')}`];
+  },
+});

@@ -1,0 +1,39 @@
+// One lab cluster name per machine: the runtime dir records which cluster directory owns it, so
+// two checkouts using the same name never boot, replace or destroy each other's nodes.
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SpecError } from '../../errors.ts';
+import { clusterRuntimeDir, machineName } from './names.ts';
+import type { LabSite } from './node.ts';
+import { findNspawnPids } from './processes.ts';
+
+function ownerFile(site: LabSite): string {
+  return join(clusterRuntimeDir(site.root, site.cluster), 'owner');
+}
+
+/** Node names that have a runtime directory (leftovers included). */
+export async function nodeDirs(site: LabSite): Promise<string[]> {
+  const entries = await readdir(clusterRuntimeDir(site.root, site.cluster), { withFileTypes: true }).catch(() => []);
+  return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+}
+
+/** Why: refuse to touch a running lab that another cluster directory created under the same name. */
+export async function claimCluster(site: LabSite, clusterDir: string, options: { write: boolean }): Promise<void> {
+  const owner = (await readFile(ownerFile(site), 'utf8').catch(() => '')).trim();
+  if (owner && owner !== clusterDir) {
+    const running: string[] = [];
+    for (const name of await nodeDirs(site)) {
+      if ((await findNspawnPids(machineName(site.cluster, name))).length) running.push(name);
+    }
+    if (running.length) {
+      throw new SpecError(`a lab cluster named ${site.cluster} from ${owner} is running on this machine (nodes ${running.join(', ')})`, { field: 'name' }, {
+        hint: `Give this cluster another name, or destroy that one first (hardway destroy -c ${join(owner, 'cluster.yaml')}).`,
+      });
+    }
+    site.log(`taking over the stopped lab cluster ${site.cluster} left by ${owner}`);
+  }
+  if (options.write && owner !== clusterDir) {
+    await mkdir(clusterRuntimeDir(site.root, site.cluster), { recursive: true, mode: 0o700 });
+    await writeFile(ownerFile(site), `${clusterDir}\n`);
+  }
+}

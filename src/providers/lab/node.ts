@@ -1,0 +1,169 @@
+// One lab node's life on this machine: overlay root, network namespace, nspawn process. Every
+// function here finds what exists from the system itself (mountinfo, /proc, /run/netns), so a
+// crashed run's leftovers are recognised without trusting any record.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { appendFile, chmod, mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCommand } from './exec.ts';
+import { isMounted, overlayMountArgs, removeTree, unmountBelow } from './mounts.ts';
+import { machineName, netnsName, nodePaths, vethName, type NodePaths } from './names.ts';
+import { createNodeNetwork, deleteNodeNetwork, netnsExists, nodeNetworkIntact, type NodeLink } from './network.ts';
+import { spawnNspawn } from './nspawn.ts';
+import { containerInitPid, findNspawnPids, signalProcess, waitForExit } from './processes.ts';
+
+/** Where and how the nodes of one cluster live on this machine. */
+export interface LabSite {
+  /** The lab root holding every cluster's runtime dirs. */
+  root: string;
+  cluster: string;
+  bridge: string;
+  prefixLength: number;
+  signal?: AbortSignal;
+  log: (line: string) => void;
+}
+
+export interface LabNodeIdentity {
+  name: string;
+  ip: string;
+}
+
+export function nodeLink(site: LabSite, node: LabNodeIdentity): NodeLink {
+  return { netns: netnsName(site.cluster, node.name), veth: vethName(site.cluster, node.name), bridge: site.bridge, ip: node.ip, prefixLength: site.prefixLength };
+}
+
+export function pathsOf(site: LabSite, name: string): NodePaths {
+  return nodePaths(site.root, site.cluster, name);
+}
+
+export interface NodeProbe {
+  running: boolean;
+  pids: number[];
+  /** Why it is not running, for the log: "no nspawn process", "overlay not mounted". */
+  reason: string;
+}
+
+/** Running means: exactly one nspawn process for it, its overlay mounted, its network intact. */
+export async function probeNode(site: LabSite, node: LabNodeIdentity): Promise<NodeProbe> {
+  const pids = await findNspawnPids(machineName(site.cluster, node.name));
+  const paths = pathsOf(site, node.name);
+  let reason = '';
+  if (pids.length === 0) reason = 'no nspawn process';
+  else if (pids.length > 1) reason = `${pids.length} nspawn processes`;
+  else if (!(await isMounted(paths.merged))) reason = 'overlay not mounted';
+  else if (!(await nodeNetworkIntact(nodeLink(site, node), site.signal))) reason = 'network namespace or link missing';
+  return { running: reason === '', pids, reason };
+}
+
+/** Boot a node from a clean slate (no process, mount or namespace of it left): returns nspawn's PID. */
+export async function startNode(site: LabSite, node: LabNodeIdentity, image: string, publicKey: string): Promise<number> {
+  const paths = pathsOf(site, node.name);
+  for (const dir of [paths.dir, paths.upper, paths.work, paths.merged]) await mkdir(dir, { recursive: true, mode: 0o700 });
+  await runCommand('mount', overlayMountArgs(image, paths.upper, paths.work, paths.merged), { signal: site.signal, purpose: `mount the root of node ${node.name}` });
+  await seedRoot(paths, node, publicKey);
+  const link = nodeLink(site, node);
+  await createNodeNetwork(link, site.signal);
+  await writeFile(paths.consoleLog, '', { mode: 0o600 });
+  const pid = await spawnNspawn({ root: paths.merged, netns: link.netns, machine: machineName(site.cluster, node.name), hostname: node.name }, paths.consoleLog);
+  await writeFile(paths.pidFile, `${pid}\n`);
+  return pid;
+}
+
+/**
+ * Files a node needs before it boots, written through the overlay into its own layer: the cluster
+ * key always; hostname, /etc/hosts and a machine-id only on its first boot (later the hosts step
+ * owns /etc/hosts, and a reboot must not change the machine's identity).
+ */
+async function seedRoot(paths: NodePaths, node: LabNodeIdentity, publicKey: string): Promise<void> {
+  const root = paths.merged;
+  const sshDir = join(root, 'root/.ssh');
+  await mkdir(sshDir, { recursive: true, mode: 0o700 });
+  await chmod(sshDir, 0o700);
+  const authorized = join(sshDir, 'authorized_keys');
+  const current = await readFile(authorized, 'utf8').catch(() => '');
+  if (!current.split('\n').includes(publicKey)) await appendFile(authorized, `${current && !current.endsWith('\n') ? '\n' : ''}${publicKey}\n`, { mode: 0o600 });
+  await chmod(authorized, 0o600);
+  if (existsSync(paths.seededMarker)) return;
+  await writeFile(join(root, 'etc/hostname'), `${node.name}\n`);
+  await writeFile(join(root, 'etc/hosts'), hostsFile(node));
+  await writeFile(join(root, 'etc/machine-id'), `${randomBytes(16).toString('hex')}\n`, { mode: 0o444 });
+  await writeFile(paths.seededMarker, `${new Date().toISOString()}\n`);
+}
+
+export function hostsFile(node: LabNodeIdentity): string {
+  return ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `${node.ip}\t${node.name}`, ''].join('\n');
+}
+
+export interface StopOptions {
+  /** Kill at once, like pulling the power; otherwise a clean poweroff, then a kill after the bound. */
+  hard?: boolean;
+  timeoutMs?: number;
+}
+
+/**
+ * Why: destroy and rebuild must end every process of a node. nspawn turns SIGTERM into an orderly
+ * halt of the container; killing the container's PID 1 ends its whole PID namespace at once.
+ * Killing nspawn alone would orphan the container, so stragglers are found by namespace too.
+ * Returns true when something was running.
+ */
+export async function stopNodeProcesses(site: LabSite, name: string, options: StopOptions = {}): Promise<boolean> {
+  const machine = machineName(site.cluster, name);
+  const netns = netnsName(site.cluster, name);
+  const pids = await findNspawnPids(machine);
+  const stragglers = await netnsPids(netns, site.signal);
+  if (!pids.length && !stragglers.length) return false;
+  let stopped = false;
+  if (!options.hard && pids.length) {
+    for (const pid of pids) signalProcess(pid, 'SIGTERM');
+    stopped = await waitForExit(pids, options.timeoutMs ?? 20_000);
+    if (!stopped) site.log(`node ${name} did not power off within ${Math.round((options.timeoutMs ?? 20_000) / 1000)} s; killing it`);
+  }
+  if (!stopped) {
+    for (const pid of pids) {
+      const init = await containerInitPid(pid);
+      if (init) signalProcess(init, 'SIGKILL');
+    }
+    if (!(await waitForExit(pids, 5000))) for (const pid of pids) signalProcess(pid, 'SIGKILL');
+  }
+  const left = await netnsPids(netns, site.signal);
+  for (const pid of left) signalProcess(pid, 'SIGKILL');
+  if (!(await waitForExit([...pids, ...left], 10_000))) {
+    throw new Error(`processes of node ${name} survived SIGKILL: ${[...pids, ...left].join(', ')}`);
+  }
+  return true;
+}
+
+/** Every process whose network namespace is the node's (what `ip netns pids` lists). */
+async function netnsPids(netns: string, signal?: AbortSignal): Promise<number[]> {
+  if (!netnsExists(netns)) return [];
+  const { stdout } = await runCommand('ip', ['netns', 'pids', netns], { signal, allowFailure: true });
+  return stdout.split(/\s+/).filter(Boolean).map(Number).filter((pid) => pid !== process.pid);
+}
+
+export interface CleanupOptions {
+  /** Also delete the node's own layer (its disk): for replace and destroy. */
+  discardUpper?: boolean;
+  /** Delete the node's runtime directory entirely: for destroy. */
+  removeDir?: boolean;
+}
+
+/** Tear down whatever of a node exists (process, mount, namespace, link); returns what was removed. */
+export async function cleanupNode(site: LabSite, name: string, options: CleanupOptions = {}): Promise<string[]> {
+  const removed: string[] = [];
+  if (await stopNodeProcesses(site, name, { hard: true })) removed.push(`process of node ${name}`);
+  const paths = pathsOf(site, name);
+  for (const point of await unmountBelow(paths.dir, site.signal)) removed.push(`mount ${point}`);
+  removed.push(...(await deleteNodeNetwork(netnsName(site.cluster, name), vethName(site.cluster, name), site.signal)));
+  // nspawn leaves an empty per-machine directory behind when /run is not a tmpfs.
+  await rmdir(`/run/systemd/nspawn/propagate/${machineName(site.cluster, name)}`).catch(() => undefined);
+  if (options.removeDir) {
+    if (existsSync(paths.dir)) {
+      await removeTree(paths.dir, site.signal);
+      removed.push(`directory ${paths.dir}`);
+    }
+  } else if (options.discardUpper) {
+    for (const dir of [paths.upper, paths.work]) await removeTree(dir, site.signal);
+    await rm(paths.seededMarker, { force: true });
+  }
+  return removed;
+}

@@ -1,0 +1,79 @@
+// Finding and stopping the nspawn processes of lab nodes. PIDs are checked against the process's
+// command line before any signal, so a reused PID is never signalled by mistake.
+import { readdir, readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Alive and not a zombie (a zombie still answers kill 0 until its parent reaps it). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** True when argv is `systemd-nspawn ... -M MACHINE ...` (or --machine=MACHINE). */
+export function isNspawnFor(argv: readonly string[], machine: string): boolean {
+  if (!argv[0] || !/(^|\/)systemd-nspawn$/.test(argv[0])) return false;
+  return argv.some((arg, index) => arg === `--machine=${machine}` || ((arg === '-M' || arg === '--machine') && argv[index + 1] === machine));
+}
+
+export async function processArgv(pid: number): Promise<string[] | undefined> {
+  try {
+    const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    const words = raw.split('\0');
+    if (words.at(-1) === '') words.pop();
+    return words;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why: a crashed run may leave nodes whose PIDs no state recorded; the command line names them. */
+export async function findNspawnPids(machine: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    const argv = await processArgv(pid);
+    if (argv && isNspawnFor(argv, machine) && isProcessAlive(pid)) pids.push(pid);
+  }
+  return pids;
+}
+
+/** The container's PID 1 as the host sees it: the child of nspawn that leads a PID namespace. */
+export async function containerInitPid(nspawnPid: number): Promise<number | undefined> {
+  const children = await readFile(`/proc/${nspawnPid}/task/${nspawnPid}/children`, 'utf8').catch(() => '');
+  for (const child of children.split(/\s+/).filter(Boolean)) {
+    const status = await readFile(`/proc/${child}/status`, 'utf8').catch(() => '');
+    const nspid = /^NSpid:\s+(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/);
+    if (nspid && nspid.length > 1 && nspid[nspid.length - 1] === '1') return Number(child);
+  }
+  return undefined;
+}
+
+/** Wait until every PID has exited; false when the bound passed first. */
+export async function waitForExit(pids: readonly number[], timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (pids.some(isProcessAlive)) {
+    if (Date.now() > deadline) return false;
+    await sleep(100);
+  }
+  return true;
+}
+
+export function signalProcess(pid: number, signal: NodeJS.Signals | number): void {
+  try {
+    process.kill(pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { SpecProblems } from '../../src/spec/load.ts';
+import { newWorld, testModules } from '../helpers/modules.ts';
+import { playbook } from './playbooks.ts';
+
+const modules = testModules(newWorld());
+
+function problems(text: string): string[] {
+  try {
+    playbook(modules, text, 'pb.yaml');
+  } catch (error) {
+    if (error instanceof SpecProblems) return error.problems.map((problem) => `${problem.line} ${problem.field}: ${problem.message}`);
+    throw error;
+  }
+  return [];
+}
+
+describe('parsePlaybook', () => {
+  it('parses tasks, notify, once and handlers', () => {
+    const book = playbook(modules, `step: s\ntitle: S\nhosts: role:etcd\ntasks:\n  - name: a\n    set: { key: k, value: v }\n    notify: h\n  - name: b\n    probe: { what: x }\n    once: true\nhandlers:\n  - name: h\n    serial: true\n    tasks:\n      - name: r\n        restart: { service: x }\n`);
+    expect(book.hosts).toEqual({ kind: 'role', role: 'etcd' });
+    expect(book.tasks.map((task) => [task.name, task.module, task.notify, task.once, task.line])).toEqual([
+      ['a', 'set', ['h'], false, 5],
+      ['b', 'probe', [], true, 8],
+    ]);
+    expect(book.handlers[0]).toMatchObject({ name: 'h', serial: true });
+  });
+
+  it('names the line of an unknown module', () => {
+    expect(problems(`step: s\ntitle: S\nhosts: all\ntasks:\n  - name: a\n    cpy: { src: x }\n`)).toEqual([
+      expect.stringMatching(/^6 tasks\[0\]\.cpy: unknown module "cpy"; known modules: fail, note, probe, restart, set$/),
+    ]);
+  });
+
+  it('rejects bad arguments, unknown handlers, misplaced local modules and unknown variables', () => {
+    const found = problems(
+      `step: s\ntitle: S\nhosts: all\ntasks:\n  - name: a\n    set: { key: k }\n  - name: b\n    set: { key: k, value: v }\n    notify: nope\n  - name: c\n    note: { key: k }\n  - name: d\n    set: { key: k, value: "\${nod.name}" }\n`,
+    );
+    expect(found).toEqual([
+      expect.stringMatching(/^6 tasks\[0\]\.set\.value: is required/),
+      expect.stringMatching(/^9 tasks\[1\]\.notify: notifies "nope"/),
+      expect.stringMatching(/^11 tasks\[2\]\.note: module note runs on the workstation/),
+      expect.stringMatching(/^13 tasks\[3\]\.set: \$\{nod\.name\} is not a known variable/),
+    ]);
+  });
+
+  it('rejects a task with two modules, unknown keys and a bad hosts value', () => {
+    expect(problems(`step: s\ntitle: S\nhosts: role:worker\ntasks:\n  - name: a\n    set: { key: k, value: v }\n    probe: { what: x }\n`)).toEqual([
+      expect.stringMatching(/^3 hosts: unknown role in role:worker/),
+      expect.stringMatching(/^5 tasks\[0\]: has several module keys \(set, probe\)/),
+    ]);
+    expect(problems(`step: s\ntitle: S\nhost: all\ntasks: []\n`)).toEqual([
+      expect.stringMatching(/^1 hosts: is required/),
+      expect.stringMatching(/^3 host: unknown key/),
+      expect.stringMatching(/^4 tasks: /),
+    ]);
+  });
+});
