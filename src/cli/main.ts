@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { AlreadyReported, formatWhere, HardwayError } from '../errors.ts';
 import { projectRoot, type CliIO } from './common.ts';
+import { registerDestroyCommand } from './destroy.ts';
+import { registerExplainCommand } from './explain.ts';
 import { registerInitCommand } from './init.ts';
+import { registerPkiCommand } from './pki.ts';
 import { registerPlanCommand } from './plan.ts';
 import { registerProvisionCommands } from './provision.ts';
 import { registerValidateCommand } from './validate.ts';
@@ -50,6 +53,9 @@ Exit codes: 0 ok, 1 a task failed, 2 bad usage or invalid spec, 3 a missing prer
   registerValidateCommand(program, io);
   registerPlanCommand(program, io);
   registerProvisionCommands(program, io);
+  registerExplainCommand(program, io);
+  registerDestroyCommand(program, io);
+  registerPkiCommand(program, io);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   return program;
 }

@@ -44,7 +44,7 @@ export interface Playbook {
 
 const STEP_NAME = /^[a-z][a-z0-9-]*$/;
 const TASK_KEYS = new Set(['name', 'notify', 'once']);
-const VARIABLE_ROOTS = new Set(['node', 'spec', 'cluster', 'inventory', 'controllers', 'etcd', 'lb', 'etcdInitialCluster', 'etcdServers', 'kubernetesServiceIP', 'apiEndpoint', 'clusterDir']);
+const VARIABLE_ROOTS = new Set(['node', 'spec', 'cluster', 'inventory', 'controllers', 'etcd', 'lb', 'etcdInitialCluster', 'etcdServers', 'kubernetesServiceIP', 'apiEndpoint', 'etcdInitialClusterState', 'clusterDir']);
 
 const rawTask = z.looseObject({
   name: z.string().min(1),

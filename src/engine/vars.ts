@@ -21,8 +21,15 @@ export interface TemplateVars extends Record<string, unknown> {
   kubernetesServiceIP: string;
   /** `https://HOST:PORT` of the load balancer (or the only controller). */
   apiEndpoint: string;
+  /** `new` for a member of the first bootstrap; `existing` for one joined later (rebuild). */
+  etcdInitialClusterState: 'new' | 'existing';
   /** Paths on the workstation. */
   clusterDir: string;
+}
+
+/** Members joined to a running cluster (rebuild) keep `existing`, so a re-run changes nothing. */
+export function joinedEtcdMembers(run: Pick<RunContext, 'state'>): Record<string, 'existing'> {
+  return (run.state.data.operations.etcdJoined as Record<string, 'existing'> | undefined) ?? {};
 }
 
 export function templateVars(run: RunContext, node: Node | undefined): TemplateVars {
@@ -40,6 +47,7 @@ export function templateVars(run: RunContext, node: Node | undefined): TemplateV
     etcdServers: etcd.map((member) => `https://${member.internalIP}:2379`).join(','),
     kubernetesServiceIP: addressInCidr(run.spec.network.serviceCIDR, 1),
     apiEndpoint: `https://${run.inventory.endpoint.host}:${run.inventory.endpoint.port}`,
+    etcdInitialClusterState: node && joinedEtcdMembers(run)[node.name] ? 'existing' : 'new',
     clusterDir: run.clusterDir,
   };
 }

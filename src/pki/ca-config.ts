@@ -15,6 +15,7 @@ const signingPolicy = z.object({
   expiry: z.string().optional(),
 });
 
+/** The part of cfssl's config that signing reads; auth keys, remotes and the rest are ignored. */
 export const caConfigSchema = z.object({
   signing: z.object({
     default: signingPolicy.default({}),
@@ -39,6 +40,7 @@ export function renderCaConfig(spec: ClusterSpec): string {
   return formatJson({ signing: { default: { expiry }, profiles } });
 }
 
+/** Read ca-config.json (hardway's or cfssl's); every expiry is checked here, naming its field. */
 export function parseCaConfig(text: string, file: string): CaConfig {
   const config = parseJsonFile(caConfigSchema, text, file, HINT);
   if (config.signing.default.expiry) parseDuration(config.signing.default.expiry, { file, field: 'signing.default.expiry' });

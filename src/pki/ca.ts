@@ -7,6 +7,7 @@ import type { Issuer } from './issue.ts';
 import { readPrivateKey } from './keys.ts';
 import { displayPath, pkiFiles, readOptional } from './store.ts';
 
+/** A CA that passed every check: usable to sign. */
 export interface LoadedCa {
   name: string;
   info: CertificateInfo;
@@ -44,7 +45,7 @@ export async function loadCa(clusterDir: string, name: string, now: Date): Promi
     throw new SpecError(`${shownKey} is not a readable unencrypted PEM private key (${(error as Error).message})`, { file: shownKey }, { hint: KEEP_HINT });
   }
   if (info.keyType !== 'rsa' || privateKey.asymmetricKeyType !== 'rsa') {
-    throw new SpecError(`${shownCert} has a ${info.keyType} key; hardway signs with RSA CAs only (node-forge signs RSA only)`, { file: shownCert }, {
+    throw new SpecError(`${shownCert} has key type ${info.keyType}; hardway signs with RSA CAs only (node-forge signs RSA only)`, { file: shownCert }, {
       hint: 'Make the CA with `"key": {"algo": "rsa", "size": 2048}` in ca-csr.json, or let hardway create it.',
     });
   }
@@ -60,7 +61,7 @@ export async function loadCa(clusterDir: string, name: string, now: Date): Promi
 
 /** The CA as the issuer of a leaf. */
 export function issuerOf(ca: LoadedCa): Issuer {
-  return { subjectFields: ca.info.subjectFields, keyId: ca.info.subjectKeyId ?? publicKeyId(ca), privateKey: ca.privateKey };
+  return { subjectFields: ca.info.subjectFields, subjectDer: ca.info.subjectDer, keyId: ca.info.subjectKeyId ?? publicKeyId(ca), privateKey: ca.privateKey };
 }
 
 /** RFC 5280 §4.2.1.2 method 1, for a CA made without an SKI. */

@@ -11,6 +11,7 @@ export type CaName = 'ca' | 'etcd-ca';
 /** cfssl signing profiles written to pki/ca-config.json. */
 export type ProfileName = 'server' | 'client' | 'peer';
 
+/** One certificate (or the service-account key pair) of the cluster. */
 export interface CatalogEntry {
   /** File base name: pki/<name>.pem, pki/<name>-key.pem, pki/<name>-csr.json. */
   name: string;

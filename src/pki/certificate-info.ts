@@ -16,6 +16,7 @@ export interface SubjectSummary {
   names: Record<NameKey, string[]>;
 }
 
+/** The facts about one certificate that the reuse rules and `pki inspect` use. */
 export interface CertificateInfo {
   pem: string;
   x509: X509Certificate;
@@ -23,6 +24,8 @@ export interface CertificateInfo {
   issuer: SubjectSummary;
   /** The subject as forge attributes, to be copied as a leaf's issuer. */
   subjectFields: forge.pki.CertificateField[];
+  /** The subject's DER exactly as in the certificate (binary string). */
+  subjectDer: string;
   dns: string[];
   ips: string[];
   notBefore: Date;
@@ -44,10 +47,10 @@ export function readCertificate(pem: string): CertificateInfo {
   const tbs = (forge.asn1.fromDer(der).value as forge.asn1.Asn1[])[0]!;
   const fields = tbs.value as forge.asn1.Asn1[];
   const offset = fields[0]?.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC ? 1 : 0;
-  const issuerFields = decodeFields(forge.pki.RDNAttributesAsArray(fields[offset + 2]!));
-  const subjectFields = decodeFields(forge.pki.RDNAttributesAsArray(fields[offset + 4]!));
+  const issuerFields = decodeFields(forgeInternals.RDNAttributesAsArray(fields[offset + 2]!));
+  const subjectFields = decodeFields(forgeInternals.RDNAttributesAsArray(fields[offset + 4]!));
   const extensionsNode = fields.find((field) => field.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && field.type === 3);
-  const extensions = (extensionsNode ? (forge.pki as unknown as { certificateExtensionsFromAsn1(node: forge.asn1.Asn1): Extension[] }).certificateExtensionsFromAsn1(extensionsNode) : []) as Extension[];
+  const extensions = extensionsNode ? forgeInternals.certificateExtensionsFromAsn1(extensionsNode) : [];
   const find = (name: string) => extensions.find((extension) => extension.name === name);
 
   const altNames = (find('subjectAltName')?.altNames ?? []) as { type: number; value: string; ip?: string }[];
@@ -60,6 +63,7 @@ export function readCertificate(pem: string): CertificateInfo {
     subject: summarize(subjectFields),
     issuer: summarize(issuerFields),
     subjectFields,
+    subjectDer: forge.asn1.toDer(fields[offset + 4]!).getBytes(),
     dns: altNames.filter((name) => name.type === 2).map((name) => name.value),
     ips: altNames.filter((name) => name.type === 7 && name.ip).map((name) => name.ip as string),
     notBefore: new Date(x509.validFrom),
@@ -76,6 +80,12 @@ export function readCertificate(pem: string): CertificateInfo {
     authorityKeyId: authorityKeyId(find('authorityKeyIdentifier')),
   };
 }
+
+/** forge functions its typings leave out (lib/x509.js exports them on forge.pki). */
+const forgeInternals = forge.pki as unknown as {
+  RDNAttributesAsArray(rdn: forge.asn1.Asn1): forge.pki.CertificateField[];
+  certificateExtensionsFromAsn1(extensions: forge.asn1.Asn1): Extension[];
+};
 
 interface Extension {
   name: string;
@@ -153,6 +163,7 @@ export function signedBy(certificate: CertificateInfo, ca: CertificateInfo): boo
   return certificate.x509.checkIssued(ca.x509) && certificate.x509.verify(ca.x509.publicKey);
 }
 
+/** True when the private key is the certificate's (OpenSSL compares the public halves). */
 export function keyMatches(certificate: CertificateInfo, privateKey: KeyObject): boolean {
   try {
     return certificate.x509.checkPrivateKey(privateKey);

@@ -19,11 +19,14 @@ export interface Subject {
 /** A CA as a signer: its subject (copied as the leaf's issuer), its key id (the leaf's AKI), its key. */
 export interface Issuer {
   subjectFields: forge.pki.CertificateField[];
+  /** The CA's subject exactly as encoded in its certificate (DER, binary string). */
+  subjectDer: string;
   /** The CA's subject key identifier, hex. */
   keyId: string;
   privateKey: KeyObject;
 }
 
+/** Everything that goes into one certificate; issueCertificate adds nothing but serial and key ids. */
 export interface CertificateOrder {
   subject: Subject;
   hosts: string[];
@@ -65,8 +68,37 @@ export function issueCertificate(order: CertificateOrder): string {
 
   const signingKey = order.issuer?.privateKey ?? order.selfKey;
   if (!signingKey) throw new Error('a self-signed certificate needs its own key');
-  cert.sign(nativeSigner(signingKey) as unknown as forge.pki.PrivateKey, forge.md.sha256.create());
+  signTbs(cert, signingKey, order.issuer?.subjectDer);
   return forge.pki.certificateToPem(cert);
+}
+
+/** forge fields its typings leave out, set the way forge's own cert.sign() sets them. */
+interface SignableCertificate {
+  signatureOid: string;
+  siginfo: { algorithmOid: string };
+  tbsCertificate: forge.asn1.Asn1;
+  md: forge.md.MessageDigest;
+  signature: string;
+}
+
+/**
+ * What forge's cert.sign() does, with two differences: the issuer name is the CA's subject byte for
+ * byte (forge would re-encode it, flattening multi-valued RDNs and changing string types, and then
+ * chain building fails), and OpenSSL computes the RSA signature.
+ */
+function signTbs(cert: forge.pki.Certificate, key: KeyObject, issuerDer: string | undefined): void {
+  const signable = cert as unknown as SignableCertificate;
+  const oid = forge.pki.oids.sha256WithRSAEncryption!;
+  signable.signatureOid = oid;
+  signable.siginfo.algorithmOid = oid;
+  const tbs = (forge.pki as unknown as { getTBSCertificate(cert: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
+  // TBSCertificate: [0] version, serialNumber, signature, issuer, ...
+  if (issuerDer) (tbs.value as forge.asn1.Asn1[])[3] = forge.asn1.fromDer(issuerDer);
+  const md = forge.md.sha256.create();
+  md.update(forge.asn1.toDer(tbs).getBytes());
+  signable.tbsCertificate = tbs;
+  signable.md = md;
+  signable.signature = nativeSigner(key).sign(md);
 }
 
 /** The PKCS#10 request cfssljson writes as `<name>.csr`: subject, key and SANs, signed by the key. */
@@ -75,7 +107,7 @@ export function createCsr(subject: Subject, hosts: string[], publicKeyPem: strin
   csr.publicKey = forge.pki.publicKeyFromPem(publicKeyPem);
   csr.setSubject(subjectAttributes(subject));
   if (hosts.length) csr.setAttributes([{ name: 'extensionRequest', extensions: [{ name: 'subjectAltName', altNames: altNames(hosts) }] }]);
-  csr.sign(nativeSigner(privateKey) as unknown as forge.pki.PrivateKey, forge.md.sha256.create());
+  csr.sign(nativeSigner(privateKey) as unknown as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
   return forge.pki.certificationRequestToPem(csr);
 }
 
@@ -106,7 +138,7 @@ export function subjectAttributes(subject: Subject): forge.pki.CertificateField[
 }
 
 function attribute(shortName: string, value: string): forge.pki.CertificateField {
-  return { shortName, value, valueTagClass: (PRINTABLE.test(value) ? forge.asn1.Type.PRINTABLESTRING : forge.asn1.Type.UTF8) as forge.asn1.Class };
+  return { shortName, value, valueTagClass: (PRINTABLE.test(value) ? forge.asn1.Type.PRINTABLESTRING : forge.asn1.Type.UTF8) as unknown as forge.asn1.Class };
 }
 
 function altNames(hosts: string[]): object[] {

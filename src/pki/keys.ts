@@ -19,6 +19,7 @@ export async function generateRsaKey(bits: number): Promise<KeyPair> {
   return keyPairOf(privateKey);
 }
 
+/** PEM forms of a key, as the files hold them. */
 export function keyPairOf(privateKey: KeyObject): KeyPair {
   return {
     privatePem: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),

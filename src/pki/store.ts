@@ -41,16 +41,19 @@ export async function modeOf(clusterDir: string, file: string): Promise<number |
   }
 }
 
+/** Why: every PKI output goes through one atomic writer with an exact mode (keys 0600). */
 export async function writeClusterFile(clusterDir: string, file: string, data: string, mode: number): Promise<void> {
   await writeFileAtomic(join(clusterDir, file), data, { mode });
   // The temp file's mode is subject to the umask; the final mode must be exactly what was asked.
   await chmod(join(clusterDir, file), mode);
 }
 
+/** Tighten a mode without rewriting the content (a key someone made 0644). */
 export async function chmodClusterFile(clusterDir: string, file: string, mode: number): Promise<void> {
   await chmod(join(clusterDir, file), mode);
 }
 
+/** Content hashes for the generated-file record. */
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
@@ -62,6 +65,7 @@ export function displayPath(clusterDir: string, file: string): string {
   return shown && !shown.startsWith('..') && !isAbsolute(shown) ? shown : full;
 }
 
+/** 0o600 -> "0600", for messages. */
 export function octal(mode: number): string {
   return `0${mode.toString(8).padStart(3, '0')}`;
 }

@@ -53,6 +53,7 @@ export function usageSet(usages: readonly string[]): UsageSet {
   return { keyUsage: [...keyUsage].sort(), extKeyUsage: [...extKeyUsage].sort() };
 }
 
+/** Equal as sets: the order a profile lists usages in does not matter. */
 export function sameUsages(a: UsageSet, b: UsageSet): boolean {
   return a.keyUsage.join(',') === b.keyUsage.join(',') && a.extKeyUsage.join(',') === b.extKeyUsage.join(',');
 }

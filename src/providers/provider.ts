@@ -3,6 +3,7 @@ import type { Inventory, Node } from '../inventory/node.ts';
 import type { ProviderFacts } from '../inventory/derive.ts';
 import type { ClusterSpec } from '../spec/schema.ts';
 import type { StateStore } from '../engine/state.ts';
+import type { TransportPool } from '../transport/transport.ts';
 
 export interface ProviderContext {
   spec: ClusterSpec;
@@ -12,6 +13,8 @@ export interface ProviderContext {
   inventory: Inventory;
   log: (line: string) => void;
   signal: AbortSignal;
+  /** Connections to the nodes, for providers that act on them (static destroy --wipe). */
+  transports?: TransportPool;
 }
 
 export interface EnsureResult {

@@ -2,6 +2,7 @@
 // keepalive, TCP no-delay, key-file or agent auth, optional jump through a bastion's forwarded
 // socket. It runs commands, writes files over SFTP and opens TCP tunnels; policy (channel limits,
 // sudo, atomic uploads, retries) lives in node-transport.ts and pool.ts.
+import { createRequire } from 'node:module';
 import type { Duplex, Readable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { Algorithms, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm, SFTPWrapper } from 'ssh2';
@@ -41,6 +42,12 @@ export interface RawExecOptions {
   onStderr?: (chunk: Buffer) => void;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Kill the command's process group (its PID is the login shell's, reported by the wrapper) on
+   * timeout or abort; the caller runs it as root or through sudo. Closing the channel alone leaves
+   * the command running, and OpenSSH refuses `signal` requests in many setups.
+   */
+  kill?: (pid: number) => Promise<unknown>;
 }
 
 export interface RawExecResult {
@@ -49,6 +56,16 @@ export interface RawExecResult {
   signal?: string;
   stdout: Buffer;
   stderr: Buffer;
+}
+
+const PID_HEADER = '@hardway-pid ';
+
+/** The wrapper's first stderr line, `@hardway-pid 1234`; undefined while the line is incomplete. */
+export function splitPidHeader(data: Buffer): { pid: number | undefined; rest: Buffer } | undefined {
+  const newline = data.indexOf(10);
+  if (newline < 0) return data.length < 64 ? undefined : { pid: undefined, rest: data };
+  const match = /^@hardway-pid (\d+)$/.exec(data.subarray(0, newline).toString('latin1'));
+  return match ? { pid: Number(match[1]), rest: data.subarray(newline + 1) } : { pid: undefined, rest: data };
 }
 
 /** The server refused to open another channel (MaxSessions reached, or forwarding refused). */
@@ -233,15 +250,10 @@ export class SshSession {
         cleanup();
         reject(error);
       };
+      let pid: number | undefined;
       const stop = () => {
-        if (!channel) return;
-        // OpenSSH >= 7.9 delivers the signal; closing the channel covers older servers.
-        try {
-          channel.signal('KILL');
-        } catch {
-          // the channel may be closing already
-        }
-        channel.close();
+        if (pid !== undefined) void options.kill?.(pid).catch(() => undefined);
+        channel?.close();
       };
       const onAbort = () => {
         stop();
@@ -256,7 +268,8 @@ export class SshSession {
         }, options.timeoutMs);
       }
 
-      this.#client.exec(command, (error, stream) => {
+      // The login shell reports its PID (the process group of everything the command starts) first.
+      this.#client.exec(`printf '${PID_HEADER}%s\\n' "$$" >&2; ${command}`, (error, stream) => {
         if (error) return fail(/Channel open failure/.test(error.message) ? new ChannelOpenFailure(error) : this.#lost ?? error);
         channel = stream;
         if (settled) return stop();
@@ -265,7 +278,19 @@ export class SshSession {
           stdout.push(chunk);
           options.onStdout?.(chunk);
         });
+        let header: Buffer | undefined = Buffer.alloc(0);
         stream.stderr.on('data', (chunk: Buffer) => {
+          if (header) {
+            const parsed = splitPidHeader(Buffer.concat([header, chunk]));
+            if (!parsed) {
+              header = Buffer.concat([header, chunk]);
+              return;
+            }
+            header = undefined;
+            pid = parsed.pid;
+            chunk = parsed.rest;
+            if (!chunk.length) return;
+          }
           stderr.push(chunk);
           options.onStderr?.(chunk);
         });
@@ -274,6 +299,7 @@ export class SshSession {
         });
         stream.on('error', (streamError: Error) => fail(this.#lost ?? streamError));
         stream.on('close', () => {
+          if (header?.length) stderr.push(header);
           if (settled) return;
           if (!exit) {
             // The channel closed without an exit status: the connection went away under it.
@@ -297,7 +323,7 @@ export class SshSession {
   }
 
   /** Write a file over SFTP (one channel while it runs); large files go through fastPut's parallel writes. */
-  async putFile(source: Buffer | { path: string }, remotePath: string, options: { signal?: AbortSignal; mode?: number } = {}): Promise<void> {
+  async putFile(source: Buffer | { path: string }, remotePath: string, options: { signal?: AbortSignal; mode?: number; chunkSize?: number; concurrency?: number } = {}): Promise<void> {
     this.#assertAlive();
     options.signal?.throwIfAborted();
     const sftp = await new Promise<SFTPWrapper>((resolve, reject) => {
@@ -317,7 +343,7 @@ export class SshSession {
         };
         const mode = options.mode ?? 0o600;
         if (Buffer.isBuffer(source)) sftp.writeFile(remotePath, source, { mode }, done);
-        else sftp.fastPut(source.path, remotePath, { mode, concurrency: 64, chunkSize: 32_768 }, done);
+        else sftp.fastPut(source.path, remotePath, { mode, concurrency: options.concurrency ?? 64, chunkSize: options.chunkSize ?? 32_768 }, done);
       });
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
@@ -346,5 +372,25 @@ export class SshSession {
     const timer = setTimeout(() => this.#client.destroy(), 2_000);
     await closed;
     clearTimeout(timer);
+  }
+}
+
+/** Why: an unusable key (encrypted, not a key) is a prerequisite problem, found before any connection. */
+export function privateKeyProblem(key: Buffer): string | undefined {
+  const parsed = ssh2.utils.parseKey(key);
+  if (parsed instanceof Error) return parsed.message;
+  return undefined;
+}
+
+/**
+ * Why: ssh2 encrypts through a native addon when it is built for the running Node; without it (an
+ * addon compiled for another Node ABI fails to load silently) uploads run at about half of scp's
+ * speed. Reported so a slow run has a stated cause and fix (`npm rebuild ssh2`).
+ */
+export function nativeCryptoAvailable(): boolean {
+  try {
+    return Boolean((createRequire(import.meta.url)('ssh2/lib/protocol/crypto.js') as { bindingAvailable?: boolean }).bindingAvailable);
+  } catch {
+    return false;
   }
 }

@@ -1,5 +1,6 @@
 // What remote task modules need from a connection to a node. The ssh2 implementation lives in
 // ssh.ts (the only importer of ssh2); tests of the engine can supply their own.
+import type { Duplex } from 'node:stream';
 import type { Node } from '../inventory/node.ts';
 
 export interface ExecOptions {
@@ -44,6 +45,8 @@ export interface Transport {
   upload(source: Buffer | { path: string }, dest: string, options?: UploadOptions): Promise<UploadResult>;
   /** The remote file's content, or undefined when it does not exist. */
   readFile(path: string): Promise<Buffer | undefined>;
+  /** A TCP connection opened by the node itself (SSH direct-tcpip), for probes of ports only it can reach. */
+  openTcp?(host: string, port: number): Promise<Duplex>;
   close(): Promise<void>;
 }
 

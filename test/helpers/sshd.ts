@@ -22,6 +22,8 @@ export interface SshdOptions {
   noAuthorizedKey?: boolean;
   /** Extra sshd_config lines. */
   extraConfig?: string[];
+  /** Authorize this existing client key (its `.pub` beside it) instead of generating one. */
+  clientKeyPath?: string;
 }
 
 export interface Sshd {
@@ -56,7 +58,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'hardway-sshd-')));
   await mkdir(join(dir, 'data'), { recursive: true });
   const hostKeyPath = join(dir, 'ssh_host_ed25519_key');
-  const keyPath = join(dir, 'client_key');
+  const keyPath = options.clientKeyPath ?? join(dir, 'client_key');
   if (!(await exists(hostKeyPath))) await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'test-host', '-f', hostKeyPath]);
   if (!(await exists(keyPath))) await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'test-client', '-f', keyPath]);
   const authorizedKeysPath = join(dir, 'authorized_keys');
@@ -65,7 +67,9 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   const hostKey = (await readFile(`${hostKeyPath}.pub`, 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
 
   const port = options.port ?? (await freePort());
+  // sshd keeps the first value it reads for a keyword: the test's own lines go first.
   const config = [
+    ...(options.extraConfig ?? []),
     `Port ${port}`,
     'ListenAddress 127.0.0.1',
     `HostKey ${hostKeyPath}`,
@@ -79,9 +83,9 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     `MaxSessions ${options.maxSessions ?? 10}`,
     'MaxStartups 100:30:200',
     'AllowTcpForwarding yes',
-    'Subsystem sftp /usr/lib/openssh/sftp-server',
+    // In-process SFTP: no login shell per SFTP channel (root's ~/.bashrc on a dev machine can be slow).
+    'Subsystem sftp internal-sftp',
     'LogLevel VERBOSE',
-    ...(options.extraConfig ?? []),
   ];
   const configPath = join(dir, 'sshd_config');
   await writeFile(configPath, `${config.join('\n')}\n`);

@@ -163,7 +163,7 @@ DURATION_RE = re.compile(r"^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$")
 
 
 def parse_flags(program, argv, known):
-    """pflag-style parsing; returns {name: value} and a set of names given explicitly."""
+    """pflag-style parsing into {name: value}; help and version are recorded like flags."""
     values = {}
     index = 0
     while index < len(argv):
@@ -984,12 +984,17 @@ def check_encryption_config(path):
                     decoded = base64.b64decode(str(secret or ""), validate=True)
                 except (binascii.Error, ValueError):
                     raise Fatal("error while parsing file %s (%s): %s.keys[%d].secret: Invalid value: \"REDACTED\": secrets must be base64 encoded" % (path, flag, where, kindex))
-                wanted = (32,) if kind in ("aescbc", "secretbox") else (16, 24, 32)
+                wanted = (32,) if kind == "secretbox" else (16, 24, 32)
                 if len(decoded) not in wanted:
                     raise Fatal("error while parsing file %s (%s): %s.keys[%d].secret: Invalid value: \"REDACTED\": %s key must be %s bytes, got %d" % (
-                        path, flag, where, kindex, kind, " or ".join(str(n) for n in wanted), len(decoded)))
+                        path, flag, where, kindex, kind, sizes_text(wanted), len(decoded)))
                 keys += 1
     return keys
+
+
+def sizes_text(sizes):
+    words = [str(size) for size in sizes]
+    return words[0] if len(words) == 1 else "%s or %s" % (", ".join(words[:-1]), words[-1])
 
 
 class ApiServer:
@@ -1336,10 +1341,12 @@ def self_signed_context(name, bind):
     directory = tempfile.mkdtemp(prefix=name + "-serving-")
     cert, key = os.path.join(directory, "tls.crt"), os.path.join(directory, "tls.key")
     host = "localhost" if bind in ("0.0.0.0", "::") else bind
-    san = "IP:%s" % host if re.match(r"^[\d.]+$|:", host) else "DNS:%s" % host
+    sans = ["DNS:localhost"]
+    if host != "localhost":
+        sans.insert(0, "IP:%s" % host)
     command = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                "-keyout", key, "-out", cert, "-days", "365", "-subj", "/CN=%s@%d" % (host, int(time.time())),
-               "-addext", "subjectAltName=%s,DNS:localhost" % san]
+               "-addext", "subjectAltName=%s" % ",".join(sans)]
     try:
         subprocess.run(command, check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError) as exc:

@@ -2,6 +2,7 @@
 // own AWS account for the chosen architecture, found with DescribeImages filters.
 import { DescribeImagesCommand, type Image } from '@aws-sdk/client-ec2';
 import { TaskError } from '../../errors.ts';
+import { awsErrorCode } from './errors.ts';
 import type { AwsRun } from './run.ts';
 
 /** The AWS account Debian publishes its official cloud images from. */
@@ -29,6 +30,7 @@ export async function resolveImage(run: AwsRun): Promise<MachineImage> {
   let image: Image | undefined;
   if (run.aws.ami) {
     const out = await run.api.ec2(new DescribeImagesCommand({ ImageIds: [run.aws.ami] })).catch((error: unknown) => {
+      if (!awsErrorCode(error)?.startsWith('InvalidAMIID')) throw error;
       throw new TaskError(`AMI ${run.aws.ami} cannot be used in this region`, { field: 'aws.ami' }, {
         hint: 'AMI ids differ per region: pick one of this region, or leave aws.ami out to use the newest Debian 12 image.',
         cause: error,

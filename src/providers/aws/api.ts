@@ -24,7 +24,7 @@ export interface AwsApi {
   close(): void;
 }
 
-export function createAwsApi(spec: ClusterSpec, retry: AwsRetryOptions = DEFAULT_RETRY): AwsApi {
+export function createAwsApi(spec: ClusterSpec, retry: AwsRetryOptions = DEFAULT_RETRY, signal?: AbortSignal): AwsApi {
   const config = {
     retryMode: retry.mode,
     maxAttempts: retry.maxAttempts,
@@ -35,8 +35,8 @@ export function createAwsApi(spec: ClusterSpec, retry: AwsRetryOptions = DEFAULT
   const ec2 = new EC2Client(config);
   const elb = new ElasticLoadBalancingV2Client(config);
   return {
-    ec2: guard('ec2', ec2) as EC2Client['send'],
-    elb: guard('elasticloadbalancing', elb) as ElasticLoadBalancingV2Client['send'],
+    ec2: guard('ec2', ec2, signal) as EC2Client['send'],
+    elb: guard('elasticloadbalancing', elb, signal) as ElasticLoadBalancingV2Client['send'],
     clients: { ec2, elb },
     close: () => {
       ec2.destroy();
@@ -45,10 +45,11 @@ export function createAwsApi(spec: ClusterSpec, retry: AwsRetryOptions = DEFAULT
   };
 }
 
-function guard(service: 'ec2' | 'elasticloadbalancing', client: { send(command: never): Promise<unknown> }): (command: object) => Promise<unknown> {
+function guard(service: 'ec2' | 'elasticloadbalancing', client: { send(command: never, options?: { abortSignal?: AbortSignal }): Promise<unknown> }, signal?: AbortSignal): (command: object) => Promise<unknown> {
   return async (command) => {
     try {
-      return await client.send(command as never);
+      // The run's signal also cancels a request in flight (Ctrl-C during a slow call).
+      return await client.send(command as never, signal ? { abortSignal: signal } : undefined);
     } catch (error) {
       throw translateAwsError(error, actionName(service, command));
     }
@@ -56,7 +57,7 @@ function guard(service: 'ec2' | 'elasticloadbalancing', client: { send(command: 
 }
 
 /** The region and credentials the default chain resolves to; a PrerequisiteError when either is missing. */
-export async function resolveIdentity(api: AwsApi): Promise<{ region: string; accessKeyId: string }> {
+export async function resolveIdentity(api: AwsApi): Promise<{ region: string }> {
   let region: string;
   try {
     region = await api.clients.ec2.config.region();
@@ -68,8 +69,8 @@ export async function resolveIdentity(api: AwsApi): Promise<{ region: string; ac
   }
   if (!region) throw new PrerequisiteError('no AWS region configured', { hint: 'Set aws.region in cluster.yaml, or AWS_REGION, or a region in your AWS profile.' });
   try {
-    const credentials = await api.clients.ec2.config.credentials();
-    return { region, accessKeyId: credentials.accessKeyId };
+    await api.clients.ec2.config.credentials();
+    return { region };
   } catch (error) {
     throw new PrerequisiteError(`no AWS credentials found (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`, {
       hint: 'Set AWS_PROFILE (then `aws sso login` for an SSO profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run on an instance with a role.',

@@ -2,10 +2,35 @@
 // the key's hash, so a key pair that holds another key is reported instead of silently used.
 import { createHash } from 'node:crypto';
 import { DescribeKeyPairsCommand, ImportKeyPairCommand, type KeyPairInfo } from '@aws-sdk/client-ec2';
-import { TaskError } from '../../errors.ts';
+import { isAbsolute, relative } from 'node:path';
+import { PrerequisiteError, TaskError } from '../../errors.ts';
+import { sshKeyPath } from '../../spec/paths.ts';
+import { ensureSshKey, readSshKey, type SshKey } from '../../transport/keys.ts';
 import { awsErrorCode } from './errors.ts';
 import { noteCreated, noteFound, recordAwsIds, single, type AwsRun } from './run.ts';
 import { clusterFilters, resourceTags, tagSpecifications, tagValue, TAG_CLUSTER, TAG_KEY_SHA } from './tags.ts';
+
+/** Where the cluster's SSH key is, and whether hardway may make it (only inside the cluster directory). */
+export function sshKeyLocation(run: AwsRun): { path: string; mayGenerate: boolean } {
+  const path = sshKeyPath(run.spec, run.ctx.clusterDir);
+  const inside = relative(run.ctx.clusterDir, path);
+  return { path, mayGenerate: !inside.startsWith('..') && !isAbsolute(inside) };
+}
+
+/** The key whose public half becomes the key pair: made beside cluster.yaml if missing, never elsewhere. */
+export async function loadSshKey(run: AwsRun): Promise<SshKey> {
+  const { path, mayGenerate } = sshKeyLocation(run);
+  if (mayGenerate) return ensureSshKey(path, `hardway-${run.cluster}`);
+  try {
+    return await readSshKey(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw new PrerequisiteError(`the SSH key ${path} (ssh.keyPath) does not exist`, {
+      hint: `Create it (\`ssh-keygen -t ed25519 -f ${path}\`), or leave ssh.keyPath out and hardway makes one in the cluster directory.`,
+      cause: error,
+    });
+  }
+}
 
 export function keyPairName(cluster: string): string {
   return `hardway-${cluster}`;

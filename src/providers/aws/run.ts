@@ -26,7 +26,7 @@ export interface AwsRun {
 export async function withRun<T>(ctx: ProviderContext, options: ResolvedAwsOptions, body: (run: AwsRun) => Promise<T>): Promise<T> {
   const aws = ctx.spec.aws;
   if (!aws) throw new SpecError('the aws provider needs an `aws:` section (at least adminCidrs)', { field: 'aws' });
-  const api = createAwsApi(ctx.spec, options.retry);
+  const api = createAwsApi(ctx.spec, options.retry, ctx.signal);
   try {
     return await body({ ctx, api, options, cluster: ctx.spec.name, spec: ctx.spec, aws, created: [], found: [] });
   } finally {

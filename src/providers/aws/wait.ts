@@ -56,7 +56,11 @@ export async function waitFor<T>(what: string, probe: () => Promise<Probe<T>>, o
         hint: options.hint ?? 'Re-run the same command: it finds what exists and waits again.',
       });
     }
-    await sleep(delay, undefined, { signal: options.signal });
+    // On abort, surface the run's own reason rather than a generic AbortError.
+    await sleep(delay, undefined, { signal: options.signal }).catch((error: unknown) => {
+      options.signal.throwIfAborted();
+      throw error;
+    });
     delay = Math.min(maxDelay, Math.ceil(delay * 1.5));
   }
 }

@@ -12,6 +12,8 @@ export interface BuildLockOptions {
   what: string;
   /** How long to wait for another builder. */
   timeoutMs?: number;
+  /** How often to look whether the other builder is done. */
+  pollMs?: number;
 }
 
 /** Why: debootstrap into one cache from two processes would waste minutes or collide on rename. */
@@ -31,15 +33,15 @@ export async function withBuildLock<T>(path: string, options: BuildLockOptions, 
       continue;
     }
     if (!announced) {
-      options.log(`waiting for process ${holder}, which is building ${options.what} (lock ${path})`);
+      options.log(`waiting for ${holder > 0 ? `process ${holder}` : 'another process'}, which is building ${options.what} (lock ${path})`);
       announced = true;
     }
     if (Date.now() > deadline) {
-      throw new HardwayError(`timed out waiting for process ${holder} to finish building ${options.what}`, {
+      throw new HardwayError(`timed out waiting for ${holder > 0 ? `process ${holder}` : 'another process'} to finish building ${options.what}`, {
         hint: `If that process is stuck, stop it and remove ${path}.`,
       });
     }
-    await sleep(2000, undefined, { signal: options.signal });
+    await sleep(options.pollMs ?? 2000, undefined, { signal: options.signal });
   }
   try {
     return await build();
@@ -48,7 +50,7 @@ export async function withBuildLock<T>(path: string, options: BuildLockOptions, 
   }
 }
 
-/** The live PID holding the lock, or undefined when the lock is stale. */
+/** The live PID holding the lock (0: not yet written), or undefined when the lock is stale. */
 async function lockHolder(path: string): Promise<number | undefined> {
   const text = await readFile(path, 'utf8').catch(() => undefined);
   if (text === undefined) return undefined;
@@ -56,7 +58,7 @@ async function lockHolder(path: string): Promise<number | undefined> {
   if (!Number.isInteger(pid) || pid <= 0) {
     // Empty: the holder may be between creating and writing it; stale only once old.
     const age = Date.now() - (await stat(path).then((s) => s.mtimeMs).catch(() => 0));
-    return age > 30_000 ? undefined : -1;
+    return age > 30_000 ? undefined : 0;
   }
   return isProcessAlive(pid) ? pid : undefined;
 }

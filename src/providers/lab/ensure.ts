@@ -8,7 +8,7 @@ import { ensureSshKey } from '../../transport/keys.ts';
 import type { EnsureResult, ProviderContext } from '../provider.ts';
 import { claimCluster } from './claim.ts';
 import { ensureImage, type Image } from './image.ts';
-import { clusterRuntimeDir, machineName, netnsName, vethName } from './names.ts';
+import { clusterRuntimeDir, machineName, macAddress, netnsName, vethName } from './names.ts';
 import { assertSubnetFree, bridgeAddress, ensureBridge } from './network.ts';
 import { cleanupNode, pathsOf, probeNode, startNode, type LabNodeIdentity, type LabSite } from './node.ts';
 import { isProcessAlive } from './processes.ts';
@@ -30,7 +30,7 @@ async function prepare(ctx: ProviderContext, options: LabProviderOptions): Promi
   const image = await ensureImage({ cacheRoot: imageCacheRoot(ctx, options), inputs: await imageInputs(ctx, options), log: ctx.log, signal: ctx.signal });
   await claimCluster(site, ctx.clusterDir, { write: true });
   await assertSubnetFree(ctx.spec.network.nodeSubnet, site.bridge, ctx.signal);
-  const bridgeCreated = await ensureBridge(site.bridge, ctx.spec.network.nodeSubnet, ctx.signal);
+  const bridgeCreated = await ensureBridge(site.bridge, ctx.spec.network.nodeSubnet, macAddress(site.cluster, 'bridge'), ctx.signal);
   return { site, image, publicKey: key.publicKey, bridgeCreated };
 }
 

@@ -14,7 +14,7 @@ import { withBuildLock } from './build-lock.ts';
 export const IMAGE_PACKAGES: readonly string[] = ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'ca-certificates', 'python3', 'haproxy', 'curl'];
 
 /** Bump when customiseImage changes, so images cached by an older hardway are rebuilt. */
-export const IMAGE_RECIPE = 1;
+export const IMAGE_RECIPE = 2;
 
 /**
  * Units that fail or misbehave in a container, or must wait for a step: masked (never start).
@@ -119,6 +119,9 @@ export async function customiseImage(root: string, inputs: ImageInputs): Promise
     if (entry.startsWith('ssh_host_')) await rm(join(root, 'etc/ssh', entry), { force: true });
   }
   await writeFile(join(root, 'etc/machine-id'), '');
+  // debootstrap copies this machine's hostname; a node gets its own name when it is seeded.
+  await writeFile(join(root, 'etc/hostname'), 'localhost\n');
+  await writeFile(join(root, 'etc/hosts'), '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n');
   await rm(join(root, 'var/lib/dbus/machine-id'), { force: true });
   await writeUnitFile(root, 'ssh.service.d/hardway-host-keys.conf', [
     '# hardway: the image has no host keys; each node makes its own before sshd first starts.',

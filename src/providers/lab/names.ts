@@ -27,6 +27,16 @@ export function vethName(cluster: string, node: string): string {
   return `${linkPrefix(cluster)}-${suffix}`;
 }
 
+/**
+ * A stable, locally administered MAC for a node's eth0 (or, with node `bridge`, for the bridge).
+ * Why: a replaced node keeps its address like a rebooted machine keeps its NIC; a new MAC would
+ * leave the host's neighbour cache pointing at the old one for half a minute.
+ */
+export function macAddress(cluster: string, node: string): string {
+  const bytes = createHash('sha256').update(`${cluster}/${node}`).digest().subarray(0, 5);
+  return ['02', ...[...bytes].map((byte) => byte.toString(16).padStart(2, '0'))].join(':');
+}
+
 /** The node's network namespace (`ip netns`), also its nspawn machine name. */
 export function netnsName(cluster: string, node: string): string {
   return `hw-${cluster}-${node}`;

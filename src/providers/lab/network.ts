@@ -68,9 +68,10 @@ function networkOf(cidr: string): string {
 }
 
 /** Create the bridge (or repair a found one): address, up, and no forwarding off it. Returns true when created. */
-export async function ensureBridge(name: string, subnet: string, signal?: AbortSignal): Promise<boolean> {
+export async function ensureBridge(name: string, subnet: string, mac: string, signal?: AbortSignal): Promise<boolean> {
   const created = !linkExists(name);
-  if (created) await runCommand('ip', ['link', 'add', name, 'type', 'bridge'], { signal, purpose: `create the lab bridge ${name}` });
+  // A fixed MAC: by default a bridge takes the lowest of its ports' MACs, which changes as nodes come and go.
+  if (created) await runCommand('ip', ['link', 'add', name, 'address', mac, 'type', 'bridge'], { signal, purpose: `create the lab bridge ${name}` });
   const address = bridgeAddress(subnet);
   const [info] = await ipJson<IpAddressInfo[]>(['-4', 'addr', 'show', 'dev', name], signal);
   const has = (info?.addr_info ?? []).some((entry) => `${entry.local}/${entry.prefixlen}` === address);
@@ -96,13 +97,15 @@ export interface NodeLink {
   bridge: string;
   ip: string;
   prefixLength: number;
+  /** The MAC of the node's eth0. */
+  mac: string;
 }
 
 /** The namespace and veth pair of a node, from nothing (any leftover must be removed first). */
 export async function createNodeNetwork(link: NodeLink, signal?: AbortSignal): Promise<void> {
   const purpose = `set up the network of ${link.netns}`;
   await runCommand('ip', ['netns', 'add', link.netns], { signal, purpose });
-  await runCommand('ip', ['link', 'add', link.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', link.netns], { signal, purpose });
+  await runCommand('ip', ['link', 'add', link.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'address', link.mac, 'netns', link.netns], { signal, purpose });
   await isolateInterface(link.veth);
   await runCommand('ip', ['link', 'set', link.veth, 'master', link.bridge, 'up'], { signal, purpose });
   await runCommand('ip', ['-n', link.netns, 'addr', 'add', `${link.ip}/${link.prefixLength}`, 'dev', 'eth0'], { signal, purpose });
@@ -119,16 +122,20 @@ export async function nodeNetworkIntact(link: NodeLink, signal?: AbortSignal): P
   return (inside?.addr_info ?? []).some((entry) => entry.local === link.ip && entry.prefixlen === link.prefixLength);
 }
 
-/** Remove a node's namespace and veth; deleting either end of a veth removes the pair. */
+/**
+ * Remove a node's veth and namespace. The host end goes first: deleting it removes the pair at
+ * once, while a deleted namespace takes its eth0 (and so the pair) down asynchronously.
+ */
 export async function deleteNodeNetwork(netns: string, veth: string, signal?: AbortSignal): Promise<string[]> {
   const removed: string[] = [];
+  if (linkExists(veth)) {
+    const result = await runCommand('ip', ['link', 'delete', veth], { signal, allowFailure: true });
+    if (result.exitCode !== 0 && linkExists(veth)) throw new Error(`could not delete the link ${veth}: ${result.stderr.trim()}`);
+    removed.push(`link ${veth}`);
+  }
   if (netnsExists(netns)) {
     await runCommand('ip', ['netns', 'delete', netns], { signal, purpose: `delete the network namespace ${netns}` });
     removed.push(`netns ${netns}`);
-  }
-  if (linkExists(veth)) {
-    await runCommand('ip', ['link', 'delete', veth], { signal, purpose: `delete the link ${veth}` });
-    removed.push(`link ${veth}`);
   }
   return removed;
 }

@@ -5,9 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { appendFile, chmod, mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { removeNodeCgroups } from './cgroups.ts';
 import { runCommand } from './exec.ts';
 import { isMounted, overlayMountArgs, removeTree, unmountBelow } from './mounts.ts';
-import { machineName, netnsName, nodePaths, vethName, type NodePaths } from './names.ts';
+import { machineName, macAddress, netnsName, nodePaths, vethName, type NodePaths } from './names.ts';
 import { createNodeNetwork, deleteNodeNetwork, netnsExists, nodeNetworkIntact, type NodeLink } from './network.ts';
 import { spawnNspawn } from './nspawn.ts';
 import { containerInitPid, findNspawnPids, signalProcess, waitForExit } from './processes.ts';
@@ -29,7 +30,14 @@ export interface LabNodeIdentity {
 }
 
 export function nodeLink(site: LabSite, node: LabNodeIdentity): NodeLink {
-  return { netns: netnsName(site.cluster, node.name), veth: vethName(site.cluster, node.name), bridge: site.bridge, ip: node.ip, prefixLength: site.prefixLength };
+  return {
+    netns: netnsName(site.cluster, node.name),
+    veth: vethName(site.cluster, node.name),
+    bridge: site.bridge,
+    ip: node.ip,
+    prefixLength: site.prefixLength,
+    mac: macAddress(site.cluster, node.name),
+  };
 }
 
 export function pathsOf(site: LabSite, name: string): NodePaths {
@@ -58,7 +66,11 @@ export async function probeNode(site: LabSite, node: LabNodeIdentity): Promise<N
 /** Boot a node from a clean slate (no process, mount or namespace of it left): returns nspawn's PID. */
 export async function startNode(site: LabSite, node: LabNodeIdentity, image: string, publicKey: string): Promise<number> {
   const paths = pathsOf(site, node.name);
-  for (const dir of [paths.dir, paths.upper, paths.work, paths.merged]) await mkdir(dir, { recursive: true, mode: 0o700 });
+  // The node dir keeps other users of this machine out; the upper dir is the node's `/` (its mode
+  // is what the container sees), so it must be 0755 or services running as non-root users fail.
+  await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+  for (const dir of [paths.upper, paths.work, paths.merged]) await mkdir(dir, { recursive: true, mode: 0o755 });
+  await chmod(paths.upper, 0o755);
   await runCommand('mount', overlayMountArgs(image, paths.upper, paths.work, paths.merged), { signal: site.signal, purpose: `mount the root of node ${node.name}` });
   await seedRoot(paths, node, publicKey);
   const link = nodeLink(site, node);
@@ -154,6 +166,7 @@ export async function cleanupNode(site: LabSite, name: string, options: CleanupO
   const paths = pathsOf(site, name);
   for (const point of await unmountBelow(paths.dir, site.signal)) removed.push(`mount ${point}`);
   removed.push(...(await deleteNodeNetwork(netnsName(site.cluster, name), vethName(site.cluster, name), site.signal)));
+  removed.push(...(await removeNodeCgroups(machineName(site.cluster, name))));
   // nspawn leaves an empty per-machine directory behind when /run is not a tmpfs.
   await rmdir(`/run/systemd/nspawn/propagate/${machineName(site.cluster, name)}`).catch(() => undefined);
   if (options.removeDir) {

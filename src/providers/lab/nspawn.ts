@@ -1,7 +1,8 @@
 // The systemd-nspawn command that boots a node, and starting it as a detached process that
-// outlives hardway (the lab keeps running between commands).
+// outlives hardway (the lab keeps running between commands), in a control group of its own.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { prepareNodeCgroups, systemdIsInit } from './cgroups.ts';
 import { toolEnv } from './exec.ts';
 
 export interface NspawnOptions {
@@ -35,12 +36,27 @@ export function nspawnArgs(options: NspawnOptions): string[] {
   ];
 }
 
+/** Moves itself into each cgroup given before `--`, then becomes the command after it (same PID). */
+export const ENTER_CGROUPS_SCRIPT = 'while [ "$1" != "--" ]; do echo $$ > "$1/cgroup.procs" || exit 97; shift; done; shift; exec "$@"';
+
+/**
+ * The full command line: on a systemd host, systemd-run gives the node a transient scope of its own;
+ * elsewhere a tiny sh enters the node's prepared cgroups and execs nspawn.
+ */
+export function launchCommand(options: NspawnOptions, placement: { systemd: true } | { systemd: false; cgroups: string[] }): [string, string[]] {
+  const nspawn = ['systemd-nspawn', ...nspawnArgs(options)];
+  if (placement.systemd) return ['systemd-run', ['--scope', '--quiet', '--collect', `--unit=${options.machine}`, '--', ...nspawn]];
+  return ['sh', ['-c', ENTER_CGROUPS_SCRIPT, 'hardway-enter-cgroups', ...placement.cgroups, '--', ...nspawn]];
+}
+
 /** Why: the node must keep running after this command exits; its console goes to a log file. */
-export function spawnNspawn(options: NspawnOptions, consoleLog: string): Promise<number> {
+export async function spawnNspawn(options: NspawnOptions, consoleLog: string): Promise<number> {
+  const placement = systemdIsInit() ? ({ systemd: true } as const) : ({ systemd: false, cgroups: await prepareNodeCgroups(options.machine) } as const);
+  const [file, args] = launchCommand(options, placement);
   const fd = openSync(consoleLog, 'a', 0o600);
   try {
-    const child = spawn('systemd-nspawn', nspawnArgs(options), { detached: true, stdio: ['ignore', fd, fd], env: toolEnv(process.env) });
-    return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { detached: true, stdio: ['ignore', fd, fd], env: toolEnv(process.env) });
+    return await new Promise((resolve, reject) => {
       child.once('error', reject);
       child.once('spawn', () => {
         child.unref();

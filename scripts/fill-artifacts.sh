@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Fill a directory with the binaries hardway installs, without the internet: for
+# `hardway up --artifacts-dir DIR` (or `artifacts.dir` in cluster.yaml) on machines that can reach
+# only Debian's archive.
+#
+#   scripts/fill-artifacts.sh [--kubernetes-version 1.32.3] [--etcd-suite trixie|bookworm] [--arch amd64] DIR
+#
+# DIR receives:
+#   etcd, etcdctl            Debian's etcd-server / etcd-client packages (apt-get download + dpkg -x):
+#                            trixie gives etcd 3.5.16 (the default; runs on bookworm), bookworm 3.4.23
+#   kube-apiserver,          the stand-ins from test/standins/ (python3): they check flags, certificates,
+#   kube-controller-manager, etcd and the apiserver like the real binaries, and serve /healthz and
+#   kube-scheduler           /version; the Kubernetes version they report is --kubernetes-version
+#   SHA256SUMS               sha256sum format; hardway verifies every file against it
+#   VERSIONS                 kubernetes=, etcd=, arch=; hardway refuses a spec whose versions differ
+#
+# Idempotent: files whose content is unchanged are not rewritten; Debian packages and apt lists
+# are cached in ${XDG_CACHE_HOME:-~/.cache}/hardway/fill-artifacts (apt lists refreshed after a day).
+# The mirror is the first Debian one in this machine's apt sources (override: HARDWAY_DEBIAN_MIRROR).
+set -euo pipefail
+
+kubernetes_version=1.32.3
+etcd_suite=trixie
+arch=""
+dir=""
+
+usage() {
+  sed -n '5,6p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --kubernetes-version) kubernetes_version="${2:?--kubernetes-version needs a value}"; shift 2 ;;
+    --kubernetes-version=*) kubernetes_version="${1#*=}"; shift ;;
+    --etcd-suite) etcd_suite="${2:?--etcd-suite needs a value}"; shift 2 ;;
+    --etcd-suite=*) etcd_suite="${1#*=}"; shift ;;
+    --arch) arch="${2:?--arch needs a value}"; shift 2 ;;
+    --arch=*) arch="${1#*=}"; shift ;;
+    -h|--help) usage ;;
+    -*) echo "fill-artifacts: unknown option $1" >&2; usage ;;
+    *) [ -z "$dir" ] || usage; dir="$1"; shift ;;
+  esac
+done
+[ -n "$dir" ] || usage
+if ! [[ "$kubernetes_version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+  echo "fill-artifacts: --kubernetes-version must look like 1.32.3, got $kubernetes_version" >&2
+  exit 2
+fi
+for tool in apt-get dpkg-deb sha256sum; do
+  command -v "$tool" >/dev/null || { echo "fill-artifacts: $tool is missing (this script needs a Debian or Ubuntu machine)" >&2; exit 3; }
+done
+arch="${arch:-$(dpkg --print-architecture)}"
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+standin="$here/test/standins/kube-standin.py"
+[ -f "$standin" ] || { echo "fill-artifacts: $standin is missing" >&2; exit 3; }
+
+# The Debian mirror from this machine's apt sources (deb822 .sources first, then one-line lists).
+mirror="${HARDWAY_DEBIAN_MIRROR:-}"
+if [ -z "$mirror" ]; then
+  mirror="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '
+    /^URIs:/ { uri = $2 } /^Suites:/ { suites = $0 }
+    /^$/ { if (uri ~ /debian\/?$/ && suites !~ /security/ && !found) { print uri; found = 1 } uri = ""; suites = "" }
+    END { if (uri ~ /debian\/?$/ && suites !~ /security/ && !found) print uri }')"
+fi
+if [ -z "$mirror" ]; then
+  mirror="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+    awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/ && $i ~ /debian\/?$/) { print $i; exit } }')"
+fi
+[ -n "$mirror" ] || { echo "fill-artifacts: no Debian mirror in /etc/apt/sources.list*; set HARDWAY_DEBIAN_MIRROR" >&2; exit 3; }
+mirror="${mirror%/}"
+
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/hardway/fill-artifacts/$etcd_suite-$arch"
+mkdir -p "$cache/lists/partial" "$cache/archives/partial" "$cache/debs"
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+[ -f "$keyring" ] || { echo "fill-artifacts: $keyring is missing: apt-get install debian-archive-keyring" >&2; exit 3; }
+echo "deb [arch=$arch signed-by=$keyring] $mirror $etcd_suite main" > "$cache/sources.list"
+apt_options=(
+  -o "Dir::Etc::SourceList=$cache/sources.list" -o "Dir::Etc::SourceParts=/nonexistent"
+  -o "Dir::State::Lists=$cache/lists" -o "Dir::Cache=$cache" -o "Dir::Cache::archives=$cache/archives"
+  -o "APT::Architecture=$arch" -o "APT::Architectures::=$arch" -o "APT::Sandbox::User=$(id -un)"
+  -o "Debug::NoLocking=1" -o "APT::Get::List-Cleanup=0"
+)
+
+# apt lists: refreshed when missing or older than a day.
+if [ -z "$(find "$cache/lists" -maxdepth 1 -name '*Packages*' -mtime -1 -print -quit)" ]; then
+  echo "fill-artifacts: apt-get update ($mirror $etcd_suite, $arch)" >&2
+  apt-get "${apt_options[@]}" -qq update >&2
+fi
+
+debs=()
+for package in etcd-server etcd-client; do
+  version="$(apt-cache "${apt_options[@]}" show --no-all-versions "$package:$arch" 2>/dev/null | awk '/^Version:/ { print $2; exit }')"
+  [ -n "$version" ] || { echo "fill-artifacts: $package is not in $etcd_suite for $arch" >&2; exit 1; }
+  deb="$cache/debs/${package}_${version//:/%3a}_$arch.deb"
+  if [ ! -s "$deb" ]; then
+    echo "fill-artifacts: downloading $package $version" >&2
+    (cd "$cache/debs" && apt-get "${apt_options[@]}" -qq download "$package:$arch=$version" >&2)
+    found="$(ls -t "$cache/debs/${package}_"*"_$arch.deb" | head -n 1)"
+    [ "$found" = "$deb" ] || mv "$found" "$deb"
+  fi
+  debs+=("$deb")
+done
+etcd_version="$(dpkg-deb -f "${debs[0]}" Version | sed -e 's/^[0-9]*://' -e 's/[-+~].*$//')"
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+for deb in "${debs[@]}"; do dpkg-deb -x "$deb" "$work/root"; done
+mkdir -p "$work/out"
+cp "$work/root/usr/bin/etcd" "$work/out/etcd"
+cp "$work/root/usr/bin/etcdctl" "$work/out/etcdctl"
+for program in kube-apiserver kube-controller-manager kube-scheduler; do
+  sed -e "s/^KUBERNETES_VERSION = \".*\"$/KUBERNETES_VERSION = \"$kubernetes_version\"/" "$standin" > "$work/out/$program"
+  grep -q "^KUBERNETES_VERSION = \"$kubernetes_version\"$" "$work/out/$program" || { echo "fill-artifacts: could not set the stand-in version" >&2; exit 1; }
+done
+chmod 0755 "$work/out"/*
+printf 'kubernetes=%s\netcd=%s\narch=%s\n' "$kubernetes_version" "$etcd_version" "$arch" > "$work/out/VERSIONS"
+(cd "$work/out" && sha256sum etcd etcdctl kube-apiserver kube-controller-manager kube-scheduler > SHA256SUMS)
+
+# Replace only what changed, each file atomically (same directory, then rename).
+mkdir -p "$dir"
+changed=0
+for file in etcd etcdctl kube-apiserver kube-controller-manager kube-scheduler VERSIONS SHA256SUMS; do
+  if ! cmp -s "$work/out/$file" "$dir/$file"; then
+    cp -p "$work/out/$file" "$dir/.$file.tmp"
+    mv -f "$dir/.$file.tmp" "$dir/$file"
+    changed=$((changed + 1))
+  fi
+done
+echo "fill-artifacts: $dir: etcd $etcd_version ($etcd_suite), Kubernetes stand-ins v$kubernetes_version, $arch; $changed file(s) updated" >&2
+echo "fill-artifacts: use versions: { kubernetes: \"$kubernetes_version\", etcd: \"$etcd_version\" } in cluster.yaml" >&2

@@ -1,0 +1,57 @@
+// `hardway destroy [--yes]`: the provider tears down what it created; the state forgets the
+// machines. The cluster directory keeps its PKI (a rebuilt cluster can reuse it) unless --purge.
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { acquireLock } from '../engine/lock.ts';
+import { deriveInventory } from '../inventory/derive.ts';
+import { globalOptions, openCluster, type CliIO } from './common.ts';
+import { confirm } from './confirm.ts';
+import { createProvider } from '../providers/index.ts';
+
+/** Files hardway made in the cluster directory; --purge removes them, cluster.yaml stays. */
+export const GENERATED_PATHS = ['pki', 'kubeconfigs', 'encryption-config.yaml', 'known_hosts'];
+
+export function registerDestroyCommand(program: Command, io: CliIO): void {
+  program
+    .command('destroy')
+    .description('tear down what the provider created; keeps pki/ unless --purge')
+    .option('--yes', 'do not ask for confirmation', false)
+    .option('--purge', 'also remove pki/, kubeconfigs/, encryption-config.yaml, known_hosts and .hardway/', false)
+    .option('--wipe', 'static provider: remove what hardway installed on the hosts (units, binaries, data, certs)', false)
+    .addHelpText('after', '\nExamples:\n  sudo hardway destroy --yes\n  hardway destroy --yes --purge -c examples/aws/cluster.yaml')
+    .action(async (flags: { yes: boolean; purge: boolean; wipe: boolean }, command: Command) => {
+      const options = globalOptions(command);
+      const cluster = await openCluster(options, io);
+      if (!flags.yes) await confirm(io, `Destroy every machine of cluster ${cluster.spec.name} (${cluster.spec.provider})${flags.purge ? ' and its PKI' : ''}?`);
+      const lock = await acquireLock(cluster.clusterDir, 'hardway destroy');
+      try {
+        const provider = await createProvider(cluster.spec);
+        const abort = new AbortController();
+        const context = {
+          spec: cluster.spec,
+          clusterDir: cluster.clusterDir,
+          state: cluster.state,
+          inventory: deriveInventory(cluster.spec, cluster.state.data.providerFacts),
+          log: (line: string) => io.stderr(`${line}\n`),
+          signal: abort.signal,
+        };
+        await provider.preflight(context);
+        const removed = await provider.destroy(context, { purge: flags.purge, wipe: flags.wipe });
+        await cluster.state.update((draft) => {
+          draft.steps = {};
+          draft.providerFacts = {};
+          draft.facts = {};
+          draft.operations = {};
+        });
+        if (flags.purge) {
+          for (const path of GENERATED_PATHS) await rm(join(cluster.clusterDir, path), { recursive: true, force: true });
+        }
+        if (options.json) io.stdout(`${JSON.stringify({ removed, purged: flags.purge }, null, 2)}\n`);
+        else io.stdout(`${removed.map((line) => `removed ${line}`).join('\n')}${removed.length ? '\n' : ''}destroyed cluster ${cluster.spec.name}${flags.purge ? ' and purged its files' : '; pki/ and kubeconfigs/ kept (use --purge to remove them)'}\n`);
+      } finally {
+        await lock.release();
+        if (flags.purge) await rm(join(cluster.clusterDir, '.hardway'), { recursive: true, force: true });
+      }
+    });
+}

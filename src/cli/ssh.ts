@@ -1,0 +1,109 @@
+// `hardway ssh NODE [-- CMD]`: OpenSSH's own `ssh` with the cluster's key, user, port, bastion and
+// pinned known_hosts, so the command it runs is the one a person would type, and prints it.
+import { spawn } from 'node:child_process';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { AlreadyReported, PrerequisiteError, UsageError } from '../errors.ts';
+import { Nodes, type Node } from '../inventory/node.ts';
+import type { ClusterSpec } from '../spec/schema.ts';
+import { fingerprint } from '../transport/known-hosts.ts';
+import { createSshPool, resolveKeyPath } from '../transport/pool.ts';
+import { shellJoin, shellQuote } from '../transport/shell.ts';
+import { globalOptions, openCluster, type CliIO } from './common.ts';
+
+export interface SshArgvInput {
+  node: Pick<Node, 'sshAddress' | 'sshPort' | 'user'>;
+  /** Absolute key path, or undefined to use only the agent. */
+  keyPath: string | undefined;
+  knownHostsPath: string;
+  bastion?: NonNullable<ClusterSpec['ssh']['bastion']>;
+  command: readonly string[];
+}
+
+/**
+ * Why: one pure function for the argv, tested on its own. The bastion is a ProxyCommand rather than
+ * -J, because options given on the command line do not apply to -J's jump host: this way the jump
+ * uses the same key and the same pinned known_hosts.
+ */
+export function sshArgv(input: SshArgvInput): string[] {
+  const common = [
+    ...(input.keyPath ? ['-i', input.keyPath, '-o', 'IdentitiesOnly=yes'] : []),
+    '-o',
+    `UserKnownHostsFile=${input.knownHostsPath}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+  ];
+  const argv = [...common, '-p', String(input.node.sshPort)];
+  if (input.bastion) {
+    const jump = shellJoin(['ssh', ...common, '-p', String(input.bastion.port), '-W', '%h:%p', `${input.bastion.user}@${input.bastion.host}`]);
+    argv.push('-o', `ProxyCommand=${jump}`);
+  }
+  argv.push(`${input.node.user}@${input.node.sshAddress}`, ...input.command);
+  return argv;
+}
+
+export function registerSshCommand(program: Command, io: CliIO): void {
+  program
+    .command('ssh')
+    .description("open a shell on a node (or run CMD) with the cluster's SSH key, user, bastion and pinned host keys")
+    .argument('<node>', 'the node, e.g. controller-0 or etcd-1')
+    .argument('[command...]', 'a command to run instead of a shell; put it after --')
+    .addHelpText('after', '\nExamples:\n  hardway ssh controller-0\n  hardway ssh etcd-0 -- journalctl -u etcd --no-pager -n 50')
+    .action(async (nodeName: string, command: string[], _options: unknown, self: Command) => {
+      const cluster = await openCluster(globalOptions(self), io);
+      const nodes = new Nodes(cluster.inventory.nodes);
+      const node = nodes.find(nodeName);
+      if (!node) throw new UsageError(`no node named ${nodeName} in this cluster; nodes: ${nodes.names().join(', ') || '(none)'}`);
+      if (!node.sshAddress) throw new UsageError(`${node.name} has no SSH address yet`, { hint: 'The infra step records it: run `hardway provision --step infra`.' });
+
+      const { ssh } = cluster.spec;
+      const knownHostsPath = join(cluster.clusterDir, 'known_hosts');
+      const keyFile = resolveKeyPath(cluster.clusterDir, ssh.keyPath);
+      const keyExists = await access(keyFile).then(
+        () => true,
+        () => false,
+      );
+      if (!keyExists && !ssh.agent) throw new PrerequisiteError(`the SSH key ${keyFile} does not exist`, { hint: 'Point ssh.keyPath at your private key, or set ssh.agent: true.' });
+
+      // First contact: pin the key(s) the way a run does, so OpenSSH can check strictly.
+      const pool = createSshPool({ clusterDir: cluster.clusterDir, ssh, env: io.env, knownHostsPath });
+      const pinned = async () =>
+        (await pool.knownHosts.keysFor(node.sshAddress, node.sshPort)).length > 0 &&
+        (!ssh.bastion || (await pool.knownHosts.keysFor(ssh.bastion.host, ssh.bastion.port)).length > 0);
+      if (!(await pinned())) {
+        try {
+          await pool.get(node);
+        } finally {
+          await pool.closeAll();
+        }
+        const keys = await pool.knownHosts.keysFor(node.sshAddress, node.sshPort);
+        io.stderr(`Pinned the host key of ${node.name} in ${knownHostsPath}: ${keys.map(fingerprint).join(', ')}\n`);
+      }
+
+      const argv = sshArgv({ node, keyPath: keyExists ? keyFile : undefined, knownHostsPath, bastion: ssh.bastion, command });
+      if (globalOptions(self).verbose) io.stderr(`${shellJoin(['ssh', ...argv])}\n`);
+      const code = await runSsh(argv, command.length > 0, io);
+      if (code !== 0) throw new AlreadyReported(code);
+    });
+}
+
+/** Interactive: the terminal goes to ssh. With a command: its output goes through io (tests, pipes). */
+function runSsh(argv: string[], piped: boolean, io: CliIO): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ssh', argv, { stdio: piped ? ['inherit', 'pipe', 'pipe'] : 'inherit', env: io.env });
+    if (piped) {
+      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => io.stdout(chunk));
+      child.stderr!.setEncoding('utf8').on('data', (chunk: string) => io.stderr(chunk));
+    }
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'ENOENT' ? new PrerequisiteError('the OpenSSH client `ssh` is not installed', { hint: 'Install it (Debian: apt-get install openssh-client).' }) : error),
+    );
+    child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+/** For `explain` and docs: the command line hardway ssh runs, quoted for a shell. */
+export function sshCommandLine(input: SshArgvInput): string {
+  return ['ssh', ...sshArgv(input).map(shellQuote)].join(' ');
+}

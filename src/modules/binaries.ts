@@ -1,0 +1,152 @@
+// `binaries: { role, files }`: put release binaries (etcd, etcdctl, kube-*) in /usr/local/bin on the
+// nodes of one role. The files come verified from the artifact cache (downloaded once, checked
+// against upstream's published sha256) or from --artifacts-dir; a node whose copies already have
+// the same sha256 and mode is left alone. Nodes without the role report "nothing to install".
+import { stat } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { z } from 'zod';
+import type { DescribeContext, TaskContext } from '../engine/context.ts';
+import { ARTIFACT_NAMES, artifactSource, normalizeArch, type Arch, type ArtifactName } from '../artifacts/catalog.ts';
+import { artifactsLocation, resolveArtifacts } from '../artifacts/resolve.ts';
+import type { ResolvedArtifact } from '../artifacts/resolved.ts';
+import { TaskError } from '../errors.ts';
+import type { Node } from '../inventory/node.ts';
+import { describeUpload, planUpload, type WantedFile } from '../transport/remote-file.ts';
+import { shellQuote } from '../transport/shell.ts';
+import type { Transport } from '../transport/transport.ts';
+import { defineModule, type CheckResult } from './module.ts';
+import { readFileFacts, requireNode, sshTarget } from './remote-support.ts';
+
+export const binariesArgs = z.strictObject({
+  /** Only nodes with this role get the files. */
+  role: z.enum(['etcd', 'controller', 'lb']),
+  files: z.array(z.enum(ARTIFACT_NAMES)).min(1),
+  /** Where the binaries go on the node. */
+  dir: z.string().regex(/^\/./, { message: 'must be an absolute path on the node' }).default('/usr/local/bin'),
+});
+export type BinariesArgs = z.output<typeof binariesArgs>;
+
+const WANTED: WantedFile = { mode: '0755', owner: 'root', group: 'root' };
+
+interface PlannedUpload {
+  artifact: ResolvedArtifact;
+  dest: string;
+  reason: string;
+}
+
+/** Why: the NodeScratch key listing binaries this run replaced, so a later step can restart what runs them. */
+export const CHANGED_BINARIES = 'changedBinaries';
+
+export const binariesModule = defineModule({
+  name: 'binaries',
+  where: 'remote',
+  summary: 'Install release binaries (sha256-verified, from the artifact cache or --artifacts-dir) on the nodes of a role',
+  args: binariesArgs,
+  async check(ctx, args) {
+    const node = requireNode(ctx);
+    if (!node.roles.includes(args.role)) return { changed: false, reason: `not a${args.role === 'etcd' ? 'n' : ''} ${args.role} node: nothing to install` };
+    const where = { node: node.name, step: ctx.step, task: ctx.task };
+    const transport = await ctx.connect();
+    const arch = await nodeArch(ctx, node, transport);
+    const artifacts = await resolveArtifacts(ctx.run, args.files, { arch, signal: ctx.signal, log: ctx.log });
+    const uploads: PlannedUpload[] = [];
+    const unchanged: string[] = [];
+    for (const artifact of artifacts) {
+      const dest = posix.join(args.dir, artifact.name);
+      const { size } = await stat(artifact.path);
+      const facts = await readFileFacts(transport, dest, { hashIfSize: size, signal: ctx.signal });
+      let plan;
+      try {
+        plan = planUpload(dest, facts, { size, sha256: artifact.sha256 }, WANTED);
+      } catch (error) {
+        throw new TaskError((error as Error).message, where);
+      }
+      if (plan.action === 'skip') unchanged.push(artifact.name);
+      else uploads.push({ artifact, dest, reason: plan.reason });
+    }
+    return decideBinaries(uploads, unchanged, ctx.run.spec.versions);
+  },
+  async apply(ctx, _args, check) {
+    const transport = await ctx.connect();
+    const uploads = (check.data as PlannedUpload[] | undefined) ?? [];
+    const installed: string[] = [];
+    for (const { artifact, dest } of uploads) {
+      const result = await transport.upload({ path: artifact.path }, dest, { ...WANTED, signal: ctx.signal });
+      if (result.changed) installed.push(artifact.name);
+    }
+    const changed = (ctx.scratch[CHANGED_BINARIES] as Set<string> | undefined) ?? new Set<string>();
+    for (const name of installed) changed.add(name);
+    ctx.scratch[CHANGED_BINARIES] = changed;
+    return installed.length
+      ? { changed: true, reason: `installed ${installed.join(', ')}` }
+      : { changed: false, reason: 'already installed (sha256 matches)' };
+  },
+  describe(ctx, args) {
+    if (ctx.node && !ctx.node.roles.includes(args.role)) return [];
+    return describeBinaries(ctx, args);
+  },
+});
+
+/** Why: the pure decision, testable without a node: what to upload and how to say it. */
+export function decideBinaries(uploads: PlannedUpload[], unchanged: string[], versions: { kubernetes: string; etcd: string }): CheckResult {
+  if (!uploads.length) return { changed: false, reason: `sha256 matches: ${unchanged.join(', ')} (${versionNote(unchanged, versions)})` };
+  return {
+    changed: true,
+    reason: uploads.map((upload) => `${upload.artifact.name}: ${upload.reason}`).join('; '),
+    diff: uploads.map((upload) => `${upload.dest}: ${upload.reason} -> sha256 ${upload.artifact.sha256} (${upload.artifact.origin})`).join('\n'),
+    data: uploads,
+  };
+}
+
+function versionNote(names: readonly string[], versions: { kubernetes: string; etcd: string }): string {
+  const notes: string[] = [];
+  if (names.some((name) => name.startsWith('etcd'))) notes.push(`etcd v${versions.etcd}`);
+  if (names.some((name) => name.startsWith('kube-'))) notes.push(`Kubernetes v${versions.kubernetes}`);
+  return notes.join(', ');
+}
+
+/** The node's release architecture: recorded by the hosts step's facts, else asked with uname -m. */
+async function nodeArch(ctx: TaskContext, node: Node, transport: Transport): Promise<Arch> {
+  const recorded = ctx.run.state.data.facts[node.name];
+  const fromFacts = normalizeArch(recorded?.goArch ?? recorded?.arch ?? '');
+  if (fromFacts) return fromFacts;
+  const machine = (await transport.exec('uname -m', { signal: ctx.signal })).stdout.trim();
+  const arch = normalizeArch(machine);
+  if (!arch) {
+    throw new TaskError(`architecture ${machine || 'unknown'} is not supported: Kubernetes and etcd publish amd64 and arm64 binaries`, { node: node.name, step: ctx.step, task: ctx.task });
+  }
+  return arch;
+}
+
+/** The commands a person would type: fetch and verify (or check the directory), then copy. */
+function describeBinaries(ctx: DescribeContext, args: BinariesArgs): string[] {
+  const recorded = ctx.node ? ctx.run.state.data.facts[ctx.node.name] : undefined;
+  const arch: Arch = normalizeArch(recorded?.goArch ?? recorded?.arch ?? '') ?? 'amd64';
+  const location = artifactsLocation(ctx.run);
+  const target = sshTarget(ctx);
+  const lines: string[] = [];
+  const local = new Map<ArtifactName, string>();
+  if (location.kind === 'directory') {
+    lines.push(`(cd ${shellQuote(location.dir)} && sha256sum --check --ignore-missing SHA256SUMS)`);
+    for (const name of args.files) local.set(name, posix.join(location.dir, name));
+  } else {
+    const fetched = new Set<string>();
+    for (const name of args.files) {
+      const source = artifactSource(name, ctx.run.spec.versions, arch, location.urls);
+      if (source.kind === 'kubernetes') {
+        lines.push(`curl -fsSLo ${name} ${source.url}`, `echo "$(curl -fsSL ${source.checksumUrl})  ${name}" | sha256sum --check`);
+      } else if (!fetched.has(source.archive)) {
+        fetched.add(source.archive);
+        const members = args.files.filter((file) => file === 'etcd' || file === 'etcdctl').map((file) => `${source.member.slice(0, source.member.lastIndexOf('/'))}/${file}`);
+        lines.push(
+          `curl -fsSLO ${source.url}`,
+          `curl -fsSL ${source.checksumUrl} | grep ' ${source.archive}$' | sha256sum --check`,
+          `tar -xzf ${source.archive} --strip-components=1 ${members.join(' ')}`,
+        );
+      }
+      local.set(name, name);
+    }
+  }
+  for (const name of args.files) lines.push(...describeUpload(local.get(name) ?? name, posix.join(args.dir, name), target, WANTED));
+  return lines;
+}

@@ -1,0 +1,77 @@
+// `copy: { src, dest, mode, owner, group }`: a workstation file (relative to the cluster directory,
+// or absolute, e.g. in the artifact cache) on the node; skipped when the remote sha256, mode and
+// owner already match.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { TaskError } from '../errors.ts';
+import { describeUpload, planUpload, type FileFacts, type UploadPlan } from '../transport/remote-file.ts';
+import type { CheckResult } from './module.ts';
+import { defineModule } from './module.ts';
+import { noteUnitChange, readFileFacts, requireNode, sshTarget } from './remote-support.ts';
+
+export const fileArgs = {
+  dest: z.string().regex(/^\/./, { message: 'must be an absolute path on the node' }),
+  mode: z.string().regex(/^[0-7]{3,4}$/, { message: 'must be an octal mode like "0644"' }).default('0644'),
+  owner: z.string().min(1).optional(),
+  group: z.string().min(1).optional(),
+};
+
+export const copyArgs = z.strictObject({
+  /** Relative to the cluster directory, or absolute. */
+  src: z.string().min(1),
+  ...fileArgs,
+});
+export type CopyArgs = z.output<typeof copyArgs>;
+
+/** Why: the pure rule behind check, shared with the transport's upload (remote-file.ts). */
+export function decideUpload(dest: string, facts: FileFacts, local: { size: number; sha256?: string }, wanted: { mode: string; owner?: string; group?: string }): CheckResult {
+  const plan: UploadPlan = planUpload(dest, facts, local, wanted);
+  if (plan.action === 'skip') return { changed: false, reason: plan.reason };
+  return { changed: true, reason: plan.reason, data: plan };
+}
+
+export function localSource(clusterDir: string, src: string): string {
+  return isAbsolute(src) ? src : resolve(clusterDir, src);
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export const copyModule = defineModule({
+  name: 'copy',
+  where: 'remote',
+  summary: 'Upload a file from the cluster directory or the artifact cache (atomic, skipped when the sha256 matches)',
+  args: copyArgs,
+  async check(ctx, args) {
+    const node = requireNode(ctx);
+    const where = { node: node.name, step: ctx.step, task: ctx.task };
+    const source = localSource(ctx.run.clusterDir, args.src);
+    const info = await stat(source).catch((error: NodeJS.ErrnoException) => {
+      throw new TaskError(`the source file ${args.src} does not exist (${source}: ${error.code})`, where, {
+        hint: 'It is made by an earlier step (pki, kubeconfigs, binaries); run that step first.',
+      });
+    });
+    const transport = await ctx.connect();
+    const facts = await readFileFacts(transport, args.dest, { hashIfSize: info.size, signal: ctx.signal });
+    try {
+      return decideUpload(args.dest, facts, { size: info.size, sha256: facts.sha256 ? await sha256File(source) : undefined }, args);
+    } catch (error) {
+      throw new TaskError((error as Error).message, where);
+    }
+  },
+  async apply(ctx, args) {
+    const transport = await ctx.connect();
+    const result = await transport.upload({ path: localSource(ctx.run.clusterDir, args.src) }, args.dest, { mode: args.mode, owner: args.owner, group: args.group, signal: ctx.signal });
+    if (result.changed) noteUnitChange(ctx.scratch, args.dest);
+    return result;
+  },
+  describe(ctx, args) {
+    return describeUpload(args.src, args.dest, sshTarget(ctx), args);
+  },
+});

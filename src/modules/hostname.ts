@@ -1,0 +1,74 @@
+// `hostname: { name }`: the node's hostname, now (hostname) and after a reboot (/etc/hostname). On
+// cloud images cloud-init would set it back at boot, so `preserve_hostname: true` is written too.
+import { z } from 'zod';
+import { shellQuote } from '../transport/shell.ts';
+import type { CheckResult } from './module.ts';
+import { defineModule } from './module.ts';
+import { requireNode } from './remote-support.ts';
+
+export const hostnameArgs = z.strictObject({
+  name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, { message: 'must be a hostname like controller-0' }).max(63),
+});
+export type HostnameArgs = z.output<typeof hostnameArgs>;
+
+export interface HostnameFacts {
+  /** First line of /etc/hostname ('' when missing). */
+  configured: string;
+  /** What `hostname` prints now. */
+  current: string;
+  /** none: no cloud-init; cloud: cloud-init would reset the name; preserved: it will not. */
+  cloudInit: 'none' | 'cloud' | 'preserved';
+}
+
+export const CLOUD_PRESERVE_FILE = '/etc/cloud/cloud.cfg.d/99-hardway-hostname.cfg';
+
+export const HOSTNAME_FACTS_COMMAND = [
+  `head -n1 /etc/hostname 2>/dev/null || true`,
+  'echo --',
+  'hostname',
+  'echo --',
+  `if [ -d /etc/cloud/cloud.cfg.d ]; then if grep -qsE '^preserve_hostname: *true' /etc/cloud/cloud.cfg /etc/cloud/cloud.cfg.d/*.cfg; then echo preserved; else echo cloud; fi; else echo none; fi`,
+].join('; ');
+
+export function parseHostnameFacts(stdout: string): HostnameFacts {
+  const [configured = '', current = '', cloud = 'none'] = stdout.split('--\n').map((part) => part.trim());
+  return { configured, current, cloudInit: cloud === 'cloud' || cloud === 'preserved' ? cloud : 'none' };
+}
+
+/** Why: the pure decision, tested with fixtures (the machine running the tests is never renamed). */
+export function decideHostname(facts: HostnameFacts, args: HostnameArgs): CheckResult {
+  const reasons: string[] = [];
+  if (facts.current !== args.name) reasons.push(`set hostname ${facts.current || '(none)'} -> ${args.name}`);
+  if (facts.configured !== args.name) reasons.push(`write /etc/hostname${facts.configured ? ` (was ${facts.configured})` : ''}`);
+  if (facts.cloudInit === 'cloud') reasons.push('keep cloud-init from resetting it (preserve_hostname)');
+  if (!reasons.length) return { changed: false, reason: `hostname is ${args.name}` };
+  return { changed: true, reason: reasons.join(', '), data: facts };
+}
+
+export function hostnameCommands(name: string, facts: Pick<HostnameFacts, 'cloudInit'>): string[] {
+  const q = shellQuote(name);
+  return [
+    `printf '%s\\n' ${q} > /etc/hostname`,
+    `hostname ${q} 2>/dev/null || hostnamectl set-hostname ${q}`,
+    ...(facts.cloudInit === 'cloud' ? [`printf 'preserve_hostname: true\\n' > ${CLOUD_PRESERVE_FILE}`] : []),
+  ];
+}
+
+export const hostnameModule = defineModule({
+  name: 'hostname',
+  where: 'remote',
+  summary: "Set the node's hostname (now and after reboots)",
+  args: hostnameArgs,
+  async check(ctx, args) {
+    requireNode(ctx);
+    const transport = await ctx.connect();
+    return decideHostname(parseHostnameFacts((await transport.exec(HOSTNAME_FACTS_COMMAND, { signal: ctx.signal })).stdout), args);
+  },
+  async apply(ctx, args, check) {
+    const transport = await ctx.connect();
+    await transport.exec(hostnameCommands(args.name, check.data as HostnameFacts).join(' && '), { signal: ctx.signal });
+  },
+  describe(_ctx, args) {
+    return hostnameCommands(args.name, { cloudInit: 'none' });
+  },
+});

@@ -1,0 +1,85 @@
+// Task module `kubeconfig` (local): writes kubeconfigs/<name>.kubeconfig with the CA and a client
+// certificate embedded, rewriting it only when its content would change.
+import { z } from 'zod';
+import { HardwayError } from '../errors.ts';
+import { describeKubeconfig, kubeconfigFile, renderKubeconfig } from '../pki/kubeconfig.ts';
+import { chmodClusterFile, KEY_MODE, modeOf, octal, pkiFiles, readOptional, writeClusterFile } from '../pki/store.ts';
+import type { RunContext } from '../engine/context.ts';
+import { defineModule } from './module.ts';
+
+const args = z.strictObject({
+  /** File name: kubeconfigs/<name>.kubeconfig. */
+  name: z.string().regex(/^[a-z0-9][-a-z0-9.]*$/, { message: 'must be a file name like admin' }),
+  /** The certificate of the catalogue to embed (pki/<cert>.pem and pki/<cert>-key.pem). */
+  cert: z.string().min(1),
+  /** The user name inside the kubeconfig, e.g. system:kube-scheduler. */
+  user: z.string().min(1),
+  /** The apiserver URL: `${apiEndpoint}` (the load balancer) or https://127.0.0.1:6443 on controllers. */
+  server: z.string().refine(isServerUrl, { message: 'must be an https URL with a host, like https://127.0.0.1:6443' }),
+});
+
+type Args = z.output<typeof args>;
+
+/** `https://HOST[:PORT]` and nothing else: an empty host (an NLB name not known yet) must not slip through. */
+function isServerUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' && url.hostname !== '' && url.pathname === '/' && !url.search && !url.hash && !value.endsWith('/');
+  } catch {
+    return false;
+  }
+}
+
+interface Rendered {
+  text: string | undefined;
+  missing: string[];
+}
+
+async function render(run: RunContext, { cert, user, server }: Args): Promise<Rendered> {
+  const files = [pkiFiles.cert('ca'), pkiFiles.cert(cert), pkiFiles.key(cert)];
+  const [caPem, certPem, keyPem] = await Promise.all(files.map((file) => readOptional(run.clusterDir, file)));
+  const missing = files.filter((_, index) => [caPem, certPem, keyPem][index] === undefined);
+  if (caPem === undefined || certPem === undefined || keyPem === undefined) return { text: undefined, missing };
+  return { text: renderKubeconfig({ cluster: run.spec.name, server, user, caPem, certPem, keyPem }), missing };
+}
+
+/** Why: kubeconfigs follow the certificates; a reissued cert must reach the file, an unchanged one must not touch it. */
+export const kubeconfigModule = defineModule({
+  name: 'kubeconfig',
+  where: 'local',
+  summary: 'Write a kubeconfig with the CA and a client certificate embedded',
+  args,
+  async check(ctx, taskArgs) {
+    const file = kubeconfigFile(taskArgs.name);
+    const { text, missing } = await render(ctx.run, taskArgs);
+    if (text === undefined) return { changed: true, reason: `write ${file} once ${missing.join(', ')} exist (the pki step makes them)` };
+    const current = await readOptional(ctx.run.clusterDir, file);
+    if (current === undefined) return { changed: true, reason: `write ${file}: missing` };
+    if (current !== text) return { changed: true, reason: `rewrite ${file}: server or embedded certificates changed` };
+    const mode = await modeOf(ctx.run.clusterDir, file);
+    if (mode !== KEY_MODE) return { changed: true, reason: `chmod 600 ${file} (was ${octal(mode ?? 0)})` };
+    return { changed: false, reason: 'content matches' };
+  },
+  async apply(ctx, taskArgs, check) {
+    const file = kubeconfigFile(taskArgs.name);
+    const { text, missing } = await render(ctx.run, taskArgs);
+    if (text === undefined) {
+      throw new HardwayError(`cannot write ${file}: ${missing.join(', ')} missing`, { hint: 'Run the pki step first: hardway provision --step pki' });
+    }
+    const current = await readOptional(ctx.run.clusterDir, file);
+    if (current === text) await chmodClusterFile(ctx.run.clusterDir, file, KEY_MODE);
+    else await writeClusterFile(ctx.run.clusterDir, file, text, KEY_MODE);
+    ctx.log(`wrote ${file} (server ${taskArgs.server}, user ${taskArgs.user})`);
+    return { changed: true, reason: check.reason };
+  },
+  describe(ctx, { name, cert, user, server }) {
+    return describeKubeconfig(kubeconfigFile(name), {
+      cluster: ctx.run.spec.name,
+      server,
+      user,
+      caFile: pkiFiles.cert('ca'),
+      certFile: pkiFiles.cert(cert),
+      keyFile: pkiFiles.key(cert),
+    });
+  },
+});

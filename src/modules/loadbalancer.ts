@@ -1,0 +1,116 @@
+// The loadbalancer step's module. With haproxy (lab, static) it renders units/haproxy.cfg onto the
+// lb node, checks it with `haproxy -c`, and reloads haproxy only when the file changed; with an AWS
+// NLB it registers the controllers as targets and waits until they are healthy.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { TaskContext } from '../engine/context.ts';
+import { templateVars } from '../engine/vars.ts';
+import { TaskError } from '../errors.ts';
+import { Nodes, type Node } from '../inventory/node.ts';
+import { loadBalancerType } from '../spec/schema.ts';
+import { shellQuote } from '../transport/shell.ts';
+import { providerContext } from './infra.ts';
+import { defineModule } from './module.ts';
+import { sshTarget } from './remote-support.ts';
+import { renderTemplate } from './template.ts';
+
+const CONFIG = '/etc/haproxy/haproxy.cfg';
+/** One round trip: the config's sha256, and whether haproxy is enabled and running. */
+const FACTS = `sha256sum ${CONFIG} 2>/dev/null | cut -d' ' -f1; systemctl is-enabled haproxy 2>/dev/null; systemctl is-active haproxy 2>/dev/null; true`;
+
+interface HaproxyPlan {
+  node: Node;
+  config: Buffer;
+  configChanged: boolean;
+  enable: boolean;
+  start: boolean;
+}
+
+/** Why: pure decision from the facts line, tested with fixtures. */
+export function decideHaproxy(node: Node, config: Buffer, factsText: string): HaproxyPlan {
+  const [sha = '', enabled = '', active = ''] = factsText.split('\n').map((line) => line.trim());
+  const wanted = createHash('sha256').update(config).digest('hex');
+  return { node, config, configChanged: sha !== wanted, enable: enabled !== 'enabled', start: active !== 'active' };
+}
+
+function reasons(plan: HaproxyPlan): string[] {
+  return [
+    ...(plan.configChanged ? [`write ${CONFIG} on ${plan.node.name}`] : []),
+    ...(plan.enable ? [`enable haproxy on ${plan.node.name}`] : []),
+    ...(plan.configChanged && !plan.start ? [`reload haproxy on ${plan.node.name}`] : []),
+    ...(plan.start ? [`start haproxy on ${plan.node.name}`] : []),
+  ];
+}
+
+async function haproxyPlans(ctx: TaskContext): Promise<HaproxyPlan[]> {
+  const lbNodes = new Nodes(ctx.run.inventory.nodes).lb();
+  return Promise.all(
+    lbNodes.map(async (node) => {
+      const config = renderTemplate({ run: ctx.run, node, vars: templateVars(ctx.run, node), task: ctx.task }, { src: 'haproxy.cfg' });
+      const transport = await ctx.run.transports.get(node, ctx.signal);
+      const facts = await transport.exec(FACTS, { signal: ctx.signal });
+      return decideHaproxy(node, config, facts.stdout);
+    }),
+  );
+}
+
+async function applyHaproxy(ctx: TaskContext, plan: HaproxyPlan): Promise<void> {
+  const transport = await ctx.run.transports.get(plan.node, ctx.signal);
+  if (plan.configChanged) {
+    const staged = `${CONFIG}.hardway-new`;
+    await transport.upload(plan.config, staged, { mode: '0644', signal: ctx.signal });
+    const check = await transport.exec(`haproxy -c -f ${staged}`, { check: false, signal: ctx.signal });
+    if (check.code !== 0) {
+      await transport.exec(`rm -f ${staged}`, { check: false });
+      throw new TaskError(`the rendered haproxy.cfg is invalid on ${plan.node.name}: ${check.stderr.trim() || check.stdout.trim()}`, { node: plan.node.name, step: ctx.step, task: ctx.task });
+    }
+    await transport.exec(`mv -f ${staged} ${CONFIG}`, { signal: ctx.signal });
+  }
+  if (plan.enable) await transport.exec('systemctl enable haproxy', { signal: ctx.signal });
+  if (plan.start) await transport.exec('systemctl start haproxy', { signal: ctx.signal });
+  else if (plan.configChanged) await transport.exec('systemctl reload haproxy', { signal: ctx.signal });
+}
+
+/** Why: the load balancer differs by provider; one step, one task, the same idempotency rules. */
+export const loadBalancerModule = defineModule({
+  name: 'loadbalancer',
+  where: 'local',
+  summary: 'put the API servers behind the load balancer: haproxy on the lb node, or NLB targets on AWS',
+  args: z.strictObject({}),
+  async check(ctx) {
+    const type = loadBalancerType(ctx.run.spec);
+    if (type === 'none') return { changed: false, reason: 'no load balancer in this cluster' };
+    if (type === 'nlb') return { changed: true, probe: true, reason: 'register the controllers as NLB targets and wait until healthy' };
+    const plans = await haproxyPlans(ctx);
+    const lines = plans.flatMap(reasons);
+    return lines.length ? { changed: true, reason: lines.join(', '), data: plans } : { changed: false, reason: `haproxy running with the current config on ${plans.map((plan) => plan.node.name).join(', ')}` };
+  },
+  async apply(ctx, _args, check) {
+    if (loadBalancerType(ctx.run.spec) === 'nlb') {
+      const provider = await ctx.run.provider();
+      if (!provider.registerTargets) throw new TaskError(`the ${provider.name} provider cannot register load balancer targets`, { step: ctx.step, task: ctx.task });
+      return provider.registerTargets(providerContext(ctx), new Nodes(ctx.run.inventory.nodes).controllers());
+    }
+    const plans = (check.data as HaproxyPlan[] | undefined) ?? (await haproxyPlans(ctx));
+    for (const plan of plans) await applyHaproxy(ctx, plan);
+    return { changed: true, reason: plans.flatMap(reasons).join(', ') };
+  },
+  describe(ctx) {
+    const type = loadBalancerType(ctx.run.spec);
+    if (type === 'none') return ['# no load balancer'];
+    if (type === 'nlb') {
+      return new Nodes(ctx.run.inventory.nodes)
+        .controllers()
+        .map((node) => `aws elbv2 register-targets --target-group-arn "$TARGET_GROUP_ARN" --targets Id=${node.internalIP},Port=6443`);
+    }
+    return new Nodes(ctx.run.inventory.nodes).lb().flatMap((node) => {
+      const target = sshTarget({ node });
+      const ssh = `ssh -i ${shellQuote(ctx.run.spec.ssh.keyPath)} -o UserKnownHostsFile=known_hosts ${target.user}@${target.host}`;
+      return [
+        `# render units/haproxy.cfg for this cluster as haproxy.cfg (every controller on :6443, health checks GET /healthz)`,
+        `scp -i ${shellQuote(ctx.run.spec.ssh.keyPath)} -o UserKnownHostsFile=known_hosts haproxy.cfg ${target.user}@${target.host}:${CONFIG}`,
+        `${ssh} 'haproxy -c -f ${CONFIG} && systemctl enable haproxy && systemctl reload-or-restart haproxy'`,
+      ];
+    });
+  },
+});

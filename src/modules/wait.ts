@@ -1,0 +1,210 @@
+// `wait`: poll until something on or near the node answers, with a timeout that names what it
+// waited for. Three forms:
+//   wait: { tcp: "127.0.0.1:2379", timeout: 90s }
+//   wait: { url: "https://127.0.0.1:6443/healthz", ca: pki/ca.pem, cert: pki/admin.pem, key: pki/admin-key.pem }
+//   wait: { command: "etcdctl ... endpoint health" }
+// TCP and URL probes are made *by the node* through its SSH connection (direct-tcpip), so ports
+// only the node can reach (127.0.0.1, private subnets behind a bastion) work with no curl on the
+// node; the CA and client certificate are read on the workstation (paths relative to the cluster
+// directory) and never copied anywhere.
+import { readFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
+import { z } from 'zod';
+import type { TaskContext } from '../engine/context.ts';
+import { TaskError } from '../errors.ts';
+import { parseDuration } from '../pki/duration.ts';
+import { duration } from '../spec/schema.ts';
+import { CommandTimeoutError, formatMs, RemoteCommandError, tailLines, TransportError } from '../transport/errors.ts';
+import { sleep } from '../transport/retry.ts';
+import { shellQuote } from '../transport/shell.ts';
+import type { Transport } from '../transport/transport.ts';
+import { localSource } from './copy.ts';
+import { defineModule } from './module.ts';
+import { requireNode } from './remote-support.ts';
+
+const common = { timeout: duration.default('90s') };
+
+const tcpWait = z.strictObject({
+  tcp: z.string().regex(/^[^\s:/]+:\d{1,5}$/, { message: 'must be host:port, like 127.0.0.1:2379' }),
+  ...common,
+});
+const urlWait = z.strictObject({
+  url: z.string().regex(/^https?:\/\/[^\s/]+/, { message: 'must be an http(s) URL, like https://127.0.0.1:6443/healthz' }),
+  /** Workstation paths, relative to the cluster directory. */
+  ca: z.string().min(1).optional(),
+  cert: z.string().min(1).optional(),
+  key: z.string().min(1).optional(),
+  expectStatus: z.number().int().min(100).max(599).default(200),
+  ...common,
+});
+const commandWait = z.strictObject({ command: z.string().min(1), ...common });
+
+export const waitArgs = z.union([tcpWait, urlWait, commandWait]);
+export type WaitArgs = z.output<typeof waitArgs>;
+
+/** What a timeout error and the task line say it waited for. */
+export function waitTarget(args: WaitArgs): string {
+  if ('tcp' in args) return `TCP ${args.tcp}`;
+  if ('url' in args) return `${args.url} to answer ${args.expectStatus}`;
+  return `\`${args.command}\` to succeed`;
+}
+
+/** One attempt; resolves when ready, rejects with the reason it is not (yet). */
+type Probe = (signal: AbortSignal) => Promise<void>;
+
+const ATTEMPT_MS = 10_000;
+
+/** Why: one polling loop with backoff for every wait; errors name the target and the last failure. */
+export async function pollUntil(probe: Probe, options: { timeoutMs: number; what: string; signal: AbortSignal; log?: (line: string) => void; where: { node?: string; step?: string; task?: string } }): Promise<number> {
+  const started = performance.now();
+  let delay = 250;
+  let last = 'no attempt finished';
+  let attempts = 0;
+  for (;;) {
+    options.signal.throwIfAborted();
+    // An attempt may run a little past the deadline rather than be cut off before it can answer.
+    const remaining = options.timeoutMs - (performance.now() - started);
+    const attemptMs = Math.ceil(Math.min(ATTEMPT_MS, Math.max(remaining, 1_000)));
+    const attempt = AbortSignal.any([options.signal, AbortSignal.timeout(attemptMs)]);
+    try {
+      attempts++;
+      await probe(attempt);
+      return performance.now() - started;
+    } catch (error) {
+      options.signal.throwIfAborted();
+      // The node itself is gone: waiting longer cannot help.
+      if (error instanceof TransportError && !(error instanceof CommandTimeoutError) && !(error instanceof RemoteCommandError)) throw error;
+      // An attempt cut off by its own time limit says less than the failure before it.
+      const cutOff = attempt.aborted && attempts > 1;
+      const message = cutOff ? last : failureText(error);
+      if (message !== last && attempts > 1) options.log?.(`still waiting for ${options.what}: ${message}`);
+      last = attempt.aborted && attempts === 1 ? `no answer within ${formatMs(attemptMs)}` : message;
+    }
+    const elapsed = performance.now() - started;
+    if (elapsed >= options.timeoutMs) {
+      throw new TaskError(`timed out after ${formatMs(options.timeoutMs)} waiting for ${options.what} (last: ${last})`, options.where);
+    }
+    await sleep(Math.min(delay, options.timeoutMs - elapsed), options.signal);
+    delay = Math.min(delay * 2, 2_000);
+  }
+}
+
+/** OpenSSL errors carry a readable `reason` ("tlsv13 alert certificate required") behind a long message. */
+function failureText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const reason = (error as Error & { reason?: unknown }).reason;
+  if (typeof reason === 'string' && (error as Error & { library?: unknown }).library) return `TLS: ${reason}`;
+  return error.message.trim();
+}
+
+function splitHostPort(text: string): { host: string; port: number } {
+  const index = text.lastIndexOf(':');
+  return { host: text.slice(0, index), port: Number(text.slice(index + 1)) };
+}
+
+function openFromNode(transport: Transport, host: string, port: number): Promise<Duplex> {
+  if (!transport.openTcp) throw new Error('this transport cannot open TCP connections from the node');
+  return transport.openTcp(host, port).catch((error: unknown) => {
+    if (error instanceof TransportError) throw error;
+    throw new Error(`${host}:${port}: ${(error as Error).message.replace('(SSH) Channel open failure: ', '')}`);
+  });
+}
+
+/** GET a URL over a socket the node opened; resolves with the status and the start of the body. */
+export function httpGet(socket: Duplex, url: URL, tls: { ca?: Buffer; cert?: Buffer; key?: Buffer }, signal: AbortSignal): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const hostname = url.hostname.replace(/^\[|\]$/g, '');
+    const connection =
+      url.protocol === 'https:'
+        ? tlsConnect({ socket, host: hostname, servername: isIP(hostname) ? undefined : hostname, ca: tls.ca, cert: tls.cert, key: tls.key })
+        : socket;
+    const fail = (error: Error) => {
+      connection.destroy();
+      reject(error);
+    };
+    connection.once('error', fail);
+    const req = request({ host: hostname, path: `${url.pathname}${url.search}`, method: 'GET', headers: { host: url.host, connection: 'close' }, createConnection: () => connection as never, signal }, (response) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        if (size < 512) chunks.push(chunk);
+        size += chunk.length;
+      });
+      response.on('end', () => {
+        connection.destroy();
+        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8').slice(0, 200) });
+      });
+      response.on('error', fail);
+    });
+    req.once('error', fail);
+    req.end();
+  });
+}
+
+async function probeFor(ctx: TaskContext, args: WaitArgs, transport: Transport): Promise<Probe> {
+  if ('tcp' in args) {
+    const { host, port } = splitHostPort(args.tcp);
+    return async () => {
+      const socket = await openFromNode(transport, host, port);
+      socket.destroy();
+    };
+  }
+  if ('url' in args) {
+    const url = new URL(args.url);
+    const read = async (path: string | undefined, what: string) => {
+      if (!path) return undefined;
+      return readFile(localSource(ctx.run.clusterDir, path)).catch((error: NodeJS.ErrnoException) => {
+        throw new TaskError(`the ${what} file ${path} cannot be read (${error.code ?? error.message})`, { node: ctx.node?.name, step: ctx.step, task: ctx.task }, { hint: 'It is made by the pki step; run it first.' });
+      });
+    };
+    const tls = { ca: await read(args.ca, 'CA'), cert: await read(args.cert, 'client certificate'), key: await read(args.key, 'client key') };
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    return async (signal) => {
+      const socket = await openFromNode(transport, url.hostname.replace(/^\[|\]$/g, ''), port);
+      const { status, body } = await httpGet(socket, url, tls, signal);
+      if (status !== args.expectStatus) throw new Error(`HTTP ${status}${body.trim() ? `: ${body.trim()}` : ''}`);
+    };
+  }
+  return async (signal) => {
+    const result = await transport.exec(args.command, { check: false, signal, timeoutMs: ATTEMPT_MS });
+    if (result.code !== 0) throw new Error(`exit ${result.code}${result.stderr.trim() ? `: ${tailLines(result.stderr, 2, 300)}` : ''}`);
+  };
+}
+
+export const waitModule = defineModule({
+  name: 'wait',
+  where: 'remote',
+  summary: 'Wait until a TCP port, an HTTPS URL (CA and client cert) or a command answers on the node',
+  args: waitArgs,
+  async check(_ctx, args) {
+    return { changed: true, probe: true, reason: `wait for ${waitTarget(args)}` };
+  },
+  async apply(ctx, args) {
+    const node = requireNode(ctx);
+    const transport = await ctx.connect();
+    const what = waitTarget(args);
+    const elapsed = await pollUntil(await probeFor(ctx, args, transport), {
+      timeoutMs: parseDuration(args.timeout),
+      what,
+      signal: ctx.signal,
+      log: ctx.log,
+      where: { node: node.name, step: ctx.step, task: ctx.task },
+    });
+    return { changed: false, reason: `${'tcp' in args ? args.tcp : 'url' in args ? args.url : 'command'} ready after ${formatMs(elapsed)}` };
+  },
+  describe(_ctx, args) {
+    const seconds = Math.ceil(parseDuration(args.timeout) / 1000);
+    let probe: string;
+    if ('tcp' in args) {
+      const { host, port } = splitHostPort(args.tcp);
+      probe = `bash -c ${shellQuote(`</dev/tcp/${host}/${port}`)}`;
+    } else if ('url' in args) {
+      const flags = [...(args.ca ? [`--cacert ${shellQuote(args.ca)}`] : []), ...(args.cert ? [`--cert ${shellQuote(args.cert)}`] : []), ...(args.key ? [`--key ${shellQuote(args.key)}`] : [])];
+      probe = ['curl -fsS', ...flags, shellQuote(args.url)].join(' ');
+    } else probe = args.command;
+    return [`timeout ${seconds} sh -c ${shellQuote(`until ${probe}; do sleep 1; done`)}`];
+  },
+});

@@ -1,0 +1,203 @@
+// The binaries module: the pure decision, the shell it describes, and real runs against an sshd on
+// 127.0.0.1 with artifacts from a directory (SHA256SUMS) and from a release server on 127.0.0.1
+// (the download path, into the cache). Files land under the test's own directory (`dir` argument).
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RunContext } from '../../src/engine/context.ts';
+import { parsePlaybook } from '../../src/engine/playbook.ts';
+import { StateStore } from '../../src/engine/state.ts';
+import { binariesArgs, binariesModule, CHANGED_BINARIES, decideBinaries } from '../../src/modules/binaries.ts';
+import { ModuleRegistry } from '../../src/modules/module.ts';
+import { clusterSpecSchema } from '../../src/spec/schema.ts';
+import { labSpecInput, projectRoot, testRunContext, testTaskContext } from '../helpers/context.ts';
+import { startReleaseServer, type ReleaseServer } from '../artifacts/release-server.ts';
+import { converge, remoteNode, type RemoteNode } from './remote-node.ts';
+
+const sha = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+const KUBE = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
+
+describe('decideBinaries (fixtures)', () => {
+  const artifact = { name: 'etcd' as const, path: '/cache/etcd', sha256: 'a'.repeat(64), origin: 'https://example/etcd.tar.gz (etcd)', from: 'cache' as const };
+  it('is ok, naming the files and versions, when every file matches', () => {
+    expect(decideBinaries([], ['etcd', 'etcdctl'], { kubernetes: '1.32.3', etcd: '3.5.16' })).toEqual({ changed: false, reason: 'sha256 matches: etcd, etcdctl (etcd v3.5.16)' });
+  });
+  it('lists what changes and why, with the new digest and origin in the diff', () => {
+    const result = decideBinaries([{ artifact, dest: '/usr/local/bin/etcd', reason: 'upload (missing)' }], ['etcdctl'], { kubernetes: '1.32.3', etcd: '3.5.16' });
+    expect(result).toMatchObject({ changed: true, reason: 'etcd: upload (missing)', diff: `/usr/local/bin/etcd: upload (missing) -> sha256 ${'a'.repeat(64)} (https://example/etcd.tar.gz (etcd))` });
+  });
+});
+
+describe('binaries describe', () => {
+  it('prints download, verification and copy commands for the node architecture', () => {
+    const run = testRunContext({ state: StateStore.inMemory('test', { facts: { 'etcd-0': { arch: 'aarch64', goArch: 'arm64' } } }) });
+    const node = run.inventory.nodes.find((item) => item.name === 'etcd-0');
+    const lines = binariesModule.describe({ run, node, vars: {} }, binariesArgs.parse({ role: 'etcd', files: ['etcd', 'etcdctl'] }));
+    expect(lines).toEqual([
+      'curl -fsSLO https://github.com/etcd-io/etcd/releases/download/v3.5.16/etcd-v3.5.16-linux-arm64.tar.gz',
+      "curl -fsSL https://github.com/etcd-io/etcd/releases/download/v3.5.16/SHA256SUMS | grep ' etcd-v3.5.16-linux-arm64.tar.gz$' | sha256sum --check",
+      'tar -xzf etcd-v3.5.16-linux-arm64.tar.gz --strip-components=1 etcd-v3.5.16-linux-arm64/etcd etcd-v3.5.16-linux-arm64/etcdctl',
+      'scp etcd root@10.240.0.20:/usr/local/bin/etcd',
+      'chmod 0755 /usr/local/bin/etcd',
+      'chown root:root /usr/local/bin/etcd',
+      'scp etcdctl root@10.240.0.20:/usr/local/bin/etcdctl',
+      'chmod 0755 /usr/local/bin/etcdctl',
+      'chown root:root /usr/local/bin/etcdctl',
+    ]);
+  });
+
+  it('checks the artifacts directory instead when one is given, and prints nothing for other roles', () => {
+    const run = testRunContext({ options: { artifactsDir: '/srv/artifacts' } });
+    const controller = run.inventory.nodes.find((item) => item.name === 'controller-0');
+    const args = binariesArgs.parse({ role: 'controller', files: ['kube-apiserver'] });
+    expect(binariesModule.describe({ run, node: controller, vars: {} }, args).slice(0, 2)).toEqual([
+      '(cd /srv/artifacts && sha256sum --check --ignore-missing SHA256SUMS)',
+      'scp /srv/artifacts/kube-apiserver root@10.240.0.10:/usr/local/bin/kube-apiserver',
+    ]);
+    const lb = run.inventory.nodes.find((item) => item.name === 'lb-0');
+    expect(binariesModule.describe({ run, node: lb, vars: {} }, args)).toEqual([]);
+  });
+});
+
+describe('binaries on a node (real sshd)', () => {
+  let remote: RemoteNode;
+  let artifacts: string;
+  let bin: string;
+
+  beforeAll(async () => {
+    remote = await remoteNode();
+    artifacts = await mkdtemp(join(tmpdir(), 'binaries-artifacts-'));
+    for (const name of [...KUBE, 'etcd', 'etcdctl']) {
+      await writeFile(join(artifacts, name), `#!/bin/sh\necho ${name}\n${'x'.repeat(10_000)}\n`);
+      await chmod(join(artifacts, name), 0o755);
+    }
+    execFileSync('sh', ['-c', 'sha256sum etcd etcdctl kube-* > SHA256SUMS'], { cwd: artifacts });
+  });
+
+  afterAll(async () => {
+    await remote?.stop();
+    if (artifacts) await rm(artifacts, { recursive: true, force: true });
+  });
+
+  beforeEach(async () => {
+    bin = await mkdtemp(join(remote.root, 'bin-'));
+  });
+
+  function context(run: RunContext = { ...remote.run, options: { ...remote.run.options, artifactsDir: artifacts } }) {
+    return testTaskContext(run, remote.node, remote.transport);
+  }
+
+  it('installs the files of its role once, then finds them converged', async () => {
+    const ctx = context();
+    const args = { role: 'controller', files: [...KUBE], dir: bin };
+    const first = await converge(binariesModule, ctx, args);
+    expect(first.check).toMatchObject({ changed: true, reason: KUBE.map((name) => `${name}: upload (missing)`).join('; ') });
+    expect(first.applied).toEqual({ changed: true, reason: `installed ${KUBE.join(', ')}` });
+    for (const name of KUBE) {
+      expect(await readFile(join(bin, name))).toEqual(await readFile(join(artifacts, name)));
+      expect((await stat(join(bin, name))).mode & 0o777).toBe(0o755);
+    }
+    expect([...(ctx.scratch[CHANGED_BINARIES] as Set<string>)]).toEqual([...KUBE]);
+
+    const second = await converge(binariesModule, context(), args);
+    expect(second.check).toEqual({ changed: false, reason: `sha256 matches: ${KUBE.join(', ')} (Kubernetes v1.32.3)` });
+    expect(second.applied).toBeUndefined();
+  });
+
+  it('replaces only a file whose content or mode drifted', async () => {
+    const args = { role: 'controller', files: [...KUBE], dir: bin };
+    await converge(binariesModule, context(), args);
+    await writeFile(join(bin, 'kube-scheduler'), 'something else');
+    await chmod(join(bin, 'kube-apiserver'), 0o644);
+    const result = await converge(binariesModule, context(), args);
+    const size = (await stat(join(artifacts, 'kube-scheduler'))).size;
+    expect(result.check).toMatchObject({ changed: true, reason: `kube-apiserver: set mode 0644 -> 0755; kube-scheduler: upload (content differs: 14 -> ${size} bytes)` });
+    expect(await readFile(join(bin, 'kube-scheduler'))).toEqual(await readFile(join(artifacts, 'kube-scheduler')));
+    expect((await stat(join(bin, 'kube-apiserver'))).mode & 0o777).toBe(0o755);
+  });
+
+  it('does nothing on a node without the role, without connecting', async () => {
+    const ctx = testTaskContext({ ...remote.run, options: { ...remote.run.options, artifactsDir: artifacts } }, remote.node);
+    expect(await binariesModule.check(ctx, binariesArgs.parse({ role: 'etcd', files: ['etcd', 'etcdctl'], dir: bin }))).toEqual({ changed: false, reason: 'not an etcd node: nothing to install' });
+  });
+
+  it('refuses to install a file that does not match SHA256SUMS, and installs nothing', async () => {
+    const tampered = await mkdtemp(join(tmpdir(), 'binaries-tampered-'));
+    try {
+      execFileSync('cp', ['-a', `${artifacts}/.`, tampered]);
+      await writeFile(join(tampered, 'kube-controller-manager'), 'evil');
+      const run = { ...remote.run, options: { ...remote.run.options, artifactsDir: tampered } };
+      const error = await binariesModule.check(testTaskContext(run, remote.node, remote.transport), binariesArgs.parse({ role: 'controller', files: [...KUBE], dir: bin })).catch((caught: unknown) => caught as Error);
+      expect((error as Error).message).toBe(
+        `sha256 mismatch for ${join(tampered, 'kube-controller-manager')}: expected ${sha(await readFile(join(artifacts, 'kube-controller-manager')))} (from ${join(tampered, 'SHA256SUMS')}), got ${sha('evil')}`,
+      );
+    } finally {
+      await rm(tampered, { recursive: true, force: true });
+    }
+  });
+
+  describe('downloading (release server on 127.0.0.1)', () => {
+    let server: ReleaseServer;
+    const saved = { ...process.env };
+    const etcdBinary = Buffer.from('etcd from the release tarball\n'.repeat(100));
+    const etcdctlBinary = Buffer.from('etcdctl from the release tarball\n'.repeat(100));
+
+    beforeAll(async () => {
+      server = await startReleaseServer();
+      const work = await mkdtemp(join(tmpdir(), 'binaries-release-'));
+      const top = join(work, 'etcd-v3.5.16-linux-amd64');
+      await mkdir(top);
+      await writeFile(join(top, 'etcd'), etcdBinary);
+      await writeFile(join(top, 'etcdctl'), etcdctlBinary);
+      execFileSync('tar', ['-czf', join(work, 'etcd.tar.gz'), '-C', work, 'etcd-v3.5.16-linux-amd64']);
+      const tarball = await readFile(join(work, 'etcd.tar.gz'));
+      await rm(work, { recursive: true, force: true });
+      server.files.set('/etcd/v3.5.16/etcd-v3.5.16-linux-amd64.tar.gz', tarball);
+      server.files.set('/etcd/v3.5.16/SHA256SUMS', `${sha(tarball)}  etcd-v3.5.16-linux-amd64.tar.gz\n`);
+      process.env.HARDWAY_ETCD_RELEASE_URL = `${server.url}/etcd`;
+      process.env.HARDWAY_KUBERNETES_RELEASE_URL = `${server.url}/k8s`;
+    });
+
+    afterAll(async () => {
+      process.env.HARDWAY_ETCD_RELEASE_URL = saved.HARDWAY_ETCD_RELEASE_URL;
+      process.env.HARDWAY_KUBERNETES_RELEASE_URL = saved.HARDWAY_KUBERNETES_RELEASE_URL;
+      if (saved.HARDWAY_ETCD_RELEASE_URL === undefined) delete process.env.HARDWAY_ETCD_RELEASE_URL;
+      if (saved.HARDWAY_KUBERNETES_RELEASE_URL === undefined) delete process.env.HARDWAY_KUBERNETES_RELEASE_URL;
+      await server?.close();
+    });
+
+    it('fetches the release for the node architecture into the cache once and installs from it', async () => {
+      const spec = clusterSpecSchema.parse({ ...labSpecInput, artifacts: { cacheDir: 'artifact-cache' } });
+      const run: RunContext = { ...remote.run, spec };
+      const node = { ...remote.node, roles: ['etcd' as const] };
+      const args = { role: 'etcd', files: ['etcd', 'etcdctl'], dir: bin };
+      const ctx = testTaskContext(run, node, remote.transport);
+      const first = await converge(binariesModule, ctx, args);
+      expect(first.applied).toEqual({ changed: true, reason: 'installed etcd, etcdctl' });
+      expect(await readFile(join(bin, 'etcd'))).toEqual(etcdBinary);
+      expect(await readFile(join(bin, 'etcdctl'))).toEqual(etcdctlBinary);
+      expect(ctx.lines).toEqual([`downloading ${server.url}/etcd/v3.5.16/etcd-v3.5.16-linux-amd64.tar.gz`]);
+      expect((await stat(join(remote.clusterDir, 'artifact-cache/etcd/v3.5.16/linux-amd64/etcd'))).isFile()).toBe(true);
+
+      server.requests.length = 0;
+      const second = await converge(binariesModule, testTaskContext(run, node, remote.transport), args);
+      expect(second.check).toEqual({ changed: false, reason: 'sha256 matches: etcd, etcdctl (etcd v3.5.16)' });
+      expect(server.requests).toEqual([]);
+    });
+  });
+});
+
+describe('playbooks/60-binaries.yaml', () => {
+  it('loads, runs on all nodes after hosts, and installs etcd on etcd members and kube-* on controllers', async () => {
+    const file = join(projectRoot, 'playbooks', '60-binaries.yaml');
+    const playbook = parsePlaybook(await readFile(file, 'utf8'), file, new ModuleRegistry([binariesModule]));
+    expect(playbook).toMatchObject({ step: 'binaries', needs: ['hosts'], hosts: { kind: 'all' } });
+    expect(playbook.tasks.map((task) => [task.module, task.args])).toEqual([
+      ['binaries', { role: 'etcd', files: ['etcd', 'etcdctl'] }],
+      ['binaries', { role: 'controller', files: ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] }],
+    ]);
+  });
+});

@@ -1,0 +1,43 @@
+// Runs the tasks of a local playbook (20-pki, 30-kubeconfigs, 40-encryption) the way the engine
+// does: resolve ${...} placeholders, validate args, check, apply only when check says changed.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { RunContext } from '../../src/engine/context.ts';
+import { interpolate } from '../../src/engine/vars.ts';
+import { encryptionConfigModule } from '../../src/modules/encryption.ts';
+import { kubeconfigModule } from '../../src/modules/kubeconfigs.ts';
+import type { TaskModule } from '../../src/modules/module.ts';
+import { pkiModule } from '../../src/modules/pki.ts';
+import { projectRoot, testTaskContext } from '../helpers/context.ts';
+
+const modules: Record<string, TaskModule<any>> = { pki: pkiModule, kubeconfig: kubeconfigModule, encryption_config: encryptionConfigModule };
+
+export interface StepOutcome {
+  task: string;
+  changed: boolean;
+  reason: string;
+  lines: string[];
+  describe: string[];
+}
+
+export async function runLocalPlaybook(run: RunContext, file: string): Promise<StepOutcome[]> {
+  const playbook = parse(await readFile(join(projectRoot, 'playbooks', file), 'utf8')) as { hosts: string; tasks: Record<string, unknown>[] };
+  if (playbook.hosts !== 'local') throw new Error(`${file} is not a local playbook`);
+  const outcomes: StepOutcome[] = [];
+  for (const task of playbook.tasks) {
+    const [moduleName] = Object.keys(task).filter((key) => key !== 'name');
+    const module = modules[moduleName!]!;
+    const ctx = testTaskContext(run, undefined);
+    const args = module.args.parse(interpolate(task[moduleName!], ctx.vars));
+    const check = await module.check(ctx, args);
+    const describe = module.describe(ctx, args);
+    if (!check.changed) {
+      outcomes.push({ task: String(task.name), changed: false, reason: check.reason, lines: ctx.lines, describe });
+      continue;
+    }
+    const applied = await module.apply(ctx, args, check);
+    outcomes.push({ task: String(task.name), changed: applied ? applied.changed : true, reason: applied?.reason ?? check.reason, lines: ctx.lines, describe });
+  }
+  return outcomes;
+}
