@@ -56,52 +56,12 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 standin="$here/test/standins/kube-standin.py"
 [ -f "$standin" ] || { echo "fill-artifacts: $standin is missing" >&2; exit 3; }
 
-# The Debian mirror from this machine's apt sources (deb822 .sources first, then one-line lists).
-mirror="${HARDWAY_DEBIAN_MIRROR:-}"
-if [ -z "$mirror" ]; then
-  mirror="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '
-    /^URIs:/ { uri = $2 } /^Suites:/ { suites = $0 }
-    /^$/ { if (uri ~ /debian\/?$/ && suites !~ /security/ && !found) { print uri; found = 1 } uri = ""; suites = "" }
-    END { if (uri ~ /debian\/?$/ && suites !~ /security/ && !found) print uri }')"
-fi
-if [ -z "$mirror" ]; then
-  mirror="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-    awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/ && $i ~ /debian\/?$/) { print $i; exit } }')"
-fi
-[ -n "$mirror" ] || { echo "fill-artifacts: no Debian mirror in /etc/apt/sources.list*; set HARDWAY_DEBIAN_MIRROR" >&2; exit 3; }
-mirror="${mirror%/}"
-
+# etcd and etcdctl from Debian's packages of the chosen suite (private apt config, cached).
+# shellcheck source=lib/debian-fetch.sh
+. "$here/scripts/lib/debian-fetch.sh"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/hardway/fill-artifacts/$etcd_suite-$arch"
-mkdir -p "$cache/lists/partial" "$cache/archives/partial" "$cache/debs"
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-[ -f "$keyring" ] || { echo "fill-artifacts: $keyring is missing: apt-get install debian-archive-keyring" >&2; exit 3; }
-echo "deb [arch=$arch signed-by=$keyring] $mirror $etcd_suite main" > "$cache/sources.list"
-apt_options=(
-  -o "Dir::Etc::SourceList=$cache/sources.list" -o "Dir::Etc::SourceParts=/nonexistent"
-  -o "Dir::State::Lists=$cache/lists" -o "Dir::Cache=$cache" -o "Dir::Cache::archives=$cache/archives"
-  -o "APT::Architecture=$arch" -o "APT::Architectures::=$arch" -o "APT::Sandbox::User=$(id -un)"
-  -o "Debug::NoLocking=1" -o "APT::Get::List-Cleanup=0"
-)
-
-# apt lists: refreshed when missing or older than a day.
-if [ -z "$(find "$cache/lists" -maxdepth 1 -name '*Packages*' -mtime -1 -print -quit)" ]; then
-  echo "fill-artifacts: apt-get update ($mirror $etcd_suite, $arch)" >&2
-  apt-get "${apt_options[@]}" -qq update >&2
-fi
-
-debs=()
-for package in etcd-server etcd-client; do
-  version="$(apt-cache "${apt_options[@]}" show --no-all-versions "$package:$arch" 2>/dev/null | awk '/^Version:/ { print $2; exit }')"
-  [ -n "$version" ] || { echo "fill-artifacts: $package is not in $etcd_suite for $arch" >&2; exit 1; }
-  deb="$cache/debs/${package}_${version//:/%3a}_$arch.deb"
-  if [ ! -s "$deb" ]; then
-    echo "fill-artifacts: downloading $package $version" >&2
-    (cd "$cache/debs" && apt-get "${apt_options[@]}" -qq download "$package:$arch=$version" >&2)
-    found="$(ls -t "$cache/debs/${package}_"*"_$arch.deb" | head -n 1)"
-    [ "$found" = "$deb" ] || mv "$found" "$deb"
-  fi
-  debs+=("$deb")
-done
+mapfile -t debs < <(debian_fetch "$etcd_suite" "$arch" "$cache" etcd-server etcd-client)
+[ "${#debs[@]}" -eq 2 ] || { echo "fill-artifacts: could not download etcd-server and etcd-client from $etcd_suite" >&2; exit 1; }
 etcd_version="$(dpkg-deb -f "${debs[0]}" Version | sed -e 's/^[0-9]*://' -e 's/[-+~].*$//')"
 
 work="$(mktemp -d)"

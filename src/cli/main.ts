@@ -12,6 +12,8 @@ import { registerInitCommand } from './init.ts';
 import { registerPkiCommand } from './pki.ts';
 import { registerPlanCommand } from './plan.ts';
 import { registerProvisionCommands } from './provision.ts';
+import { registerSshCommand } from './ssh.ts';
+import { registerStatusCommand } from './status.ts';
 import { registerValidateCommand } from './validate.ts';
 
 export function processIO(): CliIO {
@@ -56,6 +58,8 @@ Exit codes: 0 ok, 1 a task failed, 2 bad usage or invalid spec, 3 a missing prer
   registerExplainCommand(program, io);
   registerDestroyCommand(program, io);
   registerPkiCommand(program, io);
+  registerSshCommand(program, io);
+  registerStatusCommand(program, io);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   return program;
 }

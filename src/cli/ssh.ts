@@ -12,6 +12,7 @@ import { createSshPool, resolveKeyPath } from '../transport/pool.ts';
 import { shellJoin, shellQuote } from '../transport/shell.ts';
 import { globalOptions, openCluster, type CliIO } from './common.ts';
 
+/** What the ssh command line is built from. */
 export interface SshArgvInput {
   node: Pick<Node, 'sshAddress' | 'sshPort' | 'user'>;
   /** Absolute key path, or undefined to use only the agent. */
@@ -43,6 +44,7 @@ export function sshArgv(input: SshArgvInput): string[] {
   return argv;
 }
 
+/** Why: a person debugging a node needs the same key, user, bastion and host keys hardway uses. */
 export function registerSshCommand(program: Command, io: CliIO): void {
   program
     .command('ssh')
@@ -67,7 +69,8 @@ export function registerSshCommand(program: Command, io: CliIO): void {
       if (!keyExists && !ssh.agent) throw new PrerequisiteError(`the SSH key ${keyFile} does not exist`, { hint: 'Point ssh.keyPath at your private key, or set ssh.agent: true.' });
 
       // First contact: pin the key(s) the way a run does, so OpenSSH can check strictly.
-      const pool = createSshPool({ clusterDir: cluster.clusterDir, ssh, env: io.env, knownHostsPath });
+      // A person is waiting: retry a booting host briefly, not for the two minutes a run allows.
+      const pool = createSshPool({ clusterDir: cluster.clusterDir, ssh, env: io.env, knownHostsPath, retry: { totalMs: 15_000, authMs: 10_000 } });
       const pinned = async () =>
         (await pool.knownHosts.keysFor(node.sshAddress, node.sshPort)).length > 0 &&
         (!ssh.bastion || (await pool.knownHosts.keysFor(ssh.bastion.host, ssh.bastion.port)).length > 0);

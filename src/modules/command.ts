@@ -9,12 +9,14 @@ import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
 import { lineLogger, requireNode } from './remote-support.ts';
 
+/** Playbook arguments: `command: { cmd, creates, unless, timeout }`. */
 export const commandArgs = z.strictObject({
   cmd: z.string().min(1),
   creates: z.string().regex(/^\/./, { message: 'must be an absolute path on the node' }).optional(),
   unless: z.string().min(1).optional(),
   timeout: duration.default('10m'),
 });
+/** The arguments after defaults. */
 export type CommandArgs = z.output<typeof commandArgs>;
 
 /** What the guards found: `creates` path present, `unless` exit code. */
@@ -30,6 +32,7 @@ export function decideCommand(facts: CommandFacts, args: CommandArgs): CheckResu
   return { changed: true, reason: `run \`${args.cmd.length > 80 ? `${args.cmd.slice(0, 80)}…` : args.cmd}\`` };
 }
 
+/** Why: the escape hatch for one-off steps (etcdctl member add), kept idempotent by its guards. */
 export const commandModule = defineModule({
   name: 'command',
   where: 'remote',

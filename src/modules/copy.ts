@@ -1,6 +1,6 @@
 // `copy: { src, dest, mode, owner, group }`: a workstation file (relative to the cluster directory,
 // or absolute, e.g. in the artifact cache) on the node; skipped when the remote sha256, mode and
-// owner already match.
+// owner already match. It never shows content (no diff): what it copies is mostly keys.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
 import { noteUnitChange, readFileFacts, requireNode, sshTarget } from './remote-support.ts';
 
+/** dest, mode, owner and group: shared by copy and template. */
 export const fileArgs = {
   dest: z.string().regex(/^\/./, { message: 'must be an absolute path on the node' }),
   mode: z.string().regex(/^[0-7]{3,4}$/, { message: 'must be an octal mode like "0644"' }).default('0644'),
@@ -19,11 +20,13 @@ export const fileArgs = {
   group: z.string().min(1).optional(),
 };
 
+/** Playbook arguments: `copy: { src, dest, mode, owner, group }`. */
 export const copyArgs = z.strictObject({
   /** Relative to the cluster directory, or absolute. */
   src: z.string().min(1),
   ...fileArgs,
 });
+/** The arguments after defaults. */
 export type CopyArgs = z.output<typeof copyArgs>;
 
 /** Why: the pure rule behind check, shared with the transport's upload (remote-file.ts). */
@@ -33,6 +36,7 @@ export function decideUpload(dest: string, facts: FileFacts, local: { size: numb
   return { changed: true, reason: plan.reason, data: plan };
 }
 
+/** Relative sources are the cluster directory's (pki/ca.pem); absolute ones are used as they are. */
 export function localSource(clusterDir: string, src: string): string {
   return isAbsolute(src) ? src : resolve(clusterDir, src);
 }
@@ -43,6 +47,7 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** Why: certificates, kubeconfigs and binaries reach the nodes through this module. */
 export const copyModule = defineModule({
   name: 'copy',
   where: 'remote',

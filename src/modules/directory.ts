@@ -10,12 +10,14 @@ import { readFileFacts, requireNode } from './remote-support.ts';
 const octalMode = z.string().regex(/^[0-7]{3,4}$/, { message: 'must be an octal mode like "0755"' });
 const absolutePath = z.string().regex(/^\/./, { message: 'must be an absolute path' });
 
+/** Playbook arguments: `directory: { path, mode, owner, group }`. */
 export const directoryArgs = z.strictObject({
   path: absolutePath,
   mode: octalMode.default('0755'),
   owner: z.string().min(1).optional(),
   group: z.string().min(1).optional(),
 });
+/** The arguments after defaults. */
 export type DirectoryArgs = z.output<typeof directoryArgs>;
 
 /** Why: pyinfra-style pure decision, tested with facts fixtures. Throws when a non-directory is in the way. */
@@ -29,6 +31,7 @@ export function decideDirectory(facts: FileFacts, args: DirectoryArgs): CheckRes
   return { changed: false, reason: `exists, mode ${facts.mode}, owner ${facts.owner}:${facts.group}` };
 }
 
+/** Why: steps create the directories their files go to, with the modes etcd and the keys need. */
 export const directoryModule = defineModule({
   name: 'directory',
   where: 'remote',

@@ -8,13 +8,16 @@ import { defineModule } from './module.ts';
 import { requireNode } from './remote-support.ts';
 import { unifiedDiff } from './text-diff.ts';
 
+/** Playbook arguments: `etc-hosts: {}` (defaults cover the cluster). */
 export const etcHostsArgs = z.strictObject({
   /** Tests point this at a temp file; nodes use /etc/hosts. */
   path: z.string().regex(/^\/./, { message: 'must be an absolute path' }).default('/etc/hosts'),
   /** Default: every node of the inventory, `internalIP name`. */
   entries: z.array(z.strictObject({ ip: ipv4, names: z.array(z.string().min(1)).min(1) })).optional(),
 });
+/** The arguments after defaults. */
 export type EtcHostsArgs = z.output<typeof etcHostsArgs>;
+/** One /etc/hosts line: an address and its names. */
 export type HostsEntry = { ip: string; names: string[] };
 
 function beginMarker(cluster: string): string {
@@ -25,6 +28,7 @@ function endMarker(cluster: string): string {
   return `# END hardway cluster ${cluster}`;
 }
 
+/** The managed block, markers included, without a final newline. */
 export function renderHostsBlock(cluster: string, entries: readonly HostsEntry[]): string {
   return [`${beginMarker(cluster)} (managed by hardway; edits inside this block are replaced)`, ...entries.map((entry) => `${entry.ip} ${entry.names.join(' ')}`), endMarker(cluster)].join('\n');
 }
@@ -50,6 +54,7 @@ export function decideEtcHosts(current: string, cluster: string, entries: readon
   return { changed: true, reason: `${hadBlock ? 'update' : 'add'} ${count} in ${path}`, diff: unifiedDiff(current, next, { before: path, after: `${path} (new)` }), data: next };
 }
 
+/** Every node of the inventory by its internal address. */
 export function defaultEntries(nodes: readonly { name: string; internalIP: string }[]): HostsEntry[] {
   return nodes.map((node) => ({ ip: node.internalIP, names: [node.name] }));
 }
@@ -60,6 +65,7 @@ export function writeHostsCommand(path: string): string {
   return `set -e; t=$(mktemp "$(dirname ${q})/.hosts.XXXXXX"); cat > "$t"; chmod 0644 "$t"; if ! mv -f "$t" ${q} 2>/dev/null; then cat "$t" > ${q}; rm -f "$t"; fi`;
 }
 
+/** Why: people on a node reach the others by name (ssh etcd-1, ping controller-0). */
 export const etcHostsModule = defineModule({
   name: 'etc-hosts',
   where: 'remote',

@@ -7,8 +7,10 @@ import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
 import { requireNode } from './remote-support.ts';
 
+/** `facts: {}` takes no arguments. */
 export const factsArgs = z.strictObject({});
 
+/** As stored in state.json: os, osVersion, osName, arch, goArch, kernel, systemd. */
 export type NodeFacts = Record<string, string>;
 
 /** One round trip; every value on its own `key=value` line. */
@@ -23,6 +25,7 @@ export const FACTS_COMMAND = [
 /** uname -m -> the name release archives use. */
 const GO_ARCH: Record<string, string> = { x86_64: 'amd64', aarch64: 'arm64', arm64: 'arm64' };
 
+/** `key=value` lines into facts, adding goArch (amd64/arm64) for the binaries step. */
 export function parseFacts(stdout: string): NodeFacts {
   const facts: NodeFacts = {};
   for (const line of stdout.split('\n')) {
@@ -49,6 +52,7 @@ export function decideFacts(facts: NodeFacts, recorded: NodeFacts | undefined): 
   return { changed: true, probe: true, reason: `record facts (${summarizeFacts(kept)})`, data: kept };
 }
 
+/** Why: later steps pick binaries by architecture, and a node without systemd must stop the run early. */
 export const factsModule = defineModule({
   name: 'facts',
   where: 'remote',

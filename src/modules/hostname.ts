@@ -6,11 +6,14 @@ import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
 import { requireNode } from './remote-support.ts';
 
+/** Playbook arguments: `hostname: { name }`. */
 export const hostnameArgs = z.strictObject({
   name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, { message: 'must be a hostname like controller-0' }).max(63),
 });
+/** The arguments after parsing. */
 export type HostnameArgs = z.output<typeof hostnameArgs>;
 
+/** What the node says about its name. */
 export interface HostnameFacts {
   /** First line of /etc/hostname ('' when missing). */
   configured: string;
@@ -20,8 +23,10 @@ export interface HostnameFacts {
   cloudInit: 'none' | 'cloud' | 'preserved';
 }
 
+/** cloud-init reads cloud.cfg.d/*.cfg; this file keeps it from renaming the node at boot. */
 export const CLOUD_PRESERVE_FILE = '/etc/cloud/cloud.cfg.d/99-hardway-hostname.cfg';
 
+/** One round trip: /etc/hostname, the current name, cloud-init's setting. */
 export const HOSTNAME_FACTS_COMMAND = [
   `head -n1 /etc/hostname 2>/dev/null || true`,
   'echo --',
@@ -30,6 +35,7 @@ export const HOSTNAME_FACTS_COMMAND = [
   `if [ -d /etc/cloud/cloud.cfg.d ]; then if grep -qsE '^preserve_hostname: *true' /etc/cloud/cloud.cfg /etc/cloud/cloud.cfg.d/*.cfg; then echo preserved; else echo cloud; fi; else echo none; fi`,
 ].join('; ');
 
+/** Split HOSTNAME_FACTS_COMMAND's output on its `--` separators. */
 export function parseHostnameFacts(stdout: string): HostnameFacts {
   const [configured = '', current = '', cloud = 'none'] = stdout.split('--\n').map((part) => part.trim());
   return { configured, current, cloudInit: cloud === 'cloud' || cloud === 'preserved' ? cloud : 'none' };
@@ -45,6 +51,7 @@ export function decideHostname(facts: HostnameFacts, args: HostnameArgs): CheckR
   return { changed: true, reason: reasons.join(', '), data: facts };
 }
 
+/** The shell that sets the name, for apply and describe alike. */
 export function hostnameCommands(name: string, facts: Pick<HostnameFacts, 'cloudInit'>): string[] {
   const q = shellQuote(name);
   return [
@@ -54,6 +61,7 @@ export function hostnameCommands(name: string, facts: Pick<HostnameFacts, 'cloud
   ];
 }
 
+/** Why: prompts, logs and `hostname` on each machine say which node it is. */
 export const hostnameModule = defineModule({
   name: 'hostname',
   where: 'remote',

@@ -19,17 +19,21 @@ import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
 import { requireNode } from './remote-support.ts';
 
+/** Playbook arguments: `service: { name, enabled, state }`. */
 export const serviceArgs = z.strictObject({
   /** `etcd` or `etcd.service`. */
   name: z.string().regex(/^[A-Za-z0-9@._-]+$/, { message: 'must be a unit name like etcd or etcd.service' }),
   enabled: z.boolean().optional(),
   state: z.enum(['started', 'stopped', 'restarted']).optional(),
 });
+/** The arguments after parsing. */
 export type ServiceArgs = z.output<typeof serviceArgs>;
 
 const PROPERTIES = ['LoadState', 'ActiveState', 'SubState', 'UnitFileState', 'NeedDaemonReload', 'InvocationID', 'Result'] as const;
+/** The `systemctl show` properties the decision reads. */
 export type ServiceFacts = Record<(typeof PROPERTIES)[number], string>;
 
+/** What apply does, decided by check. */
 export interface ServicePlan {
   unit: string;
   daemonReload: boolean;
@@ -42,14 +46,17 @@ export interface ServicePlan {
 const SETTLE_MS = 10_000;
 const POLL_MS = 250;
 
+/** `etcd` -> `etcd.service`; names with a unit suffix stay as they are. */
 export function unitName(name: string): string {
   return /\.(service|socket|timer|target|mount|path)$/.test(name) ? name : `${name}.service`;
 }
 
+/** One `systemctl show` for every property the decision needs. */
 export function serviceFactsCommand(unit: string): string {
   return `systemctl show ${shellQuote(unit)} --no-pager ${PROPERTIES.map((property) => `-p ${property}`).join(' ')}`;
 }
 
+/** `Key=value` lines into facts; missing properties read as empty. */
 export function parseServiceFacts(stdout: string): ServiceFacts {
   const facts = Object.fromEntries(PROPERTIES.map((property) => [property, ''])) as ServiceFacts;
   for (const line of stdout.split('\n')) {
@@ -117,6 +124,7 @@ export function decideService(facts: ServiceFacts, args: ServiceArgs, run: { cha
   return { changed: true, reason: reasons.join(', '), data: plan };
 }
 
+/** Keep polling, the unit is up, or it failed (with why). */
 export type SettleVerdict = { done: false } | { done: true; ok: true; reason: string } | { done: true; ok: false; reason: string };
 
 /** Why: after `--no-block start|restart`, decide from two `systemctl show` readings whether the unit came up. */
@@ -146,6 +154,7 @@ async function readFacts(transport: Transport, unit: string, signal: AbortSignal
   return parseServiceFacts((await transport.exec(serviceFactsCommand(unit), { signal })).stdout);
 }
 
+/** Why: etcd and the control plane run as systemd units; restarts happen only when something changed. */
 export const serviceModule = defineModule({
   name: 'service',
   where: 'remote',

@@ -13,6 +13,7 @@ import { defineModule } from './module.ts';
 import { noteUnitChange, readFileFacts, requireNode, sshTarget } from './remote-support.ts';
 import { unifiedDiff } from './text-diff.ts';
 
+/** Playbook arguments: `template: { src, dest, mode, vars }`. */
 export const templateArgs = z.strictObject({
   /** A file under units/ in the package, e.g. `etcd.service`. */
   src: z.string().regex(/^[A-Za-z0-9._-][A-Za-z0-9._/-]*$/, { message: 'must name a file under units/, like etcd.service' }).refine((value) => !value.split('/').includes('..'), { message: 'must stay inside units/' }),
@@ -20,6 +21,7 @@ export const templateArgs = z.strictObject({
   /** Extra variables for this template (override the run's). */
   vars: z.record(z.string(), z.unknown()).optional(),
 });
+/** The arguments after defaults. */
 export type TemplateArgs = z.output<typeof templateArgs>;
 
 /** Why: the engine and tests render with the same settings (eta v4, views = units/, no HTML escaping). */
@@ -38,6 +40,7 @@ function printableDiff(before: Buffer | undefined, after: Buffer, dest: string, 
   return unifiedDiff(before.toString('utf8'), after.toString('utf8'), { before: `${node}:${dest}`, after: `${dest} (rendered)` }) || undefined;
 }
 
+/** Why: units and configs are readable templates in units/, rendered per node. */
 export const templateModule = defineModule({
   name: 'template',
   where: 'remote',

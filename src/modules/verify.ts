@@ -1,158 +1,25 @@
-// The verify step's module: every etcd member's /health over mutual TLS, every API server's
-// /healthz and /version, and /healthz through the load balancer, each checked against the CA and
-// the address it was reached at, so a missing SAN fails here with the certificate and name.
-import { readFile } from 'node:fs/promises';
-import { connect } from 'node:net';
-import type { Duplex } from 'node:stream';
+// The verify step's module: the health probes of src/health, failing the step with every problem
+// found (a missing SAN names the certificate and the name).
 import { z } from 'zod';
-import type { TaskContext } from '../engine/context.ts';
 import { TaskError } from '../errors.ts';
-import type { Node } from '../inventory/node.ts';
+import { HEALTH_CHECKS, probeHealth } from '../health/probes.ts';
 import { Nodes } from '../inventory/node.ts';
 import { loadBalancerType } from '../spec/schema.ts';
-import { localSource } from './copy.ts';
 import { defineModule } from './module.ts';
-import { httpGet } from './wait.ts';
-
-const checks = ['etcd', 'apiservers', 'loadbalancer'] as const;
-type Check = (typeof checks)[number];
-
-interface Tls {
-  ca: Buffer;
-  cert?: Buffer;
-  key?: Buffer;
-  /** The certificate the server should present, to name it in errors. */
-  serverCert: string;
-}
-
-interface Probe {
-  what: string;
-  url: URL;
-  tls: Tls;
-  /** Opens the TCP connection: through a node (SSH) or directly from the workstation. */
-  open: () => Promise<Duplex>;
-}
-
-/** Turn Node's TLS errors into the certificate and name a person must fix. */
-export function explainTlsError(error: Error & { code?: string }, probe: Pick<Probe, 'url' | 'tls' | 'what'>): string {
-  const host = probe.url.hostname;
-  if (error.code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /does not match certificate's altnames/.test(error.message)) {
-    const list = /cert's list: (.*)$/.exec(error.message)?.[1] ?? error.message;
-    return `${probe.what}: the certificate ${probe.tls.serverCert} does not include ${host} in its SANs (it has: ${list})`;
-  }
-  if (/self[- ]signed|unable to verify|UNABLE_TO_VERIFY|unknown ca/i.test(`${error.code ?? ''} ${error.message}`)) {
-    return `${probe.what}: the server's certificate is not signed by the expected CA (${error.code ?? error.message}); expected ${probe.tls.serverCert}`;
-  }
-  return `${probe.what}: ${error.message}`;
-}
-
-async function fetchOnce(probe: Probe, signal: AbortSignal): Promise<{ status: number; body: string }> {
-  const socket = await probe.open();
-  return httpGet(socket, probe.url, probe.tls, signal);
-}
-
-function directTcp(host: string, port: number): Promise<Duplex> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host, port });
-    const timer = setTimeout(() => socket.destroy(new Error(`no TCP answer from ${host}:${port} within 10s`)), 10_000);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      resolve(socket);
-    });
-    socket.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-  });
-}
-
-async function viaNode(ctx: TaskContext, node: Node, host: string, port: number): Promise<Duplex> {
-  const transport = await ctx.run.transports.get(node, ctx.signal);
-  if (!transport.openTcp) throw new Error(`the transport to ${node.name} cannot open TCP connections`);
-  return transport.openTcp(host, port);
-}
-
-async function files(ctx: TaskContext, names: { ca: string; cert?: string; key?: string }, serverCert: string): Promise<Tls> {
-  const read = (name: string) =>
-    readFile(localSource(ctx.run.clusterDir, name)).catch((error: NodeJS.ErrnoException) => {
-      throw new TaskError(`cannot read ${name} (${error.code ?? error.message})`, { step: ctx.step, task: ctx.task }, { hint: 'The pki step makes it: hardway provision --step pki.' });
-    });
-  return { ca: await read(names.ca), cert: names.cert ? await read(names.cert) : undefined, key: names.key ? await read(names.key) : undefined, serverCert };
-}
-
-/** The probes for one check, for this cluster. */
-async function probesFor(ctx: TaskContext, check: Check): Promise<{ probe: Probe; expect: (response: { status: number; body: string }) => string }[]> {
-  const nodes = new Nodes(ctx.run.inventory.nodes);
-  if (check === 'etcd') {
-    const tls = await files(ctx, { ca: 'pki/etcd-ca.pem', cert: 'pki/etcd-healthcheck-client.pem', key: 'pki/etcd-healthcheck-client-key.pem' }, 'pki/etcd-server-<member>.pem');
-    return nodes.etcd().map((member) => ({
-      probe: {
-        what: `etcd member ${member.name}`,
-        url: new URL(`https://${member.internalIP}:2379/health`),
-        tls: { ...tls, serverCert: `pki/etcd-server-${member.name}.pem` },
-        open: () => viaNode(ctx, member, member.internalIP, 2379),
-      },
-      expect: ({ status, body }) => {
-        if (status !== 200 || !/"health"\s*:\s*"true"/.test(body)) throw new Error(`unhealthy: HTTP ${status} ${body.trim()}`);
-        return 'healthy';
-      },
-    }));
-  }
-  const tls = await files(ctx, { ca: 'pki/ca.pem', cert: 'pki/admin.pem', key: 'pki/admin-key.pem' }, 'pki/kube-apiserver.pem');
-  const healthz = ({ status, body }: { status: number; body: string }) => {
-    if (status !== 200) throw new Error(`/healthz answered HTTP ${status}: ${body.trim()}`);
-    return 'ok';
-  };
-  if (check === 'apiservers') {
-    return nodes.controllers().flatMap((controller) => [
-      {
-        probe: { what: `kube-apiserver on ${controller.name}`, url: new URL(`https://${controller.internalIP}:6443/healthz`), tls, open: () => viaNode(ctx, controller, controller.internalIP, 6443) },
-        expect: healthz,
-      },
-      {
-        probe: { what: `kube-apiserver /version on ${controller.name}`, url: new URL(`https://${controller.internalIP}:6443/version`), tls, open: () => viaNode(ctx, controller, controller.internalIP, 6443) },
-        expect: ({ status, body }: { status: number; body: string }) => {
-          const version = /"gitVersion"\s*:\s*"([^"]+)"/.exec(body)?.[1];
-          if (status !== 200 || !version) throw new Error(`/version answered HTTP ${status}: ${body.trim()}`);
-          const wanted = `v${ctx.run.spec.versions.kubernetes}`;
-          if (version !== wanted) throw new Error(`runs ${version}, the spec asks for ${wanted}`);
-          return version;
-        },
-      },
-    ]);
-  }
-  const endpoint = ctx.run.inventory.endpoint;
-  return [
-    {
-      probe: { what: `the load balancer ${endpoint.host}:${endpoint.port}`, url: new URL(`https://${endpoint.host}:${endpoint.port}/healthz`), tls, open: () => directTcp(endpoint.host, endpoint.port) },
-      expect: healthz,
-    },
-  ];
-}
 
 /** Why: verify proves the cluster works as a client sees it, naming what is wrong when it doesn't. */
 export const verifyModule = defineModule({
   name: 'verify',
   where: 'local',
   summary: 'check health over TLS against the cluster CAs, as a client would',
-  args: z.strictObject({ check: z.enum(checks) }),
+  args: z.strictObject({ check: z.enum(HEALTH_CHECKS) }),
   async check(ctx, args) {
     if (args.check === 'loadbalancer' && loadBalancerType(ctx.run.spec) === 'none') return { changed: false, reason: 'no load balancer in this cluster' };
     return { changed: true, probe: true, reason: `verify ${args.check}` };
   },
   async apply(ctx, args) {
-    const probes = await probesFor(ctx, args.check);
-    const results = await Promise.all(
-      probes.map(async ({ probe, expect }) => {
-        try {
-          const answer = expect(await fetchOnce(probe, ctx.signal));
-          ctx.log(`${probe.what}: ${answer}`);
-          return { ok: true, line: `${probe.what}: ${answer}` };
-        } catch (error) {
-          return { ok: false, line: explainTlsError(error as Error, probe) };
-        }
-      }),
-    );
+    const results = (await probeHealth({ run: ctx.run, signal: ctx.signal }, args.check)).map((result) => ({ ok: result.ok, line: `${result.what}: ${result.detail}` }));
+    for (const result of results) ctx.log(result.line);
     const failures = results.filter((result) => !result.ok).map((result) => result.line);
     if (failures.length) {
       throw new TaskError(failures.join('\n'), { step: ctx.step, task: ctx.task }, { hint: /SANs/.test(failures.join()) ? 'Re-run the pki step (it reissues a certificate whose SANs differ from the spec), then the step that installs it.' : undefined });

@@ -42,7 +42,9 @@ const urlWait = z.strictObject({
 });
 const commandWait = z.strictObject({ command: z.string().min(1), ...common });
 
+/** Playbook arguments: one of the three forms, each with a timeout. */
 export const waitArgs = z.union([tcpWait, urlWait, commandWait]);
+/** The arguments after defaults. */
 export type WaitArgs = z.output<typeof waitArgs>;
 
 /** What a timeout error and the task line say it waited for. */
@@ -174,6 +176,7 @@ async function probeFor(ctx: TaskContext, args: WaitArgs, transport: Transport):
   };
 }
 
+/** Why: steps end by waiting for health, so the next step starts on a working cluster. */
 export const waitModule = defineModule({
   name: 'wait',
   where: 'remote',

@@ -2,6 +2,7 @@
 // underlying error as `cause`, and says what to do; none carries a key, password or file content.
 import { HardwayError } from '../errors.ts';
 
+/** Where a transport failure happened and what to do about it. */
 export interface TransportErrorOptions {
   node: string;
   hint?: string;
@@ -109,6 +110,7 @@ export function tailLines(text: string, lines: number, maxChars: number): string
   return tail.length > maxChars ? `…${tail.slice(-maxChars)}` : tail;
 }
 
+/** Durations in messages: `500 ms`, `1.5 s`. */
 export function formatMs(ms: number): string {
   return ms >= 1000 ? `${Number((ms / 1000).toFixed(1))} s` : `${Math.round(ms)} ms`;
 }

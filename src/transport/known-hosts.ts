@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { shellQuote } from './shell.ts';
 
+/** A public host key as known_hosts stores it. */
 export interface HostKey {
   /** `ssh-ed25519`, `ssh-rsa`, `ecdsa-sha2-nistp256`, ... */
   type: string;
@@ -12,6 +13,7 @@ export interface HostKey {
   data: string;
 }
 
+/** What known_hosts says about an offered key. */
 export type Verdict =
   | { status: 'match' }
   | { status: 'unknown' }

@@ -19,6 +19,7 @@ export const DEFAULT_CHANNEL_LIMIT = 8;
 /** readFile's exit code for "no such file", distinct from cat's own failures. */
 const MISSING_EXIT = 44;
 
+/** How the channel limit behaved, for tests and the verbose log. */
 export interface ChannelStats {
   /** The current limit (lowered when the server refused a channel). */
   limit: number;
@@ -28,6 +29,7 @@ export interface ChannelStats {
   peak: number;
 }
 
+/** Set by the pool from its options. */
 export interface SshTransportOptions {
   channelLimit?: number;
   log?: (line: string) => void;

@@ -15,6 +15,7 @@ import { classifySshError, DEFAULT_RETRY, retryWithBackoff, RetryExhausted, type
 import { nativeCryptoAvailable, privateKeyProblem, SshSession, type SessionAuth, type SessionTarget } from './ssh.ts';
 import type { TransportPool } from './transport.ts';
 
+/** What the pool is built from: the spec's ssh section plus tunables tests shorten. */
 export interface SshPoolOptions {
   clusterDir: string;
   /** The spec's `ssh` section: key, agent, bastion (user and port per node come from the Node). */
@@ -64,14 +65,15 @@ export class SshPool implements TransportPool {
     }
     const address = `${node.user}@${node.sshAddress}:${node.sshPort}`;
     const existing = this.#entries.get(node.name);
-    if (existing && existing.address === address) {
-      const transport = await existing.transport;
-      if (transport.alive) return transport;
-    }
     if (existing) {
+      const transport = existing.address === address ? await existing.transport : undefined;
+      if (transport?.alive) return transport;
+      // Another caller replaced the entry while this one waited: share its connection.
+      if (this.#entries.get(node.name) !== existing) return this.get(node, signal);
       this.#entries.delete(node.name);
-      void existing.transport.then((transport) => transport.close()).catch(() => undefined);
+      void existing.transport.then((old) => old.close()).catch(() => undefined);
     }
+    // From here to set() nothing awaits, so concurrent callers cannot both connect.
     const entry: Entry = { address, transport: this.#connect(node, signal) };
     this.#entries.set(node.name, entry);
     entry.transport.catch(() => {
@@ -140,23 +142,31 @@ export class SshPool implements TransportPool {
   /** A socket to host:port opened by the bastion; the bastion connection is shared by every node. */
   async #tunnel(host: string, port: number, signal?: AbortSignal): Promise<Duplex> {
     const bastion = this.#options.ssh.bastion!;
-    let session = this.#bastion ? await this.#bastion.catch(() => undefined) : undefined;
-    if (!session?.alive) {
-      const opening = SshSession.open({
-        ...this.#sessionOptions(await this.#authentication(), signal),
-        target: { node: 'bastion', host: bastion.host, port: bastion.port, user: bastion.user },
-      });
-      this.#bastion = opening;
-      opening.catch(() => {
-        if (this.#bastion === opening) this.#bastion = undefined;
-      });
-      session = await opening.catch((error: unknown) => {
-        throw annotate(error, `bastion ${bastion.user}@${bastion.host}:${bastion.port}`);
-      });
-    }
+    const session = await this.#bastionSession(signal).catch((error: unknown) => {
+      throw annotate(error, `bastion ${bastion.user}@${bastion.host}:${bastion.port}`);
+    });
     return session.openTcp(host, port).catch((error: unknown) => {
       throw annotate(error, `bastion ${bastion.host} cannot open ${host}:${port}`);
     });
+  }
+
+  /** The one bastion connection, opened once and reopened when it dropped. */
+  async #bastionSession(signal?: AbortSignal): Promise<SshSession> {
+    const current = this.#bastion;
+    if (current) {
+      const session = await current.catch(() => undefined);
+      if (session?.alive) return session;
+      if (this.#bastion !== current) return this.#bastionSession(signal);
+    }
+    const bastion = this.#options.ssh.bastion!;
+    const opening = this.#authentication().then((auth) =>
+      SshSession.open({ ...this.#sessionOptions(auth, signal), target: { node: 'bastion', host: bastion.host, port: bastion.port, user: bastion.user } }),
+    );
+    this.#bastion = opening;
+    opening.catch(() => {
+      if (this.#bastion === opening) this.#bastion = undefined;
+    });
+    return opening;
   }
 
   /** The key file and/or agent, read once per pool. */

@@ -4,6 +4,7 @@
 import { posix } from 'node:path';
 import { shellQuote } from './shell.ts';
 
+/** What one `stat` (and maybe `sha256sum`) round trip says about a remote path. */
 export interface FileFacts {
   state: 'present' | 'missing' | 'nodir';
   /** stat's %F: `regular file`, `regular empty file`, `directory`, `symbolic link`, ... */
@@ -17,6 +18,7 @@ export interface FileFacts {
   sha256?: string;
 }
 
+/** The mode and ownership a task asks for; unset owner/group are left alone. */
 export interface WantedFile {
   /** Octal like `0644`. */
   mode: string;
@@ -24,6 +26,7 @@ export interface WantedFile {
   group?: string;
 }
 
+/** What an upload has to do: nothing, only chmod/chown, or send the bytes. */
 export type UploadPlan =
   | { action: 'skip'; reason: string }
   | { action: 'metadata'; reason: string }
@@ -53,6 +56,7 @@ export function fileFactsCommand(path: string, options: { hash?: boolean; hashIf
   );
 }
 
+/** Parse fileFactsCommand's output; anything unexpected is an error, never a guess. */
 export function parseFileFacts(stdout: string): FileFacts {
   const [first = '', second] = stdout.trim().split('\n');
   if (first === 'missing') return { state: 'missing' };
@@ -65,6 +69,7 @@ export function parseFileFacts(stdout: string): FileFacts {
   return facts;
 }
 
+/** stat says `regular empty file` for size 0: both are files. */
 export function isRegular(facts: FileFacts): boolean {
   return facts.type === 'regular file' || facts.type === 'regular empty file';
 }

@@ -5,6 +5,7 @@
 /** How a failed connection attempt is treated. */
 export type FailureKind = 'network' | 'auth' | 'fatal';
 
+/** The bounds of one connection's retries. */
 export interface RetryPolicy {
   /** Keep retrying network failures this long after the first attempt. */
   totalMs: number;
@@ -14,13 +15,16 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
+/** Two minutes for a booting machine (EC2 takes 30-90 s to run sshd), one for cloud-init's authorized_keys. */
 export const DEFAULT_RETRY: RetryPolicy = { totalMs: 120_000, authMs: 60_000, initialDelayMs: 500, maxDelayMs: 5_000 };
 
+/** The value and how many attempts it took (logged when more than one). */
 export interface RetryOutcome<T> {
   value: T;
   attempts: number;
 }
 
+/** Why: the pool turns the last failure and the time spent into an Unreachable/Authentication error. */
 export class RetryExhausted extends Error {
   readonly attempts: number;
   readonly elapsedMs: number;

@@ -9,6 +9,7 @@ import type { Algorithms, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm, 
 import { CommandTimeoutError, HostKeyMismatchError, TransportError, UnreachableError } from './errors.ts';
 import { fingerprint, forgetCommand, hostKeyFromWire, type HostKey, type KnownHosts } from './known-hosts.ts';
 
+/** The host one session connects to, and the name errors use for it. */
 export interface SessionTarget {
   /** The node's name (or `bastion`), for errors. */
   node: string;
@@ -17,6 +18,7 @@ export interface SessionTarget {
   user: string;
 }
 
+/** Key file and/or agent: tried agent first when both are given (ssh.agent: true). */
 export interface SessionAuth {
   /** An unencrypted OpenSSH private key. */
   privateKey?: Buffer;
@@ -24,6 +26,7 @@ export interface SessionAuth {
   agent?: string;
 }
 
+/** Everything one connection attempt needs. */
 export interface SessionOptions {
   target: SessionTarget;
   auth: SessionAuth;
@@ -36,6 +39,7 @@ export interface SessionOptions {
   signal?: AbortSignal;
 }
 
+/** exec's options at the session level: bytes, not strings; no sudo, no channel limit. */
 export interface RawExecOptions {
   stdin?: string | Buffer | Readable;
   onStdout?: (chunk: Buffer) => void;
@@ -50,6 +54,7 @@ export interface RawExecOptions {
   kill?: (pid: number) => Promise<unknown>;
 }
 
+/** A finished command, its output as bytes (readFile needs them unchanged). */
 export interface RawExecResult {
   /** Exit code; -1 when the command died from a signal. */
   code: number;

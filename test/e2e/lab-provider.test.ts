@@ -11,12 +11,14 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateStore } from '../../src/engine/state.ts';
 import { deriveInventory } from '../../src/inventory/derive.ts';
-import { cidrsOverlap } from '../../src/inventory/ipv4.ts';
+import { addressInCidr, cidrsOverlap } from '../../src/inventory/ipv4.ts';
+import { SpecError } from '../../src/errors.ts';
 import type { ProviderContext } from '../../src/providers/provider.ts';
 import { createLabProvider } from '../../src/providers/lab/index.ts';
 import { clusterRuntimeDir, labRoot, linkPrefix, machineName, netnsName } from '../../src/providers/lab/names.ts';
 import { findNspawnPids } from '../../src/providers/lab/processes.ts';
-import { readLabState } from '../../src/providers/lab/state.ts';
+import { readLabState, recordLab } from '../../src/providers/lab/state.ts';
+import { nodeCgroupDirs, parseCgroupHierarchies, systemdIsInit } from '../../src/providers/lab/cgroups.ts';
 import { clusterSpecSchema } from '../../src/spec/schema.ts';
 
 const canRun = process.platform === 'linux' && process.geteuid?.() === 0;
@@ -106,9 +108,15 @@ describe.skipIf(!canRun)('lab provider (root, systemd-nspawn)', () => {
     }
     expect(hostKeys.size).toBe(3);
 
+    // Nothing arriving from the lab is routed off this machine.
     const lab = readLabState(ctx.state)!;
+    expect((await readFile(`/proc/sys/net/ipv4/conf/${lab.bridge}/forwarding`, 'utf8')).trim()).toBe('0');
     expect(Object.keys(lab.nodes).sort()).toEqual(names);
-    for (const record of Object.values(lab.nodes)) expect(await findNspawnPids(record.machine)).toEqual([record.pid]);
+    for (const record of Object.values(lab.nodes)) {
+      expect(await findNspawnPids(record.machine)).toEqual([record.pid]);
+      // Each node in a cgroup of its own: nodes sharing one would fight over it.
+      if (!systemdIsInit()) expect(await readFile(`/proc/${record.pid}/cgroup`, 'utf8')).toContain(`/hardway/${record.machine}/`);
+    }
   });
 
   it('finds the running nodes on a second ensure and creates nothing', async () => {
@@ -122,6 +130,22 @@ describe.skipIf(!canRun)('lab provider (root, systemd-nspawn)', () => {
     for (const name of Object.keys(before.nodes)) expect(after.nodes[name]!.pid).toBe(before.nodes[name]!.pid);
     const plan = await provider.plan(ctx);
     expect(plan.filter((line) => line.startsWith('create') || line.startsWith('start'))).toEqual([]);
+  });
+
+  it('refuses a second cluster on the same subnet before creating anything', async () => {
+    const other = `lt-${randomBytes(3).toString('hex')}`;
+    const otherDir = await mkdtemp(join(tmpdir(), 'hardway-lab-'));
+    try {
+      const spec = clusterSpecSchema.parse({ ...ctx.spec, name: other });
+      const otherCtx: ProviderContext = { ...ctx, spec, clusterDir: otherDir, state: StateStore.inMemory(other), inventory: deriveInventory(spec) };
+      const error = await provider.ensure(otherCtx).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(SpecError);
+      expect((error as SpecError).message).toContain(`overlaps ${addressInCidr(ctx.spec.network.nodeSubnet, 1)}/24 on this machine's interface ${linkPrefix(cluster)}-br`);
+      expect((await readdir('/sys/class/net')).filter((link) => link.startsWith(linkPrefix(other)))).toEqual([]);
+      expect(existsSync(clusterRuntimeDir(labRoot(process.env), other))).toBe(false);
+    } finally {
+      await rm(otherDir, { recursive: true, force: true });
+    }
   });
 
   it('boots a killed node again on its own disk', async () => {
@@ -154,6 +178,8 @@ describe.skipIf(!canRun)('lab provider (root, systemd-nspawn)', () => {
 
   it('destroy leaves no namespace, mount, link or process of the cluster, and keeps the image', async () => {
     const image = readLabState(ctx.state)!.image;
+    // As after a crash that lost state.json: destroy must find everything from the system itself.
+    await recordLab(ctx.state, () => undefined);
     const removed = await provider.destroy(ctx, {});
     destroyed = true;
     expect(removed).toContain(`removed bridge ${linkPrefix(cluster)}-br`);
@@ -165,6 +191,10 @@ describe.skipIf(!canRun)('lab provider (root, systemd-nspawn)', () => {
     expect((await readdir('/sys/class/net')).filter((link) => link.startsWith(linkPrefix(cluster)))).toEqual([]);
     for (const node of ctx.inventory.nodes) expect(await findNspawnPids(machineName(cluster, node.name))).toEqual([]);
     expect(existsSync(runtimeDir)).toBe(false);
+    const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
+    const cgroupDirs = ctx.inventory.nodes.flatMap((node) => nodeCgroupDirs(parseCgroupHierarchies(mountinfo), machineName(cluster, node.name)));
+    expect(cgroupDirs.length).toBeGreaterThan(0);
+    expect(cgroupDirs.filter((dir) => existsSync(dir))).toEqual([]);
     expect(readLabState(ctx.state)).toBeUndefined();
     expect(existsSync(image)).toBe(true);
 

@@ -54,7 +54,8 @@ export interface Sshd {
 /** Why: transport and module tests run against the real OpenSSH, not a mock. */
 export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   // sshd refuses to start without its privilege separation directory; Debian's unit creates it.
-  await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
+  // (Only root can create it; without root, sshd's own error says what is missing.)
+  await mkdir('/run/sshd', { recursive: true, mode: 0o755 }).catch(() => undefined);
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'hardway-sshd-')));
   await mkdir(join(dir, 'data'), { recursive: true });
   const hostKeyPath = join(dir, 'ssh_host_ed25519_key');
@@ -94,7 +95,10 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   await waitListening(child, join(dir, 'sshd.log'));
   const pid = child.pid!;
 
+  // Once sshd has exited its PID may belong to someone else: never signal it (or "its" children) again.
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
   const signalTree = async (signal: NodeJS.Signals, includeRoot: boolean) => {
+    if (exited()) return 0;
     const pids = [...(includeRoot ? [pid] : []), ...(await descendants(pid))];
     for (const target of pids) {
       try {
@@ -125,8 +129,8 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     },
     cutConnections: () => signalTree('SIGKILL', false),
     stop: async ({ keepDir = false } = {}) => {
-      const children = await descendants(pid);
-      for (const target of [pid, ...children]) {
+      const children = exited() ? [] : await descendants(pid);
+      for (const target of exited() ? [] : [pid, ...children]) {
         try {
           process.kill(target, 'SIGCONT');
           process.kill(target, 'SIGKILL');
@@ -134,7 +138,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
           // already gone
         }
       }
-      if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
+      if (!exited()) await new Promise((resolve) => child.once('exit', resolve));
       if (!keepDir) await rm(dir, { recursive: true, force: true });
     },
   };

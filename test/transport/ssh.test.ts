@@ -419,8 +419,13 @@ describe('authentication and jumps', () => {
     const bastion = await server({ clientKeyPath: target.keyPath, extraConfig: [`PermitOpen 127.0.0.1:${target.port}`] });
     const dir = await clusterDir();
     const pool = poolFor(dir, target.keyPath, { ssh: { keyPath: target.keyPath, agent: false, bastion: { host: '127.0.0.1', port: bastion.port, user: 'root' } } });
-    const transport = await pool.get(nodeOf(target));
+    // Two nodes connecting at once share one bastion connection.
+    const [transport, other] = await Promise.all([pool.get(nodeOf(target)), pool.get(nodeOf(target, 'node-b'))]);
+    expect(other).not.toBe(transport);
     expect((await transport.exec('echo behind')).stdout).toBe('behind\n');
+    expect((await other.exec('echo also')).stdout).toBe('also\n');
+    const accepted = (await readFile(join(bastion.dir, 'sshd.log'), 'utf8')).split('\n').filter((line) => line.startsWith('Accepted publickey'));
+    expect(accepted).toHaveLength(1);
     expect((await readFile(join(dir, 'known_hosts'), 'utf8')).split('\n').sort()).toEqual(['', `[127.0.0.1]:${bastion.port} ${bastion.hostKey}`, `[127.0.0.1]:${target.port} ${target.hostKey}`].sort());
   });
 

@@ -58,6 +58,8 @@ export async function removeNodeCgroups(machine: string): Promise<string[]> {
     if (!existsSync(dir)) continue;
     await removeGroupTree(dir);
     removed.push(`cgroup ${dir}`);
+    // The shared `hardway` parent goes with the last node of any cluster.
+    await rmdir(join(dir, '..')).catch(() => undefined);
   }
   return removed;
 }

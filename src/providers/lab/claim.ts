@@ -18,22 +18,28 @@ export async function nodeDirs(site: LabSite): Promise<string[]> {
 }
 
 /** Why: refuse to touch a running lab that another cluster directory created under the same name. */
-export async function claimCluster(site: LabSite, clusterDir: string, options: { write: boolean }): Promise<void> {
-  const owner = (await readFile(ownerFile(site), 'utf8').catch(() => '')).trim();
-  if (owner && owner !== clusterDir) {
-    const running: string[] = [];
-    for (const name of await nodeDirs(site)) {
-      if ((await findNspawnPids(machineName(site.cluster, name))).length) running.push(name);
-    }
-    if (running.length) {
-      throw new SpecError(`a lab cluster named ${site.cluster} from ${owner} is running on this machine (nodes ${running.join(', ')})`, { field: 'name' }, {
-        hint: `Give this cluster another name, or destroy that one first (hardway destroy -c ${join(owner, 'cluster.yaml')}).`,
-      });
-    }
-    site.log(`taking over the stopped lab cluster ${site.cluster} left by ${owner}`);
+export async function checkClusterOwner(site: LabSite, clusterDir: string): Promise<void> {
+  const owner = await readOwner(site);
+  if (!owner || owner === clusterDir) return;
+  const running: string[] = [];
+  for (const name of await nodeDirs(site)) {
+    if ((await findNspawnPids(machineName(site.cluster, name))).length) running.push(name);
   }
-  if (options.write && owner !== clusterDir) {
-    await mkdir(clusterRuntimeDir(site.root, site.cluster), { recursive: true, mode: 0o700 });
-    await writeFile(ownerFile(site), `${clusterDir}\n`);
+  if (running.length) {
+    throw new SpecError(`a lab cluster named ${site.cluster} from ${owner} is running on this machine (nodes ${running.join(', ')})`, { field: 'name' }, {
+      hint: `Give this cluster another name, or destroy that one first (hardway destroy -c ${join(owner, 'cluster.yaml')}).`,
+    });
   }
+  site.log(`the lab cluster ${site.cluster} left by ${owner} is stopped; this cluster directory takes it over`);
+}
+
+/** Record this cluster directory as the owner of the cluster's runtime dir. */
+export async function recordClusterOwner(site: LabSite, clusterDir: string): Promise<void> {
+  if ((await readOwner(site)) === clusterDir) return;
+  await mkdir(clusterRuntimeDir(site.root, site.cluster), { recursive: true, mode: 0o700 });
+  await writeFile(ownerFile(site), `${clusterDir}\n`);
+}
+
+async function readOwner(site: LabSite): Promise<string> {
+  return (await readFile(ownerFile(site), 'utf8').catch(() => '')).trim();
 }

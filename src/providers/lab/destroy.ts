@@ -3,14 +3,14 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import type { ProviderContext } from '../provider.ts';
-import { claimCluster, nodeDirs } from './claim.ts';
+import { checkClusterOwner, nodeDirs } from './claim.ts';
 import { removeTree } from './mounts.ts';
 import { clusterRuntimeDir, linkPrefix } from './names.ts';
 import { deleteBridge } from './network.ts';
 import { cleanupNode, stopNodeProcesses, type LabSite } from './node.ts';
 import { labNodes, labSite, type LabProviderOptions } from './site.ts';
-import { readLabState, recordLab } from './state.ts';
 import { runCommand } from './exec.ts';
+import { readLabState, recordLab } from './state.ts';
 
 /** Lab node names are `<role>-<index>`; this keeps a namespace scan from matching another cluster's. */
 export function clusterNetnsPattern(cluster: string): RegExp {
@@ -20,7 +20,7 @@ export function clusterNetnsPattern(cluster: string): RegExp {
 /** Why: destroy must leave nothing of the cluster behind, including leftovers no record mentions. */
 export async function destroyLab(ctx: ProviderContext, options: LabProviderOptions): Promise<string[]> {
   const site = labSite(ctx, options);
-  await claimCluster(site, ctx.clusterDir, { write: false });
+  await checkClusterOwner(site, ctx.clusterDir);
   const names = new Set<string>([...labNodes(ctx).map((node) => node.name), ...Object.keys(readLabState(ctx.state)?.nodes ?? {}), ...(await nodeDirs(site)), ...(await strayNetnsNodes(ctx.spec.name))]);
   const removed: string[] = [];
   // Power off in parallel (each bounded), then remove what is left of each node.

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { TaskError } from '../../errors.ts';
 import { ensureSshKey } from '../../transport/keys.ts';
 import type { EnsureResult, ProviderContext } from '../provider.ts';
-import { claimCluster } from './claim.ts';
+import { checkClusterOwner, nodeDirs, recordClusterOwner } from './claim.ts';
 import { ensureImage, type Image } from './image.ts';
 import { clusterRuntimeDir, machineName, macAddress, netnsName, vethName } from './names.ts';
 import { assertSubnetFree, bridgeAddress, ensureBridge } from './network.ts';
@@ -26,10 +26,12 @@ interface Prepared {
 /** What every node operation needs first: the cluster key, the image, the bridge. */
 async function prepare(ctx: ProviderContext, options: LabProviderOptions): Promise<Prepared> {
   const site = labSite(ctx, options);
+  // Refusals first, before anything is built or written.
+  await assertSubnetFree(ctx.spec.network.nodeSubnet, site.bridge, ctx.signal);
+  await checkClusterOwner(site, ctx.clusterDir);
   const key = await ensureSshKey(resolve(ctx.clusterDir, ctx.spec.ssh.keyPath), `hardway-lab-${ctx.spec.name}`);
   const image = await ensureImage({ cacheRoot: imageCacheRoot(ctx, options), inputs: await imageInputs(ctx, options), log: ctx.log, signal: ctx.signal });
-  await claimCluster(site, ctx.clusterDir, { write: true });
-  await assertSubnetFree(ctx.spec.network.nodeSubnet, site.bridge, ctx.signal);
+  await recordClusterOwner(site, ctx.clusterDir);
   const bridgeCreated = await ensureBridge(site.bridge, ctx.spec.network.nodeSubnet, macAddress(site.cluster, 'bridge'), ctx.signal);
   return { site, image, publicKey: key.publicKey, bridgeCreated };
 }
@@ -44,6 +46,9 @@ export async function ensureLab(ctx: ProviderContext, options: LabProviderOption
   (prepared.bridgeCreated ? created : found).push(`bridge ${site.bridge} (${bridgeAddress(ctx.spec.network.nodeSubnet)})`);
 
   const nodes = labNodes(ctx);
+  for (const name of await nodeDirs(site)) {
+    if (!nodes.some((node) => node.name === name)) ctx.log(`node ${name} is no longer in the spec; it is left as it is until \`hardway destroy\``);
+  }
   const records = await Promise.all(
     nodes.map(async (node): Promise<[LabNodeIdentity, number, boolean]> => {
       const probe = await probeNode(site, node);

@@ -72,6 +72,8 @@ export interface NodePaths {
   consoleLog: string;
   /** Present once the upper layer got its first-boot files (hostname, machine-id). */
   seededMarker: string;
+  /** The image the node's layer was made on: a restart keeps using it while it exists. */
+  imageRecord: string;
 }
 
 export function nodePaths(root: string, cluster: string, node: string): NodePaths {
@@ -84,5 +86,6 @@ export function nodePaths(root: string, cluster: string, node: string): NodePath
     pidFile: join(dir, 'nspawn.pid'),
     consoleLog: join(dir, 'console.log'),
     seededMarker: join(dir, 'seeded'),
+    imageRecord: join(dir, 'image'),
   };
 }

@@ -71,7 +71,8 @@ export async function startNode(site: LabSite, node: LabNodeIdentity, image: str
   await mkdir(paths.dir, { recursive: true, mode: 0o700 });
   for (const dir of [paths.upper, paths.work, paths.merged]) await mkdir(dir, { recursive: true, mode: 0o755 });
   await chmod(paths.upper, 0o755);
-  await runCommand('mount', overlayMountArgs(image, paths.upper, paths.work, paths.merged), { signal: site.signal, purpose: `mount the root of node ${node.name}` });
+  const lower = await lowerFor(site, paths, node.name, image);
+  await runCommand('mount', overlayMountArgs(lower, paths.upper, paths.work, paths.merged), { signal: site.signal, purpose: `mount the root of node ${node.name}` });
   await seedRoot(paths, node, publicKey);
   const link = nodeLink(site, node);
   await createNodeNetwork(link, site.signal);
@@ -79,6 +80,20 @@ export async function startNode(site: LabSite, node: LabNodeIdentity, image: str
   const pid = await spawnNspawn({ root: paths.merged, netns: link.netns, machine: machineName(site.cluster, node.name), hostname: node.name }, paths.consoleLog);
   await writeFile(paths.pidFile, `${pid}\n`);
   return pid;
+}
+
+/**
+ * An overlay's upper layer belongs to the image it was made on. A node restarted after hardway
+ * moved to a newer image keeps its own while that is still cached; `replace` moves it to the new one.
+ */
+async function lowerFor(site: LabSite, paths: NodePaths, name: string, image: string): Promise<string> {
+  const recorded = (await readFile(paths.imageRecord, 'utf8').catch(() => '')).trim();
+  if (recorded && existsSync(paths.seededMarker)) {
+    if (recorded === image || existsSync(recorded)) return recorded;
+    site.log(`node ${name}: its image ${recorded} is no longer cached; booting its disk on ${image}`);
+  }
+  await writeFile(paths.imageRecord, `${image}\n`);
+  return image;
 }
 
 /**
@@ -177,6 +192,7 @@ export async function cleanupNode(site: LabSite, name: string, options: CleanupO
   } else if (options.discardUpper) {
     for (const dir of [paths.upper, paths.work]) await removeTree(dir, site.signal);
     await rm(paths.seededMarker, { force: true });
+    await rm(paths.imageRecord, { force: true });
   }
   return removed;
 }

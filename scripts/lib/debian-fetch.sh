@@ -1,0 +1,57 @@
+# shellcheck shell=bash
+# Download Debian packages of any suite (e.g. trixie on a bookworm machine) without touching the
+# machine's own apt configuration: a private sources.list, lists and cache under a cache dir.
+#   source scripts/lib/debian-fetch.sh
+#   debian_fetch SUITE ARCH CACHE PACKAGE...   -> prints one .deb path per package
+# The mirror comes from this machine's apt sources (or HARDWAY_DEBIAN_MIRROR); never hard-coded.
+
+debian_mirror() {
+  local mirror="${HARDWAY_DEBIAN_MIRROR:-}"
+  if [ -z "$mirror" ]; then
+    mirror="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '
+      /^URIs:/ { uri = $2 } /^Suites:/ { suites = $0 }
+      /^$/ { if (uri ~ /debian\/?$/ && suites !~ /security/ && !found) { print uri; found = 1 } uri = ""; suites = "" }
+      END { if (uri ~ /debian\/?$/ && suites !~ /security/ && !found) print uri }')"
+  fi
+  if [ -z "$mirror" ]; then
+    mirror="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+      awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/ && $i ~ /debian\/?$/) { print $i; exit } }')"
+  fi
+  [ -n "$mirror" ] || { echo "no Debian mirror in /etc/apt/sources.list*; set HARDWAY_DEBIAN_MIRROR" >&2; return 3; }
+  echo "${mirror%/}"
+}
+
+debian_fetch() {
+  local suite="$1" arch="$2" cache="$3"
+  shift 3
+  local mirror keyring
+  mirror="$(debian_mirror)" || return 3
+  keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  [ -f "$keyring" ] || { echo "$keyring is missing: apt-get install debian-archive-keyring" >&2; return 3; }
+  mkdir -p "$cache/lists/partial" "$cache/archives/partial" "$cache/debs"
+  echo "deb [arch=$arch signed-by=$keyring] $mirror $suite main" > "$cache/sources.list"
+  local apt_options=(
+    -o "Dir::Etc::SourceList=$cache/sources.list" -o "Dir::Etc::SourceParts=/nonexistent"
+    -o "Dir::State::Lists=$cache/lists" -o "Dir::Cache=$cache" -o "Dir::Cache::archives=$cache/archives"
+    -o "APT::Architecture=$arch" -o "APT::Architectures::=$arch" -o "APT::Sandbox::User=$(id -un)"
+    -o "Debug::NoLocking=1" -o "APT::Get::List-Cleanup=0"
+  )
+  # apt lists: refreshed when missing or older than a day.
+  if [ -z "$(find "$cache/lists" -maxdepth 1 -name '*Packages*' -mtime -1 -print -quit)" ]; then
+    echo "apt-get update ($mirror $suite, $arch)" >&2
+    apt-get "${apt_options[@]}" -qq update >&2 || return 1
+  fi
+  local package version deb found
+  for package in "$@"; do
+    version="$(apt-cache "${apt_options[@]}" show --no-all-versions "$package:$arch" 2>/dev/null | awk '/^Version:/ { print $2; exit }')"
+    [ -n "$version" ] || { echo "$package is not in $suite for $arch" >&2; return 1; }
+    deb="$cache/debs/${package}_${version//:/%3a}_$arch.deb"
+    if [ ! -s "$deb" ]; then
+      echo "downloading $package $version ($suite)" >&2
+      (cd "$cache/debs" && apt-get "${apt_options[@]}" -qq download "$package:$arch=$version" >&2) || return 1
+      found="$(ls -t "$cache/debs/${package}_"*"_$arch.deb" | head -n 1)"
+      [ "$found" = "$deb" ] || mv "$found" "$deb"
+    fi
+    echo "$deb"
+  done
+}

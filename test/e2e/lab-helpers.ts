@@ -1,0 +1,55 @@
+// Shared by the lab end-to-end tests: root check, offline artifacts, a free subnet, and the
+// leftovers check after destroy (namespaces, mounts, links, processes of the cluster).
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { cidrsOverlap } from '../../src/inventory/ipv4.ts';
+import { clusterRuntimeDir, labRoot, linkPrefix } from '../../src/providers/lab/names.ts';
+
+const exec = promisify(execFile);
+const root = new URL('../../', import.meta.url).pathname;
+
+/** The lab needs root: fail loudly rather than pass by skipping. */
+export function requireRoot(): void {
+  if (process.platform !== 'linux' || process.geteuid?.() !== 0) {
+    throw new Error('the lab end-to-end tests need Linux and root: run `sudo npm run test:e2e`');
+  }
+}
+
+/** The offline artifacts directory, filled by scripts/fill-artifacts.sh (cached). */
+export async function artifactsDir(): Promise<string> {
+  const dir = join(process.env.HARDWAY_CACHE_DIR ?? '/var/cache/hardway', 'artifacts');
+  if (!existsSync(join(dir, 'SHA256SUMS'))) await exec('bash', [join(root, 'scripts/fill-artifacts.sh'), dir], { maxBuffer: 16 * 1024 * 1024 });
+  return dir;
+}
+
+/** A /24 under `base` (e.g. "10.245") that no route on this machine overlaps. */
+export async function freeSubnet(base: string): Promise<string> {
+  const { stdout } = await exec('ip', ['-j', '-4', 'route', 'show']);
+  const routes = (JSON.parse(stdout) as { dst: string }[]).map((route) => route.dst).filter((dst) => dst !== 'default');
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const prefix = `${base}.${1 + (randomBytes(1)[0]! % 250)}`;
+    if (!routes.some((dst) => cidrsOverlap(`${prefix}.0/24`, dst.includes('/') ? dst : `${dst}/32`))) return prefix;
+  }
+  throw new Error(`no free /24 under ${base}`);
+}
+
+/** What of the cluster is still on this machine: namespaces, mounts, links, nspawn processes. */
+export async function labLeftovers(cluster: string): Promise<string[]> {
+  const found: string[] = [];
+  const { stdout: netns } = await exec('ip', ['netns', 'list']);
+  for (const line of netns.split('\n')) if (line.startsWith(`hw-${cluster}-`)) found.push(`netns ${line.split(' ')[0]}`);
+  const runtimeDir = clusterRuntimeDir(labRoot(process.env), cluster);
+  for (const line of (await readFile('/proc/self/mountinfo', 'utf8')).split('\n')) if (line.includes(runtimeDir)) found.push(`mount ${line.split(' ')[4]}`);
+  for (const link of await readdir('/sys/class/net')) if (link.startsWith(linkPrefix(cluster))) found.push(`link ${link}`);
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes('systemd-nspawn') && cmdline.includes(`hw-${cluster}-`)) found.push(`process ${pid}`);
+  }
+  if (existsSync(runtimeDir)) found.push(`directory ${runtimeDir}`);
+  return found;
+}

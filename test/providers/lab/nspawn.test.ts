@@ -1,0 +1,58 @@
+import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ENTER_CGROUPS_SCRIPT, launchCommand, nspawnArgs } from '../../../src/providers/lab/nspawn.ts';
+import { isNspawnFor } from '../../../src/providers/lab/processes.ts';
+
+const options = { root: '/var/lib/hardway/lab/demo/etcd-0/rootfs', netns: 'hw-demo-etcd-0', machine: 'hw-demo-etcd-0', hostname: 'etcd-0' };
+
+describe('nspawn command', () => {
+  it('boots without machined or a scope, in the prepared namespace, named for the node', () => {
+    const args = nspawnArgs(options);
+    for (const flag of ['--register=no', '--keep-unit', '--boot', '--network-namespace-path=/run/netns/hw-demo-etcd-0', `--directory=${options.root}`, '--hostname=etcd-0', '--link-journal=no', '--resolv-conf=off', '--settings=false']) {
+      expect(args).toContain(flag);
+    }
+    expect(args[args.indexOf('-M') + 1]).toBe('hw-demo-etcd-0');
+  });
+
+  it('is recognised as the node by its command line, and not as another node', () => {
+    const argv = ['systemd-nspawn', ...nspawnArgs(options)];
+    expect(isNspawnFor(argv, 'hw-demo-etcd-0')).toBe(true);
+    expect(isNspawnFor(argv, 'hw-demo-etcd-1')).toBe(false);
+    expect(isNspawnFor(['/usr/bin/systemd-nspawn', '--machine=hw-demo-etcd-0'], 'hw-demo-etcd-0')).toBe(true);
+    // The wrapper shell, before it execs nspawn, is not the node.
+    const [file, wrapped] = launchCommand(options, { systemd: false, cgroups: ['/sys/fs/cgroup/unified/hardway/hw-demo-etcd-0'] });
+    expect(isNspawnFor([file, ...wrapped], 'hw-demo-etcd-0')).toBe(false);
+  });
+
+  it('uses systemd-run for a scope of its own on a systemd host', () => {
+    const [file, args] = launchCommand(options, { systemd: true });
+    expect(file).toBe('systemd-run');
+    expect(args.slice(0, 5)).toEqual(['--scope', '--quiet', '--collect', '--unit=hw-demo-etcd-0', '--']);
+    expect(args[5]).toBe('systemd-nspawn');
+  });
+});
+
+describe('entering cgroups before nspawn', () => {
+  let dir = '';
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes its own PID into every group, then execs the command under the same PID', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hardway-cg-'));
+    const groups = [join(dir, 'unified'), join(dir, 'systemd')];
+    for (const group of groups) await mkdir(group);
+    const { stdout } = await execa('sh', ['-c', ENTER_CGROUPS_SCRIPT, 'test', ...groups, '--', 'sh', '-c', 'echo $$']);
+    for (const group of groups) expect((await readFile(join(group, 'cgroup.procs'), 'utf8')).trim()).toBe(stdout.trim());
+  });
+
+  it('refuses to start the command when a group cannot be entered', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hardway-cg-'));
+    const result = await execa('sh', ['-c', ENTER_CGROUPS_SCRIPT, 'test', join(dir, 'missing'), '--', 'echo', 'started'], { reject: false });
+    expect(result.exitCode).toBe(97);
+    expect(result.stdout).not.toContain('started');
+  });
+});
