@@ -9,6 +9,7 @@ import { projectRoot, type CliIO } from './common.ts';
 import { registerDestroyCommand } from './destroy.ts';
 import { registerExplainCommand } from './explain.ts';
 import { registerInitCommand } from './init.ts';
+import { registerKubeconfigCommand } from './kubeconfig.ts';
 import { registerPkiCommand } from './pki.ts';
 import { registerPlanCommand } from './plan.ts';
 import { registerProvisionCommands } from './provision.ts';
@@ -60,6 +61,7 @@ Exit codes: 0 ok, 1 a task failed, 2 bad usage or invalid spec, 3 a missing prer
   registerPkiCommand(program, io);
   registerSshCommand(program, io);
   registerStatusCommand(program, io);
+  registerKubeconfigCommand(program, io);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   return program;
 }

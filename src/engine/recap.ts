@@ -59,6 +59,7 @@ export function reportJson(report: RunReport): unknown {
     steps: report.steps,
     durationMs: Math.round(report.durationMs),
     totals: totals(report.results),
+    stepDurations: report.stepDurations.map((entry) => ({ step: entry.step, durationMs: Math.round(entry.durationMs) })),
     nodes: Object.fromEntries(countByNode(report.results)),
     results: report.results.map(({ error, durationMs, ...result }) => ({
       ...result,

@@ -18,6 +18,8 @@ export interface RunReport {
   steps: string[];
   results: TaskResult[];
   durationMs: number;
+  /** Wall time of each step that ran, in run order. */
+  stepDurations: { step: string; durationMs: number }[];
 }
 
 interface StepRun {
@@ -28,6 +30,8 @@ interface StepRun {
   failedNodes: Set<string>;
   /** handler name -> nodes whose notifying task changed */
   pending: Map<string, Set<string>>;
+  started: number;
+  durations: RunReport['stepDurations'];
 }
 
 /** Why: the listr2 renderer for where output goes (DESIGN §1, issue 2): never cursor codes in CI. */
@@ -52,12 +56,13 @@ export async function runSteps(run: RunContext, steps: readonly SelectedStep[], 
     return value;
   };
   let failed = false;
+  const stepDurations: RunReport['stepDurations'] = [];
 
   const listr = new Listr(
     steps.map((step): ListrTask => ({
       title: stepTitle(step),
       task: async (_, listrTask) => {
-        const stepRun: StepRun = { run, step, results, scratch, failedNodes: new Set(), pending: new Map() };
+        const stepRun: StepRun = { run, step, results, scratch, failedNodes: new Set(), pending: new Map(), started: performance.now(), durations: stepDurations };
         return listrTask.newListr(stepSubtasks(stepRun), {
           concurrent: false,
           exitOnError: true,
@@ -80,7 +85,7 @@ export async function runSteps(run: RunContext, steps: readonly SelectedStep[], 
     failed = true;
   }
   failed ||= results.some((result) => result.status === 'failed');
-  return { ok: !failed, dryRun: run.options.dryRun, steps: steps.map((step) => step.playbook.step), results, durationMs: performance.now() - started };
+  return { ok: !failed, dryRun: run.options.dryRun, steps: steps.map((step) => step.playbook.step), results, durationMs: performance.now() - started, stepDurations };
 }
 
 function stepTitle(step: SelectedStep): string {
@@ -130,6 +135,7 @@ function stepSubtasks(stepRun: StepRun): ListrTask[] {
     title: 'record',
     task: async (_, listrTask) => {
       listrTask.title = await recordStep(stepRun);
+      stepRun.durations.push({ step: step.playbook.step, durationMs: performance.now() - stepRun.started });
       if (stepRun.failedNodes.size) throw new Error(`step ${step.playbook.step} failed on ${[...stepRun.failedNodes].join(', ')}`);
     },
   });

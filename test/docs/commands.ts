@@ -61,20 +61,31 @@ export function hardwayWords(line: string): { text: string; words: string[] } | 
   return { text, words: shellWords(text.slice(invocation[0].length)) };
 }
 
-/** Every hardway command line of a Markdown document, with its line number. */
+/** Fenced blocks that hold commands; in `console` blocks only the `$ ` lines are commands. */
+const SHELL_FENCES = new Set(['sh', 'bash', 'shell', 'console']);
+
+/**
+ * Every hardway command line of a Markdown document, with its line number: inline code, and lines
+ * of ```sh/bash/shell blocks and `$ ` lines of ```console blocks. Other blocks (```text, untagged)
+ * hold output, file trees or figures, and are not read as commands.
+ */
 export function quotedCommands(file: string, markdown: string): QuotedCommand[] {
   const found: QuotedCommand[] = [];
   const lines = markdown.split('\n');
   let fence: string | undefined;
+  let language = '';
   for (let index = 0; index < lines.length; index++) {
     const raw = lines[index]!;
-    const fenceMatch = /^\s*(```+|~~~+)/.exec(raw);
+    const fenceMatch = /^\s*(```+|~~~+)\s*([\w-]*)/.exec(raw);
     if (fenceMatch) {
-      if (!fence) fence = fenceMatch[1];
-      else if (raw.trim().startsWith(fence)) fence = undefined;
+      if (!fence) {
+        fence = fenceMatch[1];
+        language = fenceMatch[2] ?? '';
+      } else if (raw.trim().startsWith(fence)) fence = undefined;
       continue;
     }
     if (fence) {
+      if (!SHELL_FENCES.has(language) || (language === 'console' && !raw.startsWith('$ '))) continue;
       // A command continued with a trailing backslash is one command.
       let joined = raw;
       const start = index;

@@ -67,6 +67,7 @@ export async function problemsWith(words: readonly string[], help: HelpPages): P
   let skipValue = false;
   for (const raw of words) {
     const word = bare(raw);
+    if (!word) continue; // a bare placeholder: `hardway ...`
     if (skipValue) {
       skipValue = false;
       continue;

@@ -1,0 +1,16 @@
+// `npm run bench`: every benchmark in turn, each printing its figures next to a peer measured in
+// the same run (openssl, scp, OpenSSH). Lab benchmarks need root; without it they are reported as
+// not run, never as figures.
+import { benchPki, formatPkiBench } from './pki.ts';
+import { formatTransferBench, transferBench } from './transfer.ts';
+
+const isRoot = process.platform === 'linux' && process.geteuid?.() === 0;
+
+console.log(formatPkiBench(await benchPki(3, 2048)));
+console.log(formatTransferBench(await transferBench({ sizeMB: 200, rounds: 3 })));
+if (isRoot) {
+  const { benchProvision, formatProvisionBench } = await import('./provision.ts');
+  console.log(formatProvisionBench(await benchProvision([[1, 1], [2, 3], [3, 5]], 3)));
+} else {
+  console.log('provision and rebuild benchmarks: not run (they build lab clusters and need root)');
+}
