@@ -71,6 +71,10 @@ describe('lab: 3 etcd + 2 controllers + haproxy', () => {
     expect(`${stdout}${stderr}`.match(/is healthy/g)).toHaveLength(3);
     const curl = await exec('curl', ['-sS', '--cacert', join(dir, 'pki/ca.pem'), `https://${subnet}.30:6443/healthz`]);
     expect(curl.stdout).toBe('ok');
+    // kubectl with the kubeconfig hardway hands out, through the load balancer.
+    expectOk(await cli('kubeconfig', '--out', join(dir, 'admin.kubeconfig')));
+    const kubectl = await exec('kubectl', ['--kubeconfig', join(dir, 'admin.kubeconfig'), 'get', '--raw', '/healthz']);
+    expect(kubectl.stdout).toBe('ok');
   });
 
   it('reports 0 changed on a second `up` and restarts nothing', async () => {

@@ -1,0 +1,69 @@
+// etcd membership through a healthy peer: list, health, remove, add, promote. Each is one etcdctl
+// call a person could type; IDs travel as hex text. The dead machine itself is never needed.
+import { sleep } from '../transport/retry.ts';
+import { parseEndpointHealth, type EndpointHealth } from './endpoint-health.ts';
+import { runEtcdctl, type EtcdPeer } from './etcdctl.ts';
+import { parseMemberAdded, parseMemberList, peerURLOf, type EtcdMember } from './member-list.ts';
+
+/** Why: every membership decision starts from what the cluster says now. */
+export async function listMembers(peer: EtcdPeer, signal: AbortSignal): Promise<EtcdMember[]> {
+  const result = await runEtcdctl(peer, ['member', 'list', '-w', 'simple'], { signal });
+  return parseMemberList(result.stdout);
+}
+
+/** Why: health per client URL, unhealthy ones included (etcdctl exits 1 for those, which is an answer). */
+export async function endpointHealth(peer: EtcdPeer, endpoints: readonly string[], signal: AbortSignal): Promise<Map<string, EndpointHealth>> {
+  if (!endpoints.length) return new Map();
+  const result = await runEtcdctl(peer, ['endpoint', 'health'], { signal, endpoints, check: false, attempts: 1 });
+  return parseEndpointHealth(`${result.stdout}\n${result.stderr}`);
+}
+
+/** Why: the old member must go before a new one is added (a 4th member would raise the quorum). */
+export async function removeMember(peer: EtcdPeer, id: string, signal: AbortSignal): Promise<void> {
+  try {
+    await runEtcdctl(peer, ['member', 'remove', id], { signal });
+  } catch (error) {
+    // A retry after a removal that did commit answers "member not found": the goal is reached.
+    const members = await listMembers(peer, signal);
+    if (members.some((member) => member.id === id)) throw error;
+  }
+}
+
+/** Why: the new machine joins as a new member (a learner first where supported); returns its ID. */
+export async function addMember(peer: EtcdPeer, node: { name: string; internalIP: string }, learner: boolean, signal: AbortSignal): Promise<string> {
+  const args = ['member', 'add', node.name, `--peer-urls=${peerURLOf(node)}`, ...(learner ? ['--learner'] : [])];
+  const result = await runEtcdctl(peer, args, { signal, attempts: 1 });
+  return parseMemberAdded(result.stdout);
+}
+
+/** What a promote attempt found. */
+export type PromoteOutcome = 'promoted' | 'voter' | 'not-ready';
+
+/** One attempt: a learner that has not caught up yet is refused by etcd ("not in sync"). */
+export async function promoteMember(peer: EtcdPeer, id: string, signal: AbortSignal): Promise<PromoteOutcome> {
+  const members = await listMembers(peer, signal);
+  const member = members.find((candidate) => candidate.id === id);
+  if (!member) throw new Error(`member ${id} is no longer in the member list`);
+  if (!member.learner) return 'voter';
+  const result = await runEtcdctl(peer, ['member', 'promote', id], { signal, check: false, attempts: 1 });
+  if (result.code === 0) return 'promoted';
+  const text = `${result.stdout}\n${result.stderr}`;
+  if (/not in sync|can only promote a learner member|leader changed|no leader|deadline exceeded|Unavailable/i.test(text)) return 'not-ready';
+  // The promotion may have committed while the answer was lost: the member list decides.
+  const after = (await listMembers(peer, signal)).find((candidate) => candidate.id === id);
+  if (after && !after.learner) return 'promoted';
+  throw new Error(`etcdctl member promote ${id} failed: ${text.split('\n').filter((line) => line.trim() && !line.trim().startsWith('{')).slice(-2).join('; ')}`);
+}
+
+/** Why: 3.4 refuses to promote a learner until it caught up (PITFALLS): retry, bounded. */
+export async function promoteWhenCaughtUp(peer: EtcdPeer, id: string, options: { signal: AbortSignal; timeoutMs: number; log: (line: string) => void }): Promise<PromoteOutcome> {
+  const started = performance.now();
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await promoteMember(peer, id, options.signal);
+    if (outcome !== 'not-ready') return outcome;
+    const elapsed = performance.now() - started;
+    if (elapsed > options.timeoutMs) throw new Error(`learner ${id} did not catch up within ${Math.round(options.timeoutMs / 1000)} s (etcd refused to promote it ${attempt} times)`);
+    if (attempt === 1) options.log(`learner ${id} is catching up; retrying the promotion`);
+    await sleep(500, options.signal);
+  }
+}
