@@ -39,7 +39,7 @@ interface Probe {
 export function explainTlsError(error: Error & { code?: string }, probe: Pick<Probe, 'url' | 'tls' | 'what'>): string {
   const host = probe.url.hostname;
   if (error.code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /does not match certificate's altnames/.test(error.message)) {
-    const list = /cert's list: (.*)$/.exec(error.message)?.[1] ?? error.message;
+    const list = /cert's (?:list|altnames): (.*)$/.exec(error.message)?.[1] ?? error.message;
     return `${probe.what}: the certificate ${probe.tls.serverCert} does not include ${host} in its SANs (it has: ${list})`;
   }
   if (/self[- ]signed|unable to verify|UNABLE_TO_VERIFY|unknown ca/i.test(`${error.code ?? ''} ${error.message}`)) {

@@ -3,7 +3,7 @@
 
 export const HARDWAY_UNITS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
 export const HARDWAY_BINARIES = ['etcd', 'etcdctl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map((name) => `/usr/local/bin/${name}`);
-export const HARDWAY_DIRECTORIES = ['/etc/etcd', '/var/lib/etcd', '/etc/kubernetes', '/var/lib/kubernetes'];
+export const HARDWAY_DIRECTORIES = ['/etc/etcd', '/var/lib/etcd', '/etc/kubernetes', '/var/lib/kubernetes', '/var/log/kubernetes'];
 
 /** Why: one shell line a person can read in the transcript and run by hand. */
 export const WIPE_COMMAND = [
