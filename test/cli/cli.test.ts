@@ -75,3 +75,49 @@ describe('hardway CLI', () => {
     expect(result.stderr).toMatch(/nope.yaml: no such file\nCreate one with `hardway init --provider lab`/);
   });
 });
+
+describe('hardway plan and provision through the CLI', () => {
+  it('plan --step etcd lists only the etcd tasks, once per etcd node; --nodes narrows it', async () => {
+    const config = join(examples, 'lab/cluster.yaml');
+    const plan = await hardway(['plan', '-c', config, '--step', 'etcd']);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toMatch(/^Plan for cluster lab \(lab\): etcd$/m);
+    expect(plan.stdout.match(/^ {2}(\S+) \(10\.240\.0\.\d+\)$/gm)?.map((line) => line.trim().split(' ')[0])).toEqual(['etcd-0', 'etcd-1', 'etcd-2']);
+    expect(plan.stdout).not.toMatch(/controller-0|kube-apiserver/);
+    expect(plan.stdout.match(/Install the etcd unit/g)).toHaveLength(3);
+    const one = await hardway(['--json', 'plan', '-c', config, '--step', 'etcd', '--nodes', 'etcd-0']);
+    const data = JSON.parse(one.stdout) as { steps: { step: string; nodes: { name: string }[] }[] };
+    expect(data.steps.map((step) => [step.step, step.nodes.map((node) => node.name)])).toEqual([['etcd', ['etcd-0']]]);
+  });
+
+  it('provision refuses a step whose prerequisite never ran, naming it; exit 2', async () => {
+    await writeFile(join(dir, 'cluster.yaml'), await readFile(join(examples, 'lab/cluster.yaml'), 'utf8'));
+    const result = await hardway(['provision', '--step', 'kubeconfigs'], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('error: step "kubeconfigs" needs "pki", which has not completed\nRun --step pki first, or add --with-deps to run what is missing.\n');
+  });
+
+  it('runs a local step without a terminal: plain output, no cursor codes, and 0 changed the second time', async () => {
+    await writeFile(join(dir, 'cluster.yaml'), await readFile(join(examples, 'lab/cluster.yaml'), 'utf8'));
+    const first = await hardway(['provision', '--step', 'encryption'], { cwd: dir });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).not.toContain('\u001b');
+    expect(first.stdout).toMatch(/RECAP[\s\S]*1 step \(encryption\), 0 ok, 1 changed, 0 failed/);
+    const second = await hardway(['provision', '--step', 'encryption'], { cwd: dir });
+    expect(second.stdout).toMatch(/1 step \(encryption\), 1 ok, 0 changed, 0 failed/);
+    const state = JSON.parse(await readFile(join(dir, '.hardway/state.json'), 'utf8')) as { steps: Record<string, Record<string, { status: string }>> };
+    expect(state.steps.encryption?.local?.status).toBe('done');
+  });
+
+  it('refuses to run while another run holds the lock', async () => {
+    await writeFile(join(dir, 'cluster.yaml'), await readFile(join(examples, 'lab/cluster.yaml'), 'utf8'));
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(dir, '.hardway'), { recursive: true });
+    const { hostname } = await import('node:os');
+    // This test process is alive: its lock is not stale.
+    await writeFile(join(dir, '.hardway/lock'), JSON.stringify({ pid: process.pid, host: hostname(), command: 'hardway up', startedAt: 'now' }));
+    const result = await hardway(['provision', '--step', 'encryption'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/another hardway run holds the lock on this cluster: pid \d+/);
+  });
+});
