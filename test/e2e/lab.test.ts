@@ -51,6 +51,8 @@ describe('lab: 3 etcd + 2 controllers + haproxy', () => {
       const destroyed = await cli('destroy', '--yes');
       expect(destroyed.code, destroyed.stderr).toBe(0);
       expect(await labLeftovers(name)).toEqual([]);
+      // Without --purge the PKI stays for a cluster made again.
+      expect((await readFile(join(dir, 'pki/ca.pem'), 'utf8')).startsWith('-----BEGIN CERTIFICATE-----')).toBe(true);
       await rm(dir, { recursive: true, force: true });
     }
   });
@@ -167,6 +169,8 @@ describe('lab: stacked (3 controllers running etcd) + haproxy', () => {
     if (dir) {
       expectOk(await cli('destroy', '--yes', '--purge'));
       expect(await labLeftovers(name)).toEqual([]);
+      const { readdir } = await import('node:fs/promises');
+      expect((await readdir(dir)).sort()).toEqual(['cluster.yaml', 'ssh']);
       await rm(dir, { recursive: true, force: true });
     }
   });
