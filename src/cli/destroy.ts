@@ -8,6 +8,7 @@ import { deriveInventory } from '../inventory/derive.ts';
 import { globalOptions, openCluster, type CliIO } from './common.ts';
 import { confirm } from './confirm.ts';
 import { createProvider } from '../providers/index.ts';
+import { sshKeyPath } from '../spec/paths.ts';
 
 /** Files hardway made in the cluster directory; --purge removes them, cluster.yaml stays. */
 export const GENERATED_PATHS = ['pki', 'kubeconfigs', 'encryption-config.yaml', 'known_hosts'];
@@ -17,7 +18,7 @@ export function registerDestroyCommand(program: Command, io: CliIO): void {
     .command('destroy')
     .description('tear down what the provider created; keeps pki/ unless --purge')
     .option('--yes', 'do not ask for confirmation', false)
-    .option('--purge', 'also remove pki/, kubeconfigs/, encryption-config.yaml, known_hosts and .hardway/', false)
+    .option('--purge', 'also remove pki/, kubeconfigs/, encryption-config.yaml, known_hosts, .hardway/ and a generated ssh/ key', false)
     .option('--wipe', 'static provider: remove what hardway installed on the hosts (units, binaries, data, certs)', false)
     .addHelpText('after', '\nExamples:\n  sudo hardway destroy --yes\n  hardway destroy --yes --purge -c examples/aws/cluster.yaml')
     .action(async (flags: { yes: boolean; purge: boolean; wipe: boolean }, command: Command) => {
@@ -46,6 +47,9 @@ export function registerDestroyCommand(program: Command, io: CliIO): void {
         });
         if (flags.purge) {
           for (const path of GENERATED_PATHS) await rm(join(cluster.clusterDir, path), { recursive: true, force: true });
+          // The key hardway generated beside cluster.yaml goes too; a key of the user's never does.
+          const generatedKeys = join(cluster.clusterDir, 'ssh');
+          if (sshKeyPath(cluster.spec, cluster.clusterDir).startsWith(`${generatedKeys}/`)) await rm(generatedKeys, { recursive: true, force: true });
         }
         if (options.json) io.stdout(`${JSON.stringify({ removed, purged: flags.purge }, null, 2)}\n`);
         else io.stdout(`${removed.map((line) => `removed ${line}`).join('\n')}${removed.length ? '\n' : ''}destroyed cluster ${cluster.spec.name}${flags.purge ? ' and purged its files' : '; pki/ and kubeconfigs/ kept (use --purge to remove them)'}\n`);

@@ -170,7 +170,7 @@ describe('lab: stacked (3 controllers running etcd) + haproxy', () => {
       expectOk(await cli('destroy', '--yes', '--purge'));
       expect(await labLeftovers(name)).toEqual([]);
       const { readdir } = await import('node:fs/promises');
-      expect((await readdir(dir)).sort()).toEqual(['cluster.yaml', 'ssh']);
+      expect((await readdir(dir)).sort()).toEqual(['cluster.yaml']);
       await rm(dir, { recursive: true, force: true });
     }
   });
