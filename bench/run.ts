@@ -11,6 +11,8 @@ console.log(formatTransferBench(await transferBench({ sizeMB: 200, rounds: 3 }))
 if (isRoot) {
   const { benchProvision, formatProvisionBench } = await import('./provision.ts');
   console.log(formatProvisionBench(await benchProvision([[1, 1], [2, 3], [3, 5]], 3)));
+  const { benchRebuild, formatRebuildBench } = await import('./rebuild.ts');
+  console.log(formatRebuildBench(await benchRebuild(3)));
 } else {
   console.log('provision and rebuild benchmarks: not run (they build lab clusters and need root)');
 }

@@ -45,6 +45,8 @@ export function registerDestroyCommand(program: Command, io: CliIO): void {
           draft.facts = {};
           draft.operations = {};
         });
+        // The machines are gone, and with them their host keys; static hosts keep theirs.
+        if (cluster.spec.provider !== 'static') await rm(join(cluster.clusterDir, 'known_hosts'), { force: true });
         if (flags.purge) {
           for (const path of GENERATED_PATHS) await rm(join(cluster.clusterDir, path), { recursive: true, force: true });
           // The key hardway generated beside cluster.yaml goes too; a key of the user's never does.

@@ -13,6 +13,7 @@ import { registerKubeconfigCommand } from './kubeconfig.ts';
 import { registerPkiCommand } from './pki.ts';
 import { registerPlanCommand } from './plan.ts';
 import { registerProvisionCommands } from './provision.ts';
+import { registerRebuildCommand } from './rebuild.ts';
 import { registerSshCommand } from './ssh.ts';
 import { registerStatusCommand } from './status.ts';
 import { registerValidateCommand } from './validate.ts';
@@ -56,6 +57,7 @@ Exit codes: 0 ok, 1 a task failed, 2 bad usage or invalid spec, 3 a missing prer
   registerValidateCommand(program, io);
   registerPlanCommand(program, io);
   registerProvisionCommands(program, io);
+  registerRebuildCommand(program, io);
   registerExplainCommand(program, io);
   registerDestroyCommand(program, io);
   registerPkiCommand(program, io);

@@ -1,5 +1,6 @@
 // `hardway provision` and `hardway up`: select steps, refuse missing prerequisites, take the
 // cluster lock, run the step graph, print the recap (or JSON) and record results in the state.
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AlreadyReported, UsageError } from '../errors.ts';
 import { acquireLock } from '../engine/lock.ts';
@@ -55,8 +56,10 @@ export async function provisionAction(options: GlobalOptions, selection: Selecti
   if (lock.recovered) io.stderr(`note: took over a stale lock of pid ${lock.recovered.pid} (${lock.recovered.command}, ${lock.recovered.startedAt})\n`);
   const abort = new AbortController();
   const onSignal = () => abort.abort(new Error('interrupted'));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // `on`, not `once`: a second signal must not fall through to the default handler and kill the
+  // run before it releases the lock and prints the recap.
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const transcript = flags.transcript ? createTranscript(cluster, flags.dryRun) : undefined;
   const run = runContext({
     cluster,
@@ -65,7 +68,7 @@ export async function provisionAction(options: GlobalOptions, selection: Selecti
       dryRun: flags.dryRun,
       verbose: options.verbose,
       concurrency: options.concurrency,
-      artifactsDir: flags.artifactsDir,
+      artifactsDir: flags.artifactsDir ?? cluster.state.data.artifactsDir,
       nodeFilter: selection.nodes ? [...selection.nodes] : undefined,
     },
     signal: abort.signal,
@@ -77,6 +80,13 @@ export async function provisionAction(options: GlobalOptions, selection: Selecti
     const report = await runSteps(run, selected.steps, renderer);
     if (transcript && flags.transcript) await transcript.write(flags.transcript);
     io.stdout(options.json ? `${JSON.stringify(reportJson(report), null, 2)}\n` : formatRecap(report));
+    // Remembered, so a later run (or a rebuild) takes the binaries from the same place.
+    if (flags.artifactsDir && !flags.dryRun && flags.artifactsDir !== cluster.state.data.artifactsDir) {
+      const artifactsDir = resolve(flags.artifactsDir);
+      await cluster.state.update((draft) => {
+        draft.artifactsDir = artifactsDir;
+      });
+    }
     if (!report.ok) throw new AlreadyReported(1);
   } finally {
     process.off('SIGINT', onSignal);

@@ -7,6 +7,7 @@ import { Nodes } from '../inventory/node.ts';
 import { inspectPki } from '../pki/inspect.ts';
 import { loadBalancerType } from '../spec/schema.ts';
 import { LOCAL } from '../engine/state.ts';
+import { readOperation } from '../rebuild/operation.ts';
 import { globalOptions, openCluster, type CliIO, type LoadedCluster } from './common.ts';
 import { runContext } from './run-context.ts';
 import { loadStepGraph } from './steps.ts';
@@ -21,6 +22,8 @@ export interface StatusReport {
   apiservers: HealthResult[];
   loadBalancer: HealthResult[];
   certificates: { expiringSoon: string[]; soonestDaysLeft: number | undefined; missing: string[] };
+  /** An interrupted rebuild that `hardway rebuild NODE` would finish. */
+  pendingRebuild: { node: string; done: string[] } | undefined;
 }
 
 const CHECK_TIMEOUT_MS = 15_000;
@@ -59,12 +62,18 @@ export async function collectStatus(cluster: LoadedCluster, io: CliIO): Promise<
     etcd,
     apiservers,
     loadBalancer,
+    pendingRebuild: pendingRebuild(cluster),
     certificates: {
       expiringSoon: pki?.warnings ?? [],
       soonestDaysLeft: days.length ? Math.min(...days) : undefined,
       missing: rows.filter((row) => row.status === 'missing').map((row) => row.name),
     },
   };
+}
+
+function pendingRebuild(cluster: LoadedCluster): StatusReport['pendingRebuild'] {
+  const operation = readOperation(cluster.state);
+  return operation ? { node: operation.node, done: [...operation.done] } : undefined;
 }
 
 function healthLines(title: string, results: readonly HealthResult[]): string[] {
@@ -84,6 +93,9 @@ export function formatStatus(report: StatusReport): string {
   const certs = report.certificates;
   lines.push('', `certificates: ${certs.soonestDaysLeft === undefined ? 'none issued yet' : `soonest expiry in ${certs.soonestDaysLeft} days`}${certs.missing.length ? `; missing: ${certs.missing.join(', ')}` : ''}`);
   for (const warning of certs.expiringSoon) lines.push(`  warning: ${warning}`);
+  if (report.pendingRebuild) {
+    lines.push('', `a rebuild of ${report.pendingRebuild.node} is unfinished (done: ${report.pendingRebuild.done.join(', ') || 'nothing yet'}); run \`hardway rebuild ${report.pendingRebuild.node}\` to finish it`);
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -28,6 +28,8 @@ export interface StateData {
   facts: Record<string, Record<string, string>>;
   /** Work in progress that must be resumable (rebuild). */
   operations: Record<string, unknown>;
+  /** The last --artifacts-dir given, used when a later run names none. */
+  artifactsDir?: string;
 }
 
 export function emptyState(cluster: string): StateData {

@@ -8,6 +8,7 @@ import type { Provider, ProviderContext } from '../providers/provider.ts';
 import type { ClusterSpec } from '../spec/schema.ts';
 import type { TransportPool } from '../transport/transport.ts';
 
+/** Why: phases get one object instead of a dozen parameters, and no module-level state. */
 export interface RebuildContext {
   spec: ClusterSpec;
   clusterDir: string;

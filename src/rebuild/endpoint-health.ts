@@ -1,6 +1,7 @@
 // Parsing `etcdctl endpoint health`: one line per endpoint, healthy ones on stdout and unhealthy
 // ones on stderr among client log lines, so both streams are read and only matching lines count.
 
+/** One endpoint's verdict. */
 export interface EndpointHealth {
   healthy: boolean;
   /** What etcdctl said after the verdict, e.g. `failed to commit proposal: context deadline exceeded`. */

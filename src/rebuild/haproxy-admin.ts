@@ -10,7 +10,8 @@ export const HAPROXY_BACKEND = 'kube-apiserver';
 const SCRIPT = `
 import os, socket, stat, sys
 command = sys.argv[1]
-for path, prefix in (("/run/haproxy/admin.sock", ""), ("/run/haproxy-master.sock", "@1 ")):
+sockets = [(sys.argv[2], "")] if len(sys.argv) > 2 else [("/run/haproxy/admin.sock", ""), ("/run/haproxy-master.sock", "@1 ")]
+for path, prefix in sockets:
     try:
         if not stat.S_ISSOCK(os.stat(path).st_mode):
             continue
@@ -29,13 +30,13 @@ for path, prefix in (("/run/haproxy/admin.sock", ""), ("/run/haproxy-master.sock
         out += chunk
     sys.stdout.write(out.decode(errors="replace"))
     sys.exit(0)
-sys.stderr.write("no haproxy admin socket: neither /run/haproxy/admin.sock nor /run/haproxy-master.sock answers\\n")
+sys.stderr.write("no haproxy admin socket answers: " + ", ".join(path for path, _ in sockets) + "\\n")
 sys.exit(3)
 `.trim();
 
 /** Why: one command line per runtime API call; python3 is in every node image (socat is not). */
-export function haproxyAdminCommand(command: string): string {
-  return shellJoin(['python3', '-c', SCRIPT, command]);
+export function haproxyAdminCommand(command: string, socket?: string): string {
+  return shellJoin(['python3', '-c', SCRIPT, command, ...(socket ? [socket] : [])]);
 }
 
 /** What a person types instead (describe, docs). */
@@ -43,6 +44,7 @@ export function haproxyAdminEquivalent(command: string): string {
   return `echo '${command}' | socat stdio /run/haproxy/admin.sock`;
 }
 
+/** One row of `show stat`: what drain and health waits read. */
 export interface ServerStat {
   proxy: string;
   server: string;

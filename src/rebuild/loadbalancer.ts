@@ -100,8 +100,9 @@ export async function putBackIntoLoadBalancer(ctx: RebuildContext): Promise<stri
   for (const lb of lbNodes(ctx)) {
     const server = `${HAPROXY_BACKEND}/${ctx.node.name}`;
     await admin(ctx, lb, `enable server ${server}`);
-    const stat = await waitFor(ctx, lb, UP_MS, (current) => current.status.startsWith('UP'));
-    if (!stat.status.startsWith('UP')) {
+    // Plain UP: haproxy's own health check passed since (`UP 1/2` is still on probation).
+    const stat = await waitFor(ctx, lb, UP_MS, (current) => current.status === 'UP');
+    if (stat.status !== 'UP') {
       throw new TaskError(`haproxy on ${lb.name} reports ${server} ${stat.status} ${UP_MS / 1000} s after enabling it`, { node: lb.name }, {
         hint: `Check the apiserver on ${ctx.node.name} (hardway ssh ${ctx.node.name} -- systemctl status kube-apiserver), then run the rebuild again.`,
       });

@@ -2,6 +2,7 @@
 // rounds them (etcd #9535), so they are read as hex text from the simple or table output and kept
 // as strings, compared after normalising (etcd prints them with %x: no fixed width).
 
+/** One member as etcdctl lists it. */
 export interface EtcdMember {
   /** Lower-case hex without leading zeros, e.g. `7361f08176891f`. */
   id: string;

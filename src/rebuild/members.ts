@@ -14,14 +14,14 @@ export async function listMembers(peer: EtcdPeer, signal: AbortSignal): Promise<
 /** Why: health per client URL, unhealthy ones included (etcdctl exits 1 for those, which is an answer). */
 export async function endpointHealth(peer: EtcdPeer, endpoints: readonly string[], signal: AbortSignal): Promise<Map<string, EndpointHealth>> {
   if (!endpoints.length) return new Map();
-  const result = await runEtcdctl(peer, ['endpoint', 'health'], { signal, endpoints, check: false, attempts: 1 });
+  const result = await runEtcdctl(peer, ['endpoint', 'health'], { signal, endpoints, check: false, attempts: 1, commandTimeoutSeconds: 4 });
   return parseEndpointHealth(`${result.stdout}\n${result.stderr}`);
 }
 
 /** Why: the old member must go before a new one is added (a 4th member would raise the quorum). */
 export async function removeMember(peer: EtcdPeer, id: string, signal: AbortSignal): Promise<void> {
   try {
-    await runEtcdctl(peer, ['member', 'remove', id], { signal });
+    await runEtcdctl(peer, ['member', 'remove', id], { signal, attempts: 15 });
   } catch (error) {
     // A retry after a removal that did commit answers "member not found": the goal is reached.
     const members = await listMembers(peer, signal);
@@ -56,14 +56,12 @@ export async function promoteMember(peer: EtcdPeer, id: string, signal: AbortSig
 }
 
 /** Why: 3.4 refuses to promote a learner until it caught up (PITFALLS): retry, bounded. */
-export async function promoteWhenCaughtUp(peer: EtcdPeer, id: string, options: { signal: AbortSignal; timeoutMs: number; log: (line: string) => void }): Promise<PromoteOutcome> {
+export async function promoteWhenCaughtUp(peer: EtcdPeer, id: string, options: { signal: AbortSignal; timeoutMs: number }): Promise<{ outcome: PromoteOutcome; attempts: number }> {
   const started = performance.now();
   for (let attempt = 1; ; attempt++) {
     const outcome = await promoteMember(peer, id, options.signal);
-    if (outcome !== 'not-ready') return outcome;
-    const elapsed = performance.now() - started;
-    if (elapsed > options.timeoutMs) throw new Error(`learner ${id} did not catch up within ${Math.round(options.timeoutMs / 1000)} s (etcd refused to promote it ${attempt} times)`);
-    if (attempt === 1) options.log(`learner ${id} is catching up; retrying the promotion`);
+    if (outcome !== 'not-ready') return { outcome, attempts: attempt };
+    if (performance.now() - started > options.timeoutMs) throw new Error(`learner ${id} did not catch up within ${Math.round(options.timeoutMs / 1000)} s (etcd refused to promote it ${attempt} times)`);
     await sleep(500, options.signal);
   }
 }

@@ -8,6 +8,7 @@ interface Target {
   internalIP: string;
 }
 
+/** What remove-member does. */
 export type RemovalDecision = { action: 'remove'; member: EtcdMember; reason: string } | { action: 'none'; reason: string };
 
 /**
@@ -23,6 +24,7 @@ export function decideRemoval(members: readonly EtcdMember[], target: Target, op
   return { action: 'remove', member, reason: `remove member ${member.id} (${member.name || 'unnamed'}, ${member.status})` };
 }
 
+/** What add-member does. */
 export type JoinDecision = { action: 'add'; reason: string } | { action: 'adopt'; member: EtcdMember; reason: string };
 
 /**

@@ -4,7 +4,9 @@
 import type { StateData, StateStore } from '../engine/state.ts';
 import type { Role } from '../inventory/node.ts';
 
+/** Why: the order of a rebuild, the same on every run; operation records name these. */
 export const PHASES = ['lb-out', 'remove-member', 'replace', 'prepare', 'add-member', 'start-member', 'provision', 'lb-in'] as const;
+/** One step of a rebuild, recorded when done. */
 export type Phase = (typeof PHASES)[number];
 
 /** What each phase does, for the plan shown before confirming and the progress lines. */
@@ -19,6 +21,7 @@ export const PHASE_TITLES: Record<Phase, string> = {
   'lb-in': 'put the controller back into the load balancer',
 };
 
+/** state.operations.rebuild: enough to resume, nothing a phase cannot re-check. */
 export interface RebuildOperation {
   node: string;
   startedAt: string;
@@ -30,6 +33,7 @@ export interface RebuildOperation {
   newMemberId?: string;
 }
 
+/** The spec's load balancer, as far as the phases care. */
 export type LoadBalancerKind = 'none' | 'haproxy' | 'nlb';
 
 /** Why: a controller has load balancer phases, an etcd member membership phases, every node the rest. */
@@ -62,6 +66,7 @@ export function readOperation(state: StateStore): RebuildOperation | undefined {
 export async function beginOperation(state: StateStore, node: string, now = new Date()): Promise<RebuildOperation> {
   const current = readOperation(state);
   if (current?.node === node) return current;
+  // Replaces only a record with no phase done (the CLI refuses to start over a rebuild in progress).
   const operation: RebuildOperation = { node, startedAt: now.toISOString(), done: [] };
   await state.update((draft) => {
     draft.operations.rebuild = operation;

@@ -18,7 +18,7 @@ export async function findHealthyPeer(candidates: readonly Node[], pool: Transpo
       tried.push(`${node.name} is unreachable (${(error as Error).message.split('\n')[0]})`);
       continue;
     }
-    const result = await runEtcdctl(peer, ['endpoint', 'health'], { signal, check: false, attempts: 1 });
+    const result = await runEtcdctl(peer, ['endpoint', 'health'], { signal, check: false, attempts: 1, commandTimeoutSeconds: 4 });
     const health = parseEndpointHealth(`${result.stdout}\n${result.stderr}`).get(LOCAL_ENDPOINT);
     if (result.code === 0 && health?.healthy) {
       log(`acting through etcd member ${node.name}`);

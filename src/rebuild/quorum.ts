@@ -7,6 +7,7 @@ export function quorumOf(voters: number): number {
   return Math.floor(voters / 2) + 1;
 }
 
+/** A member as the quorum rules see it. */
 export interface MemberView {
   /** The node name, or the member ID when the member is not (yet) named. */
   label: string;
@@ -19,6 +20,7 @@ export interface MemberView {
   detail?: string;
 }
 
+/** How serious a problem is: what --force may override. */
 export type ProblemKind =
   /** Another member is unhealthy already: --force overrides. */
   | 'unhealthy'
@@ -27,11 +29,13 @@ export type ProblemKind =
   /** No quorum now, or nothing would be left: nothing can be committed, --force cannot help. */
   | 'impossible';
 
+/** One reason to refuse, in words for the user. */
 export interface Problem {
   kind: ProblemKind;
   message: string;
 }
 
+/** The arithmetic and its verdict, shown in the plan. */
 export interface RemovalAssessment {
   votersNow: number;
   healthyNow: number;
@@ -74,6 +78,6 @@ export function assessRemoval(members: readonly MemberView[], targetName: string
 }
 
 /** Problems that stop the rebuild: every one without --force, only `impossible` ones with it. */
-export function blockingProblems(assessment: RemovalAssessment, force: boolean): Problem[] {
-  return assessment.problems.filter((problem) => !force || problem.kind === 'impossible');
+export function blockingProblems(problems: readonly Problem[], force: boolean): Problem[] {
+  return problems.filter((problem) => !force || problem.kind === 'impossible');
 }
