@@ -1,5 +1,5 @@
 // `hardway plan`: the selected steps in order and, per node, each task with its module and
-// arguments, without connecting anywhere.
+// arguments, without connecting anywhere; `--diff` connects and shows what would change (plan-diff.ts).
 import type { Command } from 'commander';
 import { Nodes, type Node } from '../inventory/node.ts';
 import type { Playbook, PlaybookTask } from '../engine/playbook.ts';
@@ -10,6 +10,7 @@ import { globalOptions, openCluster, type CliIO } from './common.ts';
 import { selectionOptions, addSelectionOptions, type SelectionFlags } from './selection.ts';
 import { loadStepGraph } from './steps.ts';
 import { planContext } from './run-context.ts';
+import { planDiffAction, type DiffFlags } from './plan-diff.ts';
 
 interface PlannedTask {
   name: string;
@@ -22,11 +23,14 @@ interface PlannedTask {
 export function registerPlanCommand(program: Command, io: CliIO): void {
   const command = program
     .command('plan')
-    .description('print the ordered steps and, per node, each task; connects nowhere');
+    .description('print the ordered steps and, per node, each task; connects nowhere (unless --diff)');
   addSelectionOptions(command)
-    .addHelpText('after', '\nExamples:\n  hardway plan --step etcd\n  hardway plan --step etcd --nodes etcd-0 --json')
-    .action(async (flags: SelectionFlags, cmd: Command) => {
+    .option('--diff', 'connect and show, per node and task, what would change: unified diffs of files, the state of units; changes nothing', false)
+    .option('--artifacts-dir <dir>', 'with --diff: compare binaries with this directory (with SHA256SUMS) instead of the download cache')
+    .addHelpText('after', '\nExamples:\n  hardway plan --step etcd\n  hardway plan --step etcd --nodes etcd-0 --json\n  hardway plan --diff --step control-plane')
+    .action(async (flags: SelectionFlags & DiffFlags & { diff: boolean }, cmd: Command) => {
       const options = globalOptions(cmd);
+      if (flags.diff) return planDiffAction(options, selectionOptions(flags), flags, io);
       const cluster = await openCluster(options, io);
       const steps = await loadStepGraph();
       const nodes = new Nodes(cluster.inventory.nodes);

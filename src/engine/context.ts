@@ -18,9 +18,21 @@ export interface RunOptions {
   nodeFilter?: string[];
 }
 
+/** One task's shell equivalent; `once` and `handler` tell the transcript where it goes in the step. */
+export interface TranscriptEntry {
+  step: string;
+  task: string;
+  node: string | undefined;
+  commands: string[];
+  /** A `once` task: a barrier after every node's tasks before it. */
+  once?: boolean;
+  /** Set for a handler's tasks: they run after the step's tasks. */
+  handler?: string;
+}
+
 /** Receives the shell equivalent of what a run does, for --transcript. */
 export interface TranscriptSink {
-  add(entry: { step: string; task: string; node: string | undefined; commands: string[] }): void;
+  add(entry: TranscriptEntry): void;
 }
 
 export interface RunContext {
@@ -51,7 +63,7 @@ export interface NodeScratch {
   [key: string]: unknown;
 }
 
-/** What describe() may use: no connection, no I/O. */
+/** What describe() may use: no connection and no change anywhere (reading a template is fine). */
 export interface DescribeContext {
   readonly run: RunContext;
   readonly node: Node | undefined;

@@ -68,7 +68,7 @@ export async function executeTask(input: TaskRunInput): Promise<TaskResult> {
     };
     const check = await module.check(context, args);
     if (!check.changed) return { ...base, status: 'ok', reason: check.reason, durationMs: performance.now() - started };
-    run.transcript?.add({ step, task: task.name, node: node?.name, commands: module.describe(context, args) });
+    run.transcript?.add({ step, task: task.name, node: node?.name, commands: module.describe(context, args), once: task.once, handler: input.handler });
     if (run.options.dryRun) {
       return { ...base, status: check.probe ? 'ok' : 'changed', reason: `would ${check.reason}`, diff: check.diff, durationMs: performance.now() - started };
     }

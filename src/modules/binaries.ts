@@ -15,6 +15,7 @@ import { describeUpload, planUpload, type WantedFile } from '../transport/remote
 import { shellQuote } from '../transport/shell.ts';
 import type { Transport } from '../transport/transport.ts';
 import { defineModule, type CheckResult } from './module.ts';
+import { ON_WORKSTATION, onNode } from './describe-lines.ts';
 import { readFileFacts, requireNode, sshTarget } from './remote-support.ts';
 
 export const binariesArgs = z.strictObject({
@@ -124,7 +125,7 @@ function describeBinaries(ctx: DescribeContext, args: BinariesArgs): string[] {
   const arch: Arch = normalizeArch(recorded?.goArch ?? recorded?.arch ?? '') ?? 'amd64';
   const location = artifactsLocation(ctx.run);
   const target = sshTarget(ctx);
-  const lines: string[] = [];
+  const lines: string[] = [ON_WORKSTATION];
   const local = new Map<ArtifactName, string>();
   if (location.kind === 'directory') {
     lines.push(`(cd ${shellQuote(location.dir)} && sha256sum --check --ignore-missing SHA256SUMS)`);
@@ -147,6 +148,7 @@ function describeBinaries(ctx: DescribeContext, args: BinariesArgs): string[] {
       local.set(name, name);
     }
   }
+  if (ctx.node) lines.push(onNode(ctx.node.name));
   for (const name of args.files) lines.push(...describeUpload(local.get(name) ?? name, posix.join(args.dir, name), target, WANTED));
   return lines;
 }

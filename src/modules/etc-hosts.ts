@@ -6,6 +6,7 @@ import { shellQuote } from '../transport/shell.ts';
 import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
 import { requireNode } from './remote-support.ts';
+import { heredoc } from './describe-lines.ts';
 import { unifiedDiff } from './text-diff.ts';
 
 /** Playbook arguments: `etc-hosts: {}` (defaults cover the cluster). */
@@ -83,6 +84,12 @@ export const etcHostsModule = defineModule({
   },
   describe(ctx, args) {
     const entries = args.entries ?? defaultEntries(ctx.run.inventory.nodes);
-    return [`cat >> ${shellQuote(args.path)} <<'EOF'\n${renderHostsBlock(ctx.run.spec.name, entries)}\nEOF`];
+    const cluster = ctx.run.spec.name;
+    const q = shellQuote(args.path);
+    // sed into a temp file and cat back (not sed -i): /etc/hosts may be a bind mount in containers.
+    return [
+      `sed ${shellQuote(`/^${beginMarker(cluster)} /,/^${endMarker(cluster)}$/d`)} ${q} > /tmp/hosts.hardway && cat /tmp/hosts.hardway > ${q} && rm -f /tmp/hosts.hardway`,
+      heredoc(`cat >> ${q}`, `${renderHostsBlock(cluster, entries)}\n`),
+    ];
   },
 });

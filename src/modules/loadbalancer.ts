@@ -8,11 +8,11 @@ import { templateVars } from '../engine/vars.ts';
 import { TaskError } from '../errors.ts';
 import { Nodes, type Node } from '../inventory/node.ts';
 import { loadBalancerType } from '../spec/schema.ts';
-import { shellQuote } from '../transport/shell.ts';
 import { providerContext } from './infra.ts';
 import { defineModule } from './module.ts';
-import { sshTarget } from './remote-support.ts';
+import { onNode, writeFileLine } from './describe-lines.ts';
 import { renderTemplate } from './template.ts';
+import { unifiedDiff } from './text-diff.ts';
 
 const CONFIG = '/etc/haproxy/haproxy.cfg';
 /** One round trip: the config's sha256, and whether haproxy is enabled and running. */
@@ -54,6 +54,14 @@ async function haproxyPlans(ctx: TaskContext): Promise<HaproxyPlan[]> {
   );
 }
 
+/** For `plan --diff`: what the rendered config changes in the node's current one. */
+async function configDiff(ctx: TaskContext, plan: HaproxyPlan): Promise<string> {
+  const transport = await ctx.run.transports.get(plan.node, ctx.signal);
+  const current = await transport.readFile(CONFIG);
+  if (!current) return '';
+  return unifiedDiff(current.toString('utf8'), plan.config.toString('utf8'), { before: `${plan.node.name}:${CONFIG}`, after: `${CONFIG} (rendered)` });
+}
+
 async function applyHaproxy(ctx: TaskContext, plan: HaproxyPlan): Promise<void> {
   const transport = await ctx.run.transports.get(plan.node, ctx.signal);
   if (plan.configChanged) {
@@ -83,7 +91,9 @@ export const loadBalancerModule = defineModule({
     if (type === 'nlb') return { changed: true, probe: true, reason: 'register the controllers as NLB targets and wait until healthy' };
     const plans = await haproxyPlans(ctx);
     const lines = plans.flatMap(reasons);
-    return lines.length ? { changed: true, reason: lines.join(', '), data: plans } : { changed: false, reason: `haproxy running with the current config on ${plans.map((plan) => plan.node.name).join(', ')}` };
+    if (!lines.length) return { changed: false, reason: `haproxy running with the current config on ${plans.map((plan) => plan.node.name).join(', ')}` };
+    const diff = (await Promise.all(plans.filter((plan) => plan.configChanged).map((plan) => configDiff(ctx, plan)))).filter(Boolean).join('\n');
+    return { changed: true, reason: lines.join(', '), data: plans, ...(diff ? { diff } : {}) };
   },
   async apply(ctx, _args, check) {
     if (loadBalancerType(ctx.run.spec) === 'nlb') {
@@ -103,14 +113,17 @@ export const loadBalancerModule = defineModule({
         .controllers()
         .map((node) => `aws elbv2 register-targets --target-group-arn "$TARGET_GROUP_ARN" --targets Id=${node.internalIP},Port=6443`);
     }
-    return new Nodes(ctx.run.inventory.nodes).lb().flatMap((node) => {
-      const target = sshTarget({ node });
-      const ssh = `ssh -i ${shellQuote(ctx.run.spec.ssh.keyPath)} -o UserKnownHostsFile=known_hosts ${target.user}@${target.host}`;
-      return [
-        `# render units/haproxy.cfg for this cluster as haproxy.cfg (every controller on :6443, health checks GET /healthz)`,
-        `scp -i ${shellQuote(ctx.run.spec.ssh.keyPath)} -o UserKnownHostsFile=known_hosts haproxy.cfg ${target.user}@${target.host}:${CONFIG}`,
-        `${ssh} 'haproxy -c -f ${CONFIG} && systemctl enable haproxy && systemctl reload-or-restart haproxy'`,
-      ];
-    });
+    // The same order as apply: stage, check with haproxy -c, move into place, then (re)load.
+    const staged = `${CONFIG}.hardway-new`;
+    return new Nodes(ctx.run.inventory.nodes).lb().flatMap((node) => [
+      onNode(node.name),
+      '# units/haproxy.cfg rendered for this cluster: every controller on :6443, health checks GET /healthz',
+      writeFileLine(staged, renderTemplate({ run: ctx.run, node, vars: templateVars(ctx.run, node) }, { src: 'haproxy.cfg' }).toString('utf8')),
+      `chmod 0644 ${staged}`,
+      `haproxy -c -f ${staged}`,
+      `mv -f ${staged} ${CONFIG}`,
+      'systemctl enable haproxy',
+      'systemctl reload-or-restart haproxy',
+    ]);
   },
 });

@@ -40,7 +40,7 @@ export interface TaskModule<Args = unknown> {
   check(ctx: TaskContext, args: Args): Promise<CheckResult>;
   /** Called only when check said changed; returns the final outcome (default: changed, check's reason). */
   apply(ctx: TaskContext, args: Args, check: CheckChange): Promise<ApplyResult | void>;
-  /** The equivalent shell commands, for transcripts and `explain`. Secrets by path, never inline. */
+  /** The equivalent shell commands, for transcripts and `explain` (where each runs: describe-lines.ts). Secrets by path, never inline. */
   describe(ctx: DescribeContext, args: Args): string[];
 }
 

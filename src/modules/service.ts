@@ -121,7 +121,9 @@ export function decideService(facts: ServiceFacts, args: ServiceArgs, run: { cha
   }
 
   if (!reasons.length) return { changed: false, reason: `${unit} ${okParts.join(', ') || facts.ActiveState}` };
-  return { changed: true, reason: reasons.join(', '), data: plan };
+  // For `plan --diff`: the unit's state now and what would be done to it.
+  const now = `${facts.ActiveState || 'unknown'}${facts.SubState ? ` (${facts.SubState})` : ''}, ${facts.UnitFileState || 'no unit file'}`;
+  return { changed: true, reason: reasons.join(', '), diff: `${unit}: ${now} -> ${reasons.join(', ')}`, data: plan };
 }
 
 /** Keep polling, the unit is up, or it failed (with why). */
@@ -165,11 +167,20 @@ export const serviceModule = defineModule({
     const unit = unitName(args.name);
     const transport = await ctx.connect();
     const facts = await readFacts(transport, unit, ctx.signal);
+    let result: CheckResult;
     try {
-      return decideService(facts, args, { changedUnits: [...ctx.scratch.changedUnits].sort(), startedThisRun: ctx.scratch.startedServices.has(unit) });
+      result = decideService(facts, args, { changedUnits: [...ctx.scratch.changedUnits].sort(), startedThisRun: ctx.scratch.startedServices.has(unit) });
     } catch (error) {
       throw new TaskError((error as Error).message, { node: node.name, step: ctx.step, task: ctx.task });
     }
+    // A dry run applies nothing: keep the run's notes as apply would, so later tasks (a restart
+    // handler after a start, a second daemon-reload) are shown as a run would do them.
+    if (ctx.run.options.dryRun && result.changed) {
+      const plan = result.data as ServicePlan;
+      if (plan.daemonReload) ctx.scratch.changedUnits.clear();
+      if (plan.action === 'start') ctx.scratch.startedServices.add(plan.unit);
+    }
+    return result;
   },
   async apply(ctx, args, check) {
     const node = requireNode(ctx);
@@ -207,9 +218,11 @@ export const serviceModule = defineModule({
     if (args.state !== 'restarted') lines.push('systemctl daemon-reload');
     if (args.enabled === true) lines.push(`systemctl enable ${unit}`);
     if (args.enabled === false) lines.push(`systemctl disable ${unit}`);
-    if (args.state === 'started') lines.push(`systemctl start ${unit}`);
+    // --no-block as apply does: etcd (Type=notify) reports ready only once a quorum of members
+    // runs, so a blocking start on the first member would wait for the others; a wait task follows.
+    if (args.state === 'started') lines.push(`systemctl --no-block start ${unit}`);
     if (args.state === 'stopped') lines.push(`systemctl stop ${unit}`);
-    if (args.state === 'restarted') lines.push(`systemctl restart ${unit}`);
+    if (args.state === 'restarted') lines.push(`systemctl --no-block restart ${unit}`);
     return lines;
   },
 });

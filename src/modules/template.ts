@@ -5,12 +5,13 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Eta } from 'eta';
 import { z } from 'zod';
-import type { DescribeContext } from '../engine/context.ts';
+import type { DescribeContext, RunContext } from '../engine/context.ts';
+import { resolveSpecPath } from '../spec/paths.ts';
 import { TaskError } from '../errors.ts';
-import { describeUpload } from '../transport/remote-file.ts';
+import { metadataLines, writeFileLine } from './describe-lines.ts';
 import { decideUpload, fileArgs } from './copy.ts';
 import { defineModule } from './module.ts';
-import { noteUnitChange, readFileFacts, requireNode, sshTarget } from './remote-support.ts';
+import { noteUnitChange, readFileFacts, requireNode } from './remote-support.ts';
 import { unifiedDiff } from './text-diff.ts';
 
 /** Playbook arguments: `template: { src, dest, mode, vars }`. */
@@ -24,13 +25,20 @@ export const templateArgs = z.strictObject({
 /** The arguments after defaults. */
 export type TemplateArgs = z.output<typeof templateArgs>;
 
+/** The spec's `unitsDir` (a copy of units/ a user edits), else the package's units/. */
+export function unitsDirectory(run: Pick<RunContext, 'spec' | 'clusterDir' | 'projectRoot'>): string {
+  return run.spec.unitsDir ? resolveSpecPath(run.clusterDir, run.spec.unitsDir) : join(run.projectRoot, 'units');
+}
+
 /** Why: the engine and tests render with the same settings (eta v4, views = units/, no HTML escaping). */
 export function renderTemplate(ctx: DescribeContext & { task?: string }, args: Pick<TemplateArgs, 'src' | 'vars'>): Buffer {
-  const eta = new Eta({ views: join(ctx.run.projectRoot, 'units'), autoEscape: false });
+  const views = unitsDirectory(ctx.run);
+  const eta = new Eta({ views, autoEscape: false });
   try {
     return Buffer.from(eta.render(args.src, { ...ctx.vars, ...args.vars }), 'utf8');
   } catch (error) {
-    throw new TaskError(`cannot render units/${args.src}: ${(error as Error).message}`, { node: ctx.node?.name, task: ctx.task });
+    const where = ctx.run.spec.unitsDir ? `${join(views, args.src)} (unitsDir in the spec)` : `units/${args.src}`;
+    throw new TaskError(`cannot render ${where}: ${(error as Error).message}`, { node: ctx.node?.name, task: ctx.task });
   }
 }
 
@@ -61,6 +69,9 @@ export const templateModule = defineModule({
     if (!result.changed) return result;
     const contentChanged = facts.state === 'present' && (facts.sha256 === undefined || facts.sha256 !== sha256);
     const diff = contentChanged ? printableDiff(await transport.readFile(args.dest), rendered, args.dest, node.name) : undefined;
+    // A dry run applies nothing: note the unit as apply would, so the service tasks after it show
+    // the daemon-reload a run would do (plan --diff).
+    if (ctx.run.options.dryRun) noteUnitChange(ctx.scratch, args.dest);
     return { ...result, data: rendered, ...(diff ? { diff } : {}) };
   },
   async apply(ctx, args, check) {
@@ -71,7 +82,7 @@ export const templateModule = defineModule({
     return result;
   },
   describe(ctx, args) {
-    const name = args.dest.split('/').pop() ?? args.src;
-    return [`# ${name}: units/${args.src} rendered with this cluster's values (the rendered copy is on the node)`, ...describeUpload(name, args.dest, sshTarget(ctx), args)];
+    const rendered = renderTemplate(ctx, args).toString('utf8');
+    return [`# units/${args.src} rendered with this cluster's values${ctx.node ? ` for ${ctx.node.name}` : ''}:`, writeFileLine(args.dest, rendered), ...metadataLines(args.dest, args)];
   },
 });

@@ -29,14 +29,14 @@ export const verifyModule = defineModule({
   describe(ctx, args) {
     const nodes = new Nodes(ctx.run.inventory.nodes);
     if (args.check === 'etcd') {
-      return nodes.etcd().map((member) => `curl --cacert pki/etcd-ca.pem --cert pki/etcd-healthcheck-client.pem --key pki/etcd-healthcheck-client-key.pem https://${member.internalIP}:2379/health`);
+      return nodes.etcd().map((member) => `curl -fsS -w '\\n' --cacert pki/etcd-ca.pem --cert pki/etcd-healthcheck-client.pem --key pki/etcd-healthcheck-client-key.pem https://${member.internalIP}:2379/health`);
     }
     if (args.check === 'apiservers') {
       return nodes.controllers().flatMap((controller) => [
-        `curl --cacert pki/ca.pem https://${controller.internalIP}:6443/healthz`,
-        `curl --cacert pki/ca.pem https://${controller.internalIP}:6443/version`,
+        `curl -fsS -w '\\n' --cacert pki/ca.pem https://${controller.internalIP}:6443/healthz`,
+        `curl -fsS -w '\\n' --cacert pki/ca.pem https://${controller.internalIP}:6443/version`,
       ]);
     }
-    return [`curl --cacert pki/ca.pem ${`https://${ctx.run.inventory.endpoint.host}:${ctx.run.inventory.endpoint.port}`}/healthz`];
+    return [`curl -fsS -w '\\n' --cacert pki/ca.pem ${`https://${ctx.run.inventory.endpoint.host}:${ctx.run.inventory.endpoint.port}`}/healthz`];
   },
 });

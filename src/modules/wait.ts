@@ -23,7 +23,8 @@ import { shellQuote } from '../transport/shell.ts';
 import type { Transport } from '../transport/transport.ts';
 import { localSource } from './copy.ts';
 import { defineModule } from './module.ts';
-import { requireNode } from './remote-support.ts';
+import { uploadLine } from './describe-lines.ts';
+import { requireNode, sshTarget } from './remote-support.ts';
 
 const common = { timeout: duration.default('90s') };
 
@@ -198,16 +199,22 @@ export const waitModule = defineModule({
     });
     return { changed: false, reason: `${'tcp' in args ? args.tcp : 'url' in args ? args.url : 'command'} ready after ${formatMs(elapsed)}` };
   },
-  describe(_ctx, args) {
+  describe(ctx, args) {
     const seconds = Math.ceil(parseDuration(args.timeout) / 1000);
     let probe: string;
+    const uploads: string[] = [];
+    const cleanup: string[] = [];
     if ('tcp' in args) {
       const { host, port } = splitHostPort(args.tcp);
       probe = `bash -c ${shellQuote(`</dev/tcp/${host}/${port}`)}`;
     } else if ('url' in args) {
-      const flags = [...(args.ca ? [`--cacert ${shellQuote(args.ca)}`] : []), ...(args.cert ? [`--cert ${shellQuote(args.cert)}`] : []), ...(args.key ? [`--key ${shellQuote(args.key)}`] : [])];
-      probe = ['curl -fsS', ...flags, shellQuote(args.url)].join(' ');
+      // hardway reads these files on the workstation and probes through the SSH connection; by
+      // hand, curl runs on the node, so the files go there for the wait and are removed after it.
+      const files = (['ca', 'cert', 'key'] as const).filter((name) => args[name]).map((name) => ({ flag: name === 'ca' ? '--cacert' : `--${name}`, source: args[name]!, temp: `/tmp/hardway-wait-${name}.pem` }));
+      for (const file of files) uploads.push(uploadLine(file.source, file.temp, sshTarget(ctx)));
+      if (files.length) cleanup.push(`rm -f ${files.map((file) => file.temp).join(' ')}`);
+      probe = ['curl -fsS -o /dev/null', ...files.map((file) => `${file.flag} ${file.temp}`), shellQuote(args.url)].join(' ');
     } else probe = args.command;
-    return [`timeout ${seconds} sh -c ${shellQuote(`until ${probe}; do sleep 1; done`)}`];
+    return [...uploads, `timeout ${seconds} sh -c ${shellQuote(`until ${probe}; do sleep 1; done`)}`, ...cleanup];
   },
 });

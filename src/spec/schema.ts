@@ -120,6 +120,11 @@ export const clusterSpecSchema = z.strictObject({
       names: subjectNames.default({ C: 'US', L: 'Portland', O: 'Kubernetes', OU: 'CA', ST: 'Oregon' }),
     })
     .prefault({}),
+  /**
+   * A directory of unit and config templates used instead of the package's units/ (a copy to edit);
+   * relative paths are from the cluster directory. It must hold every template the playbooks name.
+   */
+  unitsDir: z.string().min(1).optional(),
   artifacts: z
     .strictObject({
       /** A local directory with the binaries and a SHA256SUMS file, instead of downloading. */

@@ -37,9 +37,11 @@ describe('binaries describe', () => {
     const node = run.inventory.nodes.find((item) => item.name === 'etcd-0');
     const lines = binariesModule.describe({ run, node, vars: {} }, binariesArgs.parse({ role: 'etcd', files: ['etcd', 'etcdctl'] }));
     expect(lines).toEqual([
+      '# on the workstation:',
       'curl -fsSLO https://github.com/etcd-io/etcd/releases/download/v3.5.16/etcd-v3.5.16-linux-arm64.tar.gz',
       "curl -fsSL https://github.com/etcd-io/etcd/releases/download/v3.5.16/SHA256SUMS | grep ' etcd-v3.5.16-linux-arm64.tar.gz$' | sha256sum --check",
       'tar -xzf etcd-v3.5.16-linux-arm64.tar.gz --strip-components=1 etcd-v3.5.16-linux-arm64/etcd etcd-v3.5.16-linux-arm64/etcdctl',
+      '# on etcd-0:',
       'scp etcd root@10.240.0.20:/usr/local/bin/etcd',
       'chmod 0755 /usr/local/bin/etcd',
       'chown root:root /usr/local/bin/etcd',
@@ -53,8 +55,10 @@ describe('binaries describe', () => {
     const run = testRunContext({ options: { artifactsDir: '/srv/artifacts' } });
     const controller = run.inventory.nodes.find((item) => item.name === 'controller-0');
     const args = binariesArgs.parse({ role: 'controller', files: ['kube-apiserver'] });
-    expect(binariesModule.describe({ run, node: controller, vars: {} }, args).slice(0, 2)).toEqual([
+    expect(binariesModule.describe({ run, node: controller, vars: {} }, args).slice(0, 4)).toEqual([
+      '# on the workstation:',
       '(cd /srv/artifacts && sha256sum --check --ignore-missing SHA256SUMS)',
+      '# on controller-0:',
       'scp /srv/artifacts/kube-apiserver root@10.240.0.10:/usr/local/bin/kube-apiserver',
     ]);
     const lb = run.inventory.nodes.find((item) => item.name === 'lb-0');

@@ -127,7 +127,7 @@ describe('service describe', () => {
   it('prints systemctl lines', () => {
     const run = testRunContext();
     const ctx = { run, node: run.inventory.nodes[0], vars: {} };
-    expect(serviceModule.describe(ctx, args({ name: 'etcd', enabled: true, state: 'started' }))).toEqual(['systemctl daemon-reload', 'systemctl enable etcd', 'systemctl start etcd']);
-    expect(serviceModule.describe(ctx, args({ name: 'etcd.service', state: 'restarted' }))).toEqual(['systemctl restart etcd']);
+    expect(serviceModule.describe(ctx, args({ name: 'etcd', enabled: true, state: 'started' }))).toEqual(['systemctl daemon-reload', 'systemctl enable etcd', 'systemctl --no-block start etcd']);
+    expect(serviceModule.describe(ctx, args({ name: 'etcd.service', state: 'restarted' }))).toEqual(['systemctl --no-block restart etcd']);
   });
 });

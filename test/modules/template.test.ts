@@ -80,12 +80,15 @@ describe('template to a node (real sshd)', () => {
     expect(await readFile(dest, 'utf8')).toContain('--level=debug');
   });
 
-  it('describes the upload of the rendered file', () => {
-    const args = templateArgs.parse({ src: 'demo.service', dest: '/etc/systemd/system/demo.service' });
-    expect(templateModule.describe(remote.context(), args)).toEqual([
-      "# demo.service: units/demo.service rendered with this cluster's values (the rendered copy is on the node)",
-      `scp demo.service root@127.0.0.1:/etc/systemd/system/demo.service`,
-      'chmod 0644 /etc/systemd/system/demo.service',
-    ]);
+  it('describes the rendered file as a heredoc that, typed on the node, gives the file a run would write', async () => {
+    const dest = join(remote.root, 'described.service');
+    const args = templateArgs.parse({ src: 'demo.service', dest, vars: { level: 'debug' }, mode: '0640' });
+    const lines = templateModule.describe(remote.context(), args);
+    expect(lines[0]).toBe("# units/demo.service rendered with this cluster's values for controller-0:");
+    expect(lines[1]).toMatch(new RegExp(`^cat > ${dest} <<'EOF'\n`));
+    expect(lines[1]).toContain('  --level=debug \\\n');
+    expect(lines.slice(2)).toEqual([`chmod 0640 ${dest}`]);
+    await remote.transport.exec(lines.join('\n'));
+    expect(await templateModule.check(remote.context(), args)).toMatchObject({ changed: false, reason: expect.stringMatching(/^sha256 matches, mode 0640/) });
   });
 });
