@@ -5,16 +5,15 @@
 //   sudo node bench/provision.ts [--sizes 1x1,2x3,3x5] [--rounds 3]
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { artifactsDir, freeSubnet } from '../test/e2e/lab-helpers.ts';
+import { artifactsDir, freeSubnet, labSpec } from '../test/e2e/lab-helpers.ts';
 import { hardway } from '../test/helpers/cli.ts';
 
 const exec = promisify(execFile);
-const example = fileURLToPath(new URL('../examples/lab/cluster.yaml', import.meta.url));
 
 interface RunFigures {
   totalMs: number;
@@ -59,10 +58,7 @@ export async function benchProvision(sizes: readonly [number, number][], rounds:
   for (const [controllers, etcd] of sizes) {
     const dir = await mkdtemp(join(tmpdir(), 'hardway-bench-provision-'));
     const subnet = await freeSubnet('10.247');
-    const spec = (await readFile(example, 'utf8'))
-      .replace(/^name: .*$/m, `name: bp${randomBytes(2).toString('hex')}`)
-      .replace('nodeSubnet: 10.240.0.0/24', `nodeSubnet: ${subnet}.0/24`)
-      .replace('ip: 10.240.0.30', `ip: ${subnet}.30`)
+    const spec = (await labSpec('cluster.yaml', `bp${randomBytes(2).toString('hex')}`, subnet))
       .replace(/controllers:\n {4}count: \d+/, `controllers:\n    count: ${controllers}`)
       .replace(/count: 3 .*/, `count: ${etcd}`);
     await writeFile(join(dir, 'cluster.yaml'), spec);

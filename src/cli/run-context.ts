@@ -15,21 +15,20 @@ const nowhere: TransportPool = {
   closeAll: async () => undefined,
 };
 
+/** The parts every context of a cluster shares. */
+function clusterParts(cluster: LoadedCluster, modules: ModuleRegistry) {
+  return { clusterDir: cluster.clusterDir, specFile: cluster.specFile, spec: cluster.spec, inventory: cluster.inventory, state: cluster.state, modules, projectRoot };
+}
+
 /** Why: plan resolves the same variables as a run, with nothing able to connect. */
 export function planContext(cluster: LoadedCluster, modules: ModuleRegistry): RunContext {
   return {
-    clusterDir: cluster.clusterDir,
-    specFile: cluster.specFile,
-    spec: cluster.spec,
-    inventory: cluster.inventory,
-    state: cluster.state,
+    ...clusterParts(cluster, modules),
     options: { dryRun: true, verbose: false, concurrency: 1 },
     transports: nowhere,
-    modules,
     provider: async () => {
       throw new Error('plan does not use the provider');
     },
-    projectRoot,
     signal: new AbortController().signal,
   };
 }
@@ -50,16 +49,10 @@ export function runContext(input: RunContextInput): RunContext & { close(): Prom
   let provider: Promise<Provider> | undefined;
   const transports = createTransportPool(cluster, input.log);
   return {
-    clusterDir: cluster.clusterDir,
-    specFile: cluster.specFile,
-    spec: cluster.spec,
-    inventory: cluster.inventory,
-    state: cluster.state,
+    ...clusterParts(cluster, input.modules),
     options: input.options,
     transports,
-    modules: input.modules,
     provider: () => (provider ??= createProvider(cluster.spec)),
-    projectRoot,
     transcript: input.transcript,
     signal: input.signal,
     close: () => transports.closeAll(),

@@ -182,7 +182,7 @@ export const serviceModule = defineModule({
     }
     return result;
   },
-  async apply(ctx, args, check) {
+  async apply(ctx, _args, check) {
     const node = requireNode(ctx);
     const plan = check.data as ServicePlan;
     const transport = await ctx.connect();

@@ -4,9 +4,9 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { ClusterSpec } from './schema.ts';
 
 /** Why: `ssh.keyPath: ~/.ssh/id_ed25519` and `ssh/id_ed25519` must both mean what a user expects. */
-export function resolveSpecPath(clusterDir: string, path: string): string {
-  if (path === '~') return homedir();
-  if (path.startsWith('~/')) return join(homedir(), path.slice(2));
+export function resolveSpecPath(clusterDir: string, path: string, home = homedir()): string {
+  if (path === '~') return home;
+  if (path.startsWith('~/')) return join(home, path.slice(2));
   return isAbsolute(path) ? path : resolve(clusterDir, path);
 }
 

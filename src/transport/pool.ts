@@ -3,11 +3,12 @@
 // known_hosts. The run's RunContext holds the pool; nothing here is module-level state.
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { HardwayError, PrerequisiteError } from '../errors.ts';
 import type { Node } from '../inventory/node.ts';
 import type { ClusterSpec } from '../spec/schema.ts';
+import { resolveSpecPath } from '../spec/paths.ts';
 import { AuthenticationError, formatMs, TransportError, UnreachableError } from './errors.ts';
 import { KnownHosts } from './known-hosts.ts';
 import { DEFAULT_CHANNEL_LIMIT, SshTransport } from './node-transport.ts';
@@ -217,8 +218,7 @@ export function createSshPool(options: SshPoolOptions): SshPool {
 
 /** Why: `~/.ssh/id_ed25519` in a spec means the user's home, as in ssh; other relative paths are the cluster dir's. */
 export function resolveKeyPath(clusterDir: string, keyPath: string, home = homedir()): string {
-  if (keyPath === '~' || keyPath.startsWith('~/')) return join(home, keyPath.slice(1));
-  return isAbsolute(keyPath) ? keyPath : resolve(clusterDir, keyPath);
+  return resolveSpecPath(clusterDir, keyPath, home);
 }
 
 async function loadAuth(options: SshPoolOptions): Promise<SessionAuth> {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hardwayBin } from '../helpers/cli.ts';
-import { motoRoot, requireRoot, startMoto, type MotoServer } from '../helpers/moto.ts';
+import { motoEnv, motoRoot, requireRoot, startMoto, type MotoServer } from '../helpers/moto.ts';
 
 const exec = promisify(execFile);
 const DEBIAN = '136693071363';
@@ -19,16 +19,7 @@ describe('hardway CLI with the aws provider, against moto', () => {
   const name = `hwc-${randomBytes(3).toString('hex')}`;
   let moto: MotoServer | undefined;
   let dir = '';
-  const env = () => ({
-    AWS_ENDPOINT_URL: moto!.endpoint,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_REGION: 'eu-west-1',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_CONFIG_FILE: '/nonexistent/aws-config',
-    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
-    CI: 'true',
-  });
+  const env = () => ({ ...motoEnv(moto!), CI: 'true' });
   const cli = (...args: string[]) => moto!.runNode([hardwayBin, '-c', join(dir, 'cluster.yaml'), ...args], env());
   const driver = (...args: string[]) => moto!.runNode(['test/e2e/aws-driver.ts', dir, ...args], env());
 

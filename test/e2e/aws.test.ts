@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveInventory } from '../../src/inventory/derive.ts';
 import { catalog } from '../../src/pki/catalog.ts';
 import { clusterSpecSchema } from '../../src/spec/schema.ts';
-import { motoRoot, requireRoot, startMoto, type MotoAmi, type MotoServer } from '../helpers/moto.ts';
+import { motoEnv, motoRoot, requireRoot, startMoto, type MotoAmi, type MotoServer } from '../helpers/moto.ts';
 
 const DEBIAN = '136693071363';
 /** The image the provider must pick: the newest Debian 12 amd64 of Debian's account. */
@@ -46,16 +46,7 @@ describe('aws provider against moto (root, network namespace)', () => {
 
   async function driver(cluster: string, ...args: string[]): Promise<DriverOutput> {
     if (!moto) throw new Error('moto is not running');
-    const env = {
-      AWS_ENDPOINT_URL: moto.endpoint,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_REGION: 'eu-west-1',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: '/nonexistent/aws-config',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
-      AWS_PROFILE: '',
-    };
+    const env = motoEnv(moto);
     const out = await moto.runNode(['test/e2e/aws-driver.ts', dirs[cluster] as string, ...args], env);
     const line = out.stdout.trim().split('\n').pop() ?? '';
     try {

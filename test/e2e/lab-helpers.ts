@@ -6,6 +6,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import { expect } from 'vitest';
+import type { CliResult } from '../helpers/cli.ts';
 import { cidrsOverlap } from '../../src/inventory/ipv4.ts';
 import { clusterRuntimeDir, labRoot, linkPrefix } from '../../src/providers/lab/names.ts';
 
@@ -52,4 +54,17 @@ export async function labLeftovers(cluster: string): Promise<string[]> {
   }
   if (existsSync(runtimeDir)) found.push(`directory ${runtimeDir}`);
   return found;
+}
+
+/** An example lab spec (examples/lab/FILE) with its own name and /24, so runs never collide. */
+export async function labSpec(file: string, name: string, subnetPrefix: string): Promise<string> {
+  const text = await readFile(join(root, 'examples/lab', file), 'utf8');
+  const example = /nodeSubnet: (\d+\.\d+\.\d+)\.0\/24/.exec(text)?.[1];
+  if (!example) throw new Error(`examples/lab/${file} has no /24 nodeSubnet`);
+  return text.replace(/^name: .*$/m, `name: ${name}`).replaceAll(`${example}.`, `${subnetPrefix}.`);
+}
+
+/** A CLI run must have succeeded; the failure shows what the user would have seen. */
+export function expectOk(result: CliResult): void {
+  expect(result.code, `${result.stderr}\n${result.stdout.slice(-3000)}`).toBe(0);
 }

@@ -9,10 +9,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hardway, type CliResult } from '../helpers/cli.ts';
-import { artifactsDir, freeSubnet, labLeftovers, requireRoot } from './lab-helpers.ts';
+import { artifactsDir, expectOk, freeSubnet, labLeftovers, labSpec, requireRoot } from './lab-helpers.ts';
 
 const exec = promisify(execFile);
-const examples = new URL('../../examples/lab/', import.meta.url).pathname;
 
 interface Results {
   totals: { ok: number; changed: number; failed: number };
@@ -23,9 +22,6 @@ function json<T>(result: CliResult): T {
   return JSON.parse(result.stdout) as T;
 }
 
-function expectOk(result: CliResult): void {
-  expect(result.code, `${result.stderr}\n${result.stdout.slice(-3000)}`).toBe(0);
-}
 
 describe('lab: 3 etcd + 2 controllers + haproxy', () => {
   const name = `e2e${randomBytes(2).toString('hex')}`;
@@ -39,11 +35,7 @@ describe('lab: 3 etcd + 2 controllers + haproxy', () => {
     subnet = await freeSubnet('10.245');
     artifacts = await artifactsDir();
     dir = await mkdtemp(join(tmpdir(), 'hardway-lab-e2e-'));
-    const spec = (await readFile(join(examples, 'cluster.yaml'), 'utf8'))
-      .replace(/^name: .*$/m, `name: ${name}`)
-      .replace('nodeSubnet: 10.240.0.0/24', `nodeSubnet: ${subnet}.0/24`)
-      .replace('ip: 10.240.0.30', `ip: ${subnet}.30`);
-    await writeFile(join(dir, 'cluster.yaml'), spec);
+    await writeFile(join(dir, 'cluster.yaml'), await labSpec('cluster.yaml', name, subnet));
   });
 
   afterAll(async () => {
@@ -161,8 +153,7 @@ describe('lab: stacked (3 controllers running etcd) + haproxy', () => {
     requireRoot();
     const subnet = await freeSubnet('10.246');
     dir = await mkdtemp(join(tmpdir(), 'hardway-stacked-e2e-'));
-    const spec = (await readFile(join(examples, 'stacked.yaml'), 'utf8')).replace(/^name: .*$/m, `name: ${name}`).replace('nodeSubnet: 10.241.0.0/24', `nodeSubnet: ${subnet}.0/24`);
-    await writeFile(join(dir, 'cluster.yaml'), spec);
+    await writeFile(join(dir, 'cluster.yaml'), await labSpec('stacked.yaml', name, subnet));
   });
 
   afterAll(async () => {

@@ -9,14 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DiffStep } from '../../src/cli/plan-diff.ts';
-import { hardway, type CliResult } from '../helpers/cli.ts';
-import { artifactsDir, freeSubnet, labLeftovers, requireRoot } from './lab-helpers.ts';
+import { hardway } from '../helpers/cli.ts';
+import { artifactsDir, expectOk, freeSubnet, labLeftovers, labSpec, requireRoot } from './lab-helpers.ts';
 
 const repo = new URL('../../', import.meta.url).pathname;
 
-function expectOk(result: CliResult): void {
-  expect(result.code, `${result.stderr}\n${result.stdout.slice(-3000)}`).toBe(0);
-}
 
 describe('lab: plan --diff after editing a unit template', () => {
   const name = `pd${randomBytes(2).toString('hex')}`;
@@ -45,10 +42,7 @@ describe('lab: plan --diff after editing a unit template', () => {
     subnet = await freeSubnet('10.248');
     artifacts = await artifactsDir();
     dir = await mkdtemp(join(tmpdir(), 'hardway-plan-diff-e2e-'));
-    spec = (await readFile(join(repo, 'examples/lab/cluster.yaml'), 'utf8'))
-      .replace(/^name: .*$/m, `name: ${name}`)
-      .replace('nodeSubnet: 10.240.0.0/24', `nodeSubnet: ${subnet}.0/24`)
-      .replace('ip: 10.240.0.30', `ip: ${subnet}.30`);
+    spec = await labSpec('cluster.yaml', name, subnet);
     await writeFile(join(dir, 'cluster.yaml'), spec);
     expectOk(await cli('up', '--artifacts-dir', artifacts));
   });

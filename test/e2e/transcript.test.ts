@@ -9,15 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hardway, type CliResult } from '../helpers/cli.ts';
-import { artifactsDir, freeSubnet, labLeftovers, requireRoot } from './lab-helpers.ts';
+import { hardway } from '../helpers/cli.ts';
+import { artifactsDir, expectOk, freeSubnet, labLeftovers, labSpec, requireRoot } from './lab-helpers.ts';
 
 const exec = promisify(execFile);
-const examples = new URL('../../examples/lab/', import.meta.url).pathname;
 
-function expectOk(result: CliResult): void {
-  expect(result.code, `${result.stderr}\n${result.stdout.slice(-3000)}`).toBe(0);
-}
 
 describe('lab: a transcript of `up`, replayed by hand', () => {
   const name = `tr${randomBytes(2).toString('hex')}`;
@@ -33,10 +29,7 @@ describe('lab: a transcript of `up`, replayed by hand', () => {
     artifacts = await artifactsDir();
     dir = await mkdtemp(join(tmpdir(), 'hardway-transcript-e2e-'));
     transcript = join(dir, 'up-transcript.sh');
-    const spec = (await readFile(join(examples, 'cluster.yaml'), 'utf8'))
-      .replace(/^name: .*$/m, `name: ${name}`)
-      .replace('nodeSubnet: 10.240.0.0/24', `nodeSubnet: ${subnet}.0/24`)
-      .replace('ip: 10.240.0.30', `ip: ${subnet}.30`);
+    const spec = await labSpec('cluster.yaml', name, subnet);
     await writeFile(join(dir, 'cluster.yaml'), spec);
   });
 

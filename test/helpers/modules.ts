@@ -47,7 +47,7 @@ export function testModules(world: World): ModuleRegistry {
       nodeValues(world, ctx.node!.name).set(args.key, args.value);
       world.calls.push(`${ctx.node!.name}:${ctx.task}`);
     },
-    describe: (ctx, args) => [`echo ${args.value} > /tmp/${args.key}`],
+    describe: (_ctx, args) => [`echo ${args.value} > /tmp/${args.key}`],
   });
   const restart = defineModule({
     name: 'restart',

@@ -139,3 +139,17 @@ function runInNamespace(namespace: string, command: string[], env: Record<string
     child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
 }
+
+/** The environment that points the AWS SDK at moto with dummy credentials and nothing else. */
+export function motoEnv(moto: Pick<MotoServer, 'endpoint'>): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: moto.endpoint,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: 'eu-west-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: '/nonexistent/aws-config',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+    AWS_PROFILE: '',
+  };
+}

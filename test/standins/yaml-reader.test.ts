@@ -3,12 +3,10 @@
 // back to the same data; malformed ones must fail, not half-parse.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { python, standinDir } from './fixtures.ts';
 
-const run = promisify(execFile);
 
 const READER = `
 import importlib.util, json, sys
