@@ -9,6 +9,7 @@ import { globalOptions, openCluster, type CliIO } from './common.ts';
 import { confirm } from './confirm.ts';
 import { createProvider } from '../providers/index.ts';
 import { sshKeyPath } from '../spec/paths.ts';
+import { createTransportPool } from './transports.ts';
 
 /** Files hardway made in the cluster directory; --purge removes them, cluster.yaml stays. */
 export const GENERATED_PATHS = ['pki', 'kubeconfigs', 'encryption-config.yaml', 'known_hosts'];
@@ -38,10 +39,18 @@ export function registerDestroyCommand(program: Command, io: CliIO): void {
           signal: abort.signal,
         };
         await provider.preflight(context);
-        const removed = await provider.destroy(context, { purge: flags.purge, wipe: flags.wipe });
+        // Static hosts outlive the cluster: --wipe cleans them over SSH.
+        const transports = flags.wipe ? createTransportPool(cluster, (line) => options.verbose && io.stderr(`${line}\n`)) : undefined;
+        let removed: string[];
+        try {
+          removed = await provider.destroy({ ...context, transports }, { purge: flags.purge, wipe: flags.wipe });
+        } finally {
+          await transports?.closeAll();
+        }
         await cluster.state.update((draft) => {
           draft.steps = {};
           draft.providerFacts = {};
+          delete draft.inventory;
           draft.facts = {};
           draft.operations = {};
         });

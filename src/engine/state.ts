@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SpecError } from '../errors.ts';
 import type { ProviderFacts } from '../inventory/derive.ts';
+import type { Inventory } from '../inventory/node.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 
 /** The key under which local steps record their result. */
@@ -22,6 +23,8 @@ export interface StateData {
   steps: Record<string, Record<string, StepNodeRecord>>;
   /** What only the provider knows, merged into the derived inventory. */
   providerFacts: ProviderFacts;
+  /** The inventory as of the last infra step, for people and tools reading this file. */
+  inventory?: Inventory;
   /** Provider resource ids and bookkeeping, owned by the provider. */
   provider: Record<string, unknown>;
   /** Facts read from nodes (os, arch, systemd). */

@@ -37,10 +37,12 @@ export const infraModule = defineModule({
   async apply(ctx) {
     const provider = await ctx.run.provider();
     const result = await provider.ensure(providerContext(ctx));
+    const inventory = deriveInventory(ctx.run.spec, result.facts);
     await ctx.run.state.update((draft) => {
       draft.providerFacts = result.facts;
+      draft.inventory = inventory;
     });
-    ctx.run.inventory = deriveInventory(ctx.run.spec, result.facts);
+    ctx.run.inventory = inventory;
     for (const line of result.created) ctx.log(`created ${line}`);
     return result.created.length
       ? { changed: true, reason: `created ${result.created.length}: ${result.created.join(', ')}` }

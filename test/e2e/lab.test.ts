@@ -53,6 +53,9 @@ describe('lab: 3 etcd + 2 controllers + haproxy', () => {
     const up = await cli('up', '--artifacts-dir', artifacts);
     expectOk(up);
     expect(up.stdout).toMatch(/10 steps .* 0 failed/);
+    // The inventory is in the state for people and tools.
+    const state = JSON.parse(await readFile(join(dir, '.hardway/state.json'), 'utf8')) as { inventory: { nodes: { name: string; internalIP: string }[] } };
+    expect(state.inventory.nodes.map((node) => `${node.name}=${node.internalIP}`)).toContain(`etcd-2=${subnet}.22`);
     const endpoints = [20, 21, 22].map((host) => `https://${subnet}.${host}:2379`).join(',');
     const { stdout, stderr } = await exec('etcdctl', [
       `--endpoints=${endpoints}`,
