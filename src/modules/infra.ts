@@ -29,7 +29,10 @@ export const infraModule = defineModule({
     if (ctx.run.options.dryRun) {
       const plan = await provider.plan(providerContext(ctx));
       const creates = plan.filter((line) => line.startsWith('create'));
-      return creates.length ? { changed: true, reason: creates.join('; ') } : { changed: false, reason: `found all: ${plan.length} resources` };
+      // The whole list (found and to create) is the diff `plan --diff` shows.
+      return creates.length
+        ? { changed: true, reason: `${creates.length} to create: ${creates.join('; ')}`, diff: plan.map((line) => `${line.startsWith('create') ? '+' : ' '} ${line}`).join('\n') }
+        : { changed: false, reason: `found all: ${plan.length} resources` };
     }
     // The provider decides per resource; ensure reports what it created.
     return { changed: true, probe: true, reason: `ensure the ${ctx.run.spec.provider} machines` };

@@ -45,6 +45,17 @@ describe('hardway CLI with the aws provider, against moto', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  it('plan --diff --step infra lists what would be created, and changes nothing', async () => {
+    const plan = await cli('plan', '--diff', '--step', 'infra');
+    expect(plan.code, `${plan.stderr}\n${plan.stdout}`).toBe(0);
+    expect(plan.stdout).toMatch(/\+ create .*vpc/i);
+    expect(plan.stdout).toMatch(/\+ create .*instance .*controller-0/i);
+    const inventory = await driver('inventory');
+    const found = JSON.parse(inventory.stdout.trim().split('\n').pop() ?? '{}') as { result: { instances: unknown[]; vpcs: unknown[] } };
+    expect(found.result.instances).toEqual([]);
+    expect(found.result.vpcs).toEqual([]);
+  });
+
   it('provision --step infra --step pki: the apiserver certificate carries the NLB DNS name', async () => {
     const run = await cli('--json', 'provision', '--step', 'infra', '--step', 'pki');
     expect(run.code, `${run.stderr}\n${run.stdout.slice(-3000)}`).toBe(0);
