@@ -8,7 +8,8 @@ import { AlreadyReported, PrerequisiteError, UsageError } from '../errors.ts';
 import { Nodes, type Node } from '../inventory/node.ts';
 import type { ClusterSpec } from '../spec/schema.ts';
 import { fingerprint } from '../transport/known-hosts.ts';
-import { createSshPool, resolveKeyPath } from '../transport/pool.ts';
+import { resolveKeyPath } from '../transport/auth.ts';
+import { createSshPool } from '../transport/pool.ts';
 import { shellJoin, shellQuote } from '../transport/shell.ts';
 import { globalOptions, openCluster, type CliIO } from './common.ts';
 

@@ -1,20 +1,17 @@
 // Decides, without writing anything, what the pki step must do for a selection of the catalogue:
 // which JSON inputs to (re)write, which certificates to reuse or issue and why, which modes to fix.
 // check() reports this plan; apply() carries it out (apply.ts).
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import { isIP } from 'node:net';
-import { SpecError } from '../errors.ts';
 import type { Inventory } from '../inventory/node.ts';
 import type { ClusterSpec } from '../spec/schema.ts';
 import { parseCaConfig, renderCaConfig, resolveProfile, type SigningProfile } from './ca-config.ts';
 import { loadCa, type CaOnDisk } from './ca.ts';
-import { catalog, selectEntries, splitHosts, type CaName, type CatalogEntry } from './catalog.ts';
-import { formatSubject, keyMatches, readCertificate, requestedSubject, signedBy, subjectDifference, type CertificateInfo } from './certificate-info.ts';
+import { catalog, selectEntries, type CaName, type CatalogEntry } from './catalog.ts';
+import { requestedSubject, subjectDifference } from './certificate-info.ts';
 import { parseCsrJson, renderCsrJson, type CertRequest } from './csr-json.ts';
 import { parseDuration, wholeDays } from './duration.ts';
-import { readPrivateKey } from './keys.ts';
 import { readGeneratedRecord, type GeneratedRecord } from './generated-record.ts';
-import { describeUsages, sameUsages, usageSet } from './usages.ts';
+import { leafReissueReason, missingHosts } from './reissue.ts';
+import { planKeyPair } from './keypair-plan.ts';
 import { DIR_MODE, displayPath, KEY_MODE, modeOf, octal, PKI_DIR, pkiFiles, readOptional, sha256 } from './store.ts';
 
 /** What the PKI code needs from a run: no listr2, no transports, so the CLI and bench use it too. */
@@ -147,12 +144,6 @@ async function planJson(env: PkiEnv, file: string, generated: string, record: Ge
 }
 
 /** A hand-edited kube-apiserver CSR JSON that drops a SAN the cluster needs deserves a warning. */
-function missingHosts(env: PkiEnv, entry: CatalogEntry, request: CertRequest): string[] {
-  const asked = new Set(request.hosts.map((host) => normalizeHost(host)));
-  const missing = entry.hosts.filter((host) => !asked.has(normalizeHost(host)));
-  return missing.length ? [`${displayPath(env.clusterDir, pkiFiles.csrJson(entry.name))} lacks hosts the cluster uses: ${missing.join(', ')}`] : [];
-}
-
 function planCa(env: PkiEnv, entry: CatalogEntry, request: CertRequest, state: CaOnDisk, renewBeforeMs: number, notes: string[]): Pick<CertPlan, 'action' | 'reason'> {
   if (state.status === 'missing') return { action: 'create-ca', reason: 'create: missing' };
   if (state.status === 'key-only') return { action: 'self-sign-ca', reason: `create ${pkiFiles.cert(entry.name)} from the existing ${pkiFiles.key(entry.name)}` };
@@ -166,83 +157,6 @@ function planCa(env: PkiEnv, entry: CatalogEntry, request: CertRequest, state: C
   const difference = subjectDifference(info.subject, requestedSubject(request));
   if (difference) notes.push(`${displayPath(env.clusterDir, pkiFiles.csrJson(entry.name))} asks ${difference}, but the existing CA is kept as it is (a CA is never regenerated silently)`);
   return { action: 'reuse', reason: 'using existing' };
-}
-
-/** Why a leaf must be reissued (DESIGN §6), or undefined when it can be reused. */
-async function leafReissueReason(env: PkiEnv, entry: CatalogEntry, request: CertRequest, profile: SigningProfile, ca: CertificateInfo, renewBeforeMs: number): Promise<string | undefined> {
-  const [certPem, keyPem] = await Promise.all([readOptional(env.clusterDir, pkiFiles.cert(entry.name)), readOptional(env.clusterDir, pkiFiles.key(entry.name))]);
-  if (certPem === undefined) return 'missing';
-  if (keyPem === undefined) return 'key missing';
-  let info: CertificateInfo;
-  try {
-    info = readCertificate(certPem);
-  } catch (error) {
-    return `unreadable certificate (${(error as Error).message})`;
-  }
-  if (info.keyType !== 'rsa') return `${info.keyType} key (hardway issues RSA)`;
-  let key: KeyObject;
-  try {
-    key = readPrivateKey(keyPem);
-  } catch {
-    return 'unreadable key';
-  }
-  if (!keyMatches(info, key)) return 'key does not match the certificate';
-  if (!signedBy(info, ca)) return `signed by another CA (${formatSubject(info.issuer)})`;
-  const left = info.notAfter.getTime() - env.now.getTime();
-  if (left <= 0) return `expired on ${info.notAfter.toISOString().slice(0, 10)}`;
-  if (left <= renewBeforeMs) return `expires on ${info.notAfter.toISOString().slice(0, 10)}, in ${wholeDays(left)} days (renew window ${wholeDays(renewBeforeMs)} days)`;
-  const subject = subjectDifference(info.subject, requestedSubject(request));
-  if (subject) return `subject differs: ${subject}`;
-  const sans = sanDifference(info, request.hosts);
-  if (sans) return `SANs differ: ${sans}`;
-  const asked = usageSet(profile.usages);
-  if (!sameUsages(info.usages, asked)) return `usages differ: has ${describeUsages(info.usages)}, profile asks ${describeUsages(asked)}`;
-  if (info.keyBits !== request.keySize) return `key is ${info.keyBits} bits, ${request.keySize} asked`;
-  return undefined;
-}
-
-/** "+lb.example.com, -10.0.0.5": what the request adds and drops; empty when the sets are equal. */
-export function sanDifference(info: Pick<CertificateInfo, 'dns' | 'ips'>, hosts: readonly string[]): string {
-  const asked = splitHosts(hosts);
-  const have = new Set([...info.dns, ...info.ips].map(normalizeHost));
-  const want = new Set([...asked.dns, ...asked.ips].map(normalizeHost));
-  const added = [...want].filter((host) => !have.has(host)).map((host) => `+${host}`);
-  const removed = [...have].filter((host) => !want.has(host)).map((host) => `-${host}`);
-  return [...added, ...removed].join(', ');
-}
-
-function normalizeHost(host: string): string {
-  if (isIP(host) === 6) return host.toLowerCase().replace(/(^|:)0+(?=[0-9a-f])/g, '$1');
-  return host.toLowerCase();
-}
-
-/** The service-account key pair: the private key is the source; the public half follows it. */
-async function planKeyPair(env: PkiEnv, entry: CatalogEntry): Promise<Pick<CertPlan, 'action' | 'reason'>> {
-  const keyFile = pkiFiles.key(entry.name);
-  const [keyPem, publicPem] = await Promise.all([readOptional(env.clusterDir, keyFile), readOptional(env.clusterDir, pkiFiles.cert(entry.name))]);
-  if (keyPem === undefined) return { action: 'create-keypair', reason: 'create: missing' };
-  let key: KeyObject;
-  try {
-    key = readPrivateKey(keyPem);
-  } catch (error) {
-    throw new SpecError(`${displayPath(env.clusterDir, keyFile)} is not a readable unencrypted PEM private key (${(error as Error).message})`, { file: displayPath(env.clusterDir, keyFile) }, {
-      hint: 'Restore it from a backup, or delete it and its .pem to make a new pair (tokens signed with the old key stop being valid).',
-    });
-  }
-  if (publicPem === undefined) return { action: 'write-public-key', reason: `write ${pkiFiles.cert(entry.name)}: missing` };
-  if (!publicMatches(publicPem, key)) return { action: 'write-public-key', reason: `rewrite ${pkiFiles.cert(entry.name)}: it does not match the key` };
-  return { action: 'reuse', reason: 'using existing' };
-}
-
-/** A public key PEM, or a certificate (as Kubernetes the Hard Way makes it), matching the key. */
-function publicMatches(publicPem: string, key: KeyObject): boolean {
-  try {
-    const have = createPublicKey(publicPem).export({ type: 'spki', format: 'der' });
-    const want = createPublicKey(key).export({ type: 'spki', format: 'der' });
-    return have.equals(want);
-  } catch {
-    return false;
-  }
 }
 
 /** Keys must be 0600 and the pki directory 0700, whoever made them. */

@@ -1,19 +1,17 @@
 // One SSH connection per node for the whole run, made on first use with retries for hosts still
 // booting, through the bastion when the spec has one, with host keys pinned in the cluster's
 // known_hosts. The run's RunContext holds the pool; nothing here is module-level state.
-import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { HardwayError, PrerequisiteError } from '../errors.ts';
+import { HardwayError } from '../errors.ts';
 import type { Node } from '../inventory/node.ts';
 import type { ClusterSpec } from '../spec/schema.ts';
-import { resolveSpecPath } from '../spec/paths.ts';
+import { loadAuth, resolveKeyPath } from './auth.ts';
 import { AuthenticationError, formatMs, TransportError, UnreachableError } from './errors.ts';
 import { KnownHosts } from './known-hosts.ts';
 import { DEFAULT_CHANNEL_LIMIT, SshTransport } from './node-transport.ts';
 import { classifySshError, DEFAULT_RETRY, retryWithBackoff, RetryExhausted, type RetryPolicy } from './retry.ts';
-import { nativeCryptoAvailable, privateKeyProblem, SshSession, type SessionAuth, type SessionTarget } from './ssh.ts';
+import { nativeCryptoAvailable, SshSession, type SessionAuth, type SessionTarget } from './ssh.ts';
 import type { TransportPool } from './transport.ts';
 
 /** What the pool is built from: the spec's ssh section plus tunables tests shorten. */
@@ -217,34 +215,6 @@ export function createSshPool(options: SshPoolOptions): SshPool {
 }
 
 /** Why: `~/.ssh/id_ed25519` in a spec means the user's home, as in ssh; other relative paths are the cluster dir's. */
-export function resolveKeyPath(clusterDir: string, keyPath: string, home = homedir()): string {
-  return resolveSpecPath(clusterDir, keyPath, home);
-}
-
-async function loadAuth(options: SshPoolOptions): Promise<SessionAuth> {
-  const keyPath = resolveKeyPath(options.clusterDir, options.ssh.keyPath);
-  const env = options.env ?? process.env;
-  const agent = options.ssh.agent ? env.SSH_AUTH_SOCK : undefined;
-  if (options.ssh.agent && !agent) {
-    throw new PrerequisiteError('ssh.agent is true but SSH_AUTH_SOCK is not set', { hint: 'Start an agent (eval "$(ssh-agent)"; ssh-add KEY) or set ssh.agent: false and point ssh.keyPath at a key.' });
-  }
-  const privateKey = await readFile(keyPath).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT' && agent) return undefined;
-    throw new PrerequisiteError(`cannot read the SSH key ${keyPath} (${error.code ?? error.message})`, {
-      hint: 'The lab provider creates it; for aws and static clusters point ssh.keyPath at your private key, or use ssh.agent: true.',
-      cause: error,
-    });
-  });
-  const problem = privateKey && privateKeyProblem(privateKey);
-  if (problem) {
-    if (agent) return { agent };
-    throw new PrerequisiteError(`the SSH key ${keyPath} cannot be used: ${problem}`, {
-      hint: /passphrase|encrypted/i.test(problem) ? 'Load it into ssh-agent (ssh-add) and set ssh.agent: true.' : 'Point ssh.keyPath at an OpenSSH private key.',
-    });
-  }
-  return { privateKey, agent };
-}
-
 /** Prefix an error's message while keeping the fields the retry rules read (code, level, reason). */
 function annotate(error: unknown, prefix: string): unknown {
   if (!(error instanceof Error) || error instanceof TransportError) return error;
