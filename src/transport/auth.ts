@@ -5,7 +5,8 @@ import { homedir } from 'node:os';
 import { PrerequisiteError } from '../errors.ts';
 import { resolveSpecPath } from '../spec/paths.ts';
 import type { SshPoolOptions } from './pool.ts';
-import { privateKeyProblem, type SessionAuth } from './ssh.ts';
+import type { SessionAuth } from './session-types.ts';
+import { privateKeyProblem } from './ssh.ts';
 
 export function resolveKeyPath(clusterDir: string, keyPath: string, home = homedir()): string {
   return resolveSpecPath(clusterDir, keyPath, home);

@@ -10,7 +10,8 @@ import { RemoteCommandError, TransportError } from './errors.ts';
 import { fileFactsCommand, finalizeUploadCommand, metadataCommand, parseFileFacts, planUpload, sudoWrap, uploadTempPath, type WantedFile } from './remote-file.ts';
 import { Semaphore } from './semaphore.ts';
 import { shellQuote } from './shell.ts';
-import { ChannelOpenFailure, type RawExecOptions, type RawExecResult, type SshSession } from './ssh.ts';
+import { ChannelOpenFailure, type RawExecOptions, type RawExecResult } from './session-types.ts';
+import type { SshSession } from './ssh.ts';
 import type { ExecOptions, ExecResult, Transport, UploadOptions, UploadResult } from './transport.ts';
 
 /** Below OpenSSH's default MaxSessions of 10, leaving room for a person's own `ssh` session. */

@@ -11,7 +11,8 @@ import { AuthenticationError, formatMs, TransportError, UnreachableError } from 
 import { KnownHosts } from './known-hosts.ts';
 import { DEFAULT_CHANNEL_LIMIT, SshTransport } from './node-transport.ts';
 import { classifySshError, DEFAULT_RETRY, retryWithBackoff, RetryExhausted, type RetryPolicy } from './retry.ts';
-import { nativeCryptoAvailable, SshSession, type SessionAuth, type SessionTarget } from './ssh.ts';
+import type { SessionAuth, SessionTarget } from './session-types.ts';
+import { nativeCryptoAvailable, SshSession } from './ssh.ts';
 import type { TransportPool } from './transport.ts';
 
 /** What the pool is built from: the spec's ssh section plus tunables tests shorten. */

@@ -1,101 +1,16 @@
-// The only importer of ssh2. One SshSession is one SSH connection to one host: pinned host key,
+// The SSH client (ssh2). One SshSession is one SSH connection to one host: pinned host key,
 // keepalive, TCP no-delay, key-file or agent auth, optional jump through a bastion's forwarded
 // socket. It runs commands, writes files over SFTP and opens TCP tunnels; policy (channel limits,
 // sudo, atomic uploads, retries) lives in node-transport.ts and pool.ts.
 import { createRequire } from 'node:module';
-import type { Duplex, Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
-import type { Algorithms, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm, SFTPWrapper } from 'ssh2';
-import { CommandTimeoutError, HostKeyMismatchError, TransportError, UnreachableError } from './errors.ts';
-import { fingerprint, forgetCommand, hostKeyFromWire, type HostKey, type KnownHosts } from './known-hosts.ts';
-
-/** The host one session connects to, and the name errors use for it. */
-export interface SessionTarget {
-  /** The node's name (or `bastion`), for errors. */
-  node: string;
-  host: string;
-  port: number;
-  user: string;
-}
-
-/** Key file and/or agent: tried agent first when both are given (ssh.agent: true). */
-export interface SessionAuth {
-  /** An unencrypted OpenSSH private key. */
-  privateKey?: Buffer;
-  /** ssh-agent socket path ($SSH_AUTH_SOCK). */
-  agent?: string;
-}
-
-/** Everything one connection attempt needs. */
-export interface SessionOptions {
-  target: SessionTarget;
-  auth: SessionAuth;
-  knownHosts: KnownHosts;
-  keepaliveIntervalMs: number;
-  keepaliveCountMax: number;
-  readyTimeoutMs: number;
-  /** A stream to the host's SSH port (a bastion's forwardOut) instead of a TCP connection. */
-  sock?: Duplex;
-  signal?: AbortSignal;
-}
-
-/** exec's options at the session level: bytes, not strings; no sudo, no channel limit. */
-export interface RawExecOptions {
-  stdin?: string | Buffer | Readable;
-  onStdout?: (chunk: Buffer) => void;
-  onStderr?: (chunk: Buffer) => void;
-  timeoutMs?: number;
-  signal?: AbortSignal;
-  /**
-   * Kill the command's process group (its PID is the login shell's, reported by the wrapper) on
-   * timeout or abort; the caller runs it as root or through sudo. Closing the channel alone leaves
-   * the command running, and OpenSSH refuses `signal` requests in many setups.
-   */
-  kill?: (pid: number) => Promise<unknown>;
-}
-
-/** A finished command, its output as bytes (readFile needs them unchanged). */
-export interface RawExecResult {
-  /** Exit code; -1 when the command died from a signal. */
-  code: number;
-  signal?: string;
-  stdout: Buffer;
-  stderr: Buffer;
-}
-
-const PID_HEADER = '@hardway-pid ';
-
-/** The wrapper's first stderr line, `@hardway-pid 1234`; undefined while the line is incomplete. */
-export function splitPidHeader(data: Buffer): { pid: number | undefined; rest: Buffer } | undefined {
-  const newline = data.indexOf(10);
-  if (newline < 0) return data.length < 64 ? undefined : { pid: undefined, rest: data };
-  const match = /^@hardway-pid (\d+)$/.exec(data.subarray(0, newline).toString('latin1'));
-  return match ? { pid: Number(match[1]), rest: data.subarray(newline + 1) } : { pid: undefined, rest: data };
-}
-
-/** The server refused to open another channel (MaxSessions reached, or forwarding refused). */
-export class ChannelOpenFailure extends Error {
-  readonly reason: unknown;
-
-  constructor(cause: Error) {
-    super(cause.message, { cause });
-    this.reason = (cause as Error & { reason?: unknown }).reason;
-  }
-}
-
-const HOST_KEY_ALGORITHMS: Record<string, ServerHostKeyAlgorithm[]> = {
-  'ssh-ed25519': ['ssh-ed25519'],
-  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
-  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
-  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
-  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
-};
-
-/** Why: when a key is pinned, negotiate its algorithm, so another key type is never mistaken for a change. */
-function hostKeyAlgorithms(known: HostKey[]): Algorithms | undefined {
-  const algorithms = [...new Set(known.flatMap((key) => HOST_KEY_ALGORITHMS[key.type] ?? []))];
-  return algorithms.length ? { serverHostKey: algorithms } : undefined;
-}
+import type { ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
+import { CommandTimeoutError, TransportError, UnreachableError } from './errors.ts';
+import { hostKeyAlgorithms, pinnedHostVerifier } from './host-key-check.ts';
+import { attachExecStream } from './exec-stream.ts';
+import { pidReportingCommand } from './pid-header.ts';
+import { ChannelOpenFailure, type RawExecOptions, type RawExecResult, type SessionOptions, type SessionTarget } from './session-types.ts';
 
 /** Why: every task of a node shares this one connection for the whole run (DESIGN §11). */
 export class SshSession {
@@ -120,31 +35,9 @@ export class SshSession {
     const client = new ssh2.Client();
     let hostKeyError: Error | undefined;
 
-    const hostVerifier = (blob: Buffer, verify: (valid: boolean) => void): void => {
-      const offered = hostKeyFromWire(blob);
-      knownHosts.verifyOrPin(target.host, target.port, offered).then(
-        (verdict) => {
-          if (verdict.status === 'match' || verdict.status === 'pinned') return verify(true);
-          hostKeyError =
-            verdict.status === 'mismatch'
-              ? new HostKeyMismatchError({
-                  node: target.node,
-                  host: target.host,
-                  port: target.port,
-                  knownFingerprints: verdict.known.map(fingerprint),
-                  offeredFingerprint: fingerprint(offered),
-                  forgetCommand: forgetCommand(knownHosts.path, target.host, target.port),
-                  knownHostsPath: knownHosts.path,
-                })
-              : new TransportError(`the host key ${fingerprint(offered)} of ${target.node} (${target.host}:${target.port}) is marked @revoked in ${knownHosts.path}`, { node: target.node });
-          verify(false);
-        },
-        (error: unknown) => {
-          hostKeyError = new TransportError(`cannot read or write ${knownHosts.path}: ${(error as Error).message}`, { node: target.node, cause: error });
-          verify(false);
-        },
-      );
-    };
+    const hostVerifier = pinnedHostVerifier(knownHosts, target, (error) => {
+      hostKeyError = error;
+    });
 
     const methods: ('agent' | 'publickey')[] = [];
     if (options.auth.agent) methods.push('agent');
@@ -240,9 +133,6 @@ export class SshSession {
       let settled = false;
       let channel: ClientChannel | undefined;
       let timer: NodeJS.Timeout | undefined;
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
-      let exit: { code: number | null; signal?: string } | undefined;
 
       const cleanup = () => {
         settled = true;
@@ -274,55 +164,33 @@ export class SshSession {
       }
 
       // The login shell reports its PID (the process group of everything the command starts) first.
-      this.#client.exec(`printf '${PID_HEADER}%s\\n' "$$" >&2; ${command}`, (error, stream) => {
+      this.#client.exec(pidReportingCommand(command), (error, stream) => {
         if (error) return fail(/Channel open failure/.test(error.message) ? new ChannelOpenFailure(error) : this.#lost ?? error);
         channel = stream;
         if (settled) return stop();
-        // Always consume both streams: an unread stdout means `close` never comes (PITFALLS, ssh2).
-        stream.on('data', (chunk: Buffer) => {
-          stdout.push(chunk);
-          options.onStdout?.(chunk);
-        });
-        let header: Buffer | undefined = Buffer.alloc(0);
-        stream.stderr.on('data', (chunk: Buffer) => {
-          if (header) {
-            const parsed = splitPidHeader(Buffer.concat([header, chunk]));
-            if (!parsed) {
-              header = Buffer.concat([header, chunk]);
-              return;
-            }
-            header = undefined;
-            pid = parsed.pid;
-            chunk = parsed.rest;
-            if (!chunk.length) return;
-          }
-          stderr.push(chunk);
-          options.onStderr?.(chunk);
-        });
-        stream.on('exit', (code: number | null, signal?: string) => {
-          exit = { code, signal: signal ?? undefined };
-        });
-        stream.on('error', (streamError: Error) => fail(this.#lost ?? streamError));
-        stream.on('close', () => {
-          if (header?.length) stderr.push(header);
-          if (settled) return;
-          if (!exit) {
-            // The channel closed without an exit status: the connection went away under it.
-            return setImmediate(() => fail(this.#lost ?? new UnreachableError(`the SSH channel to ${this.target.node} closed before \`${command.slice(0, 80)}\` finished`, { ...this.target })));
-          }
-          cleanup();
-          resolve({ code: exit.code ?? -1, signal: exit.signal, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) });
-        });
-        const { stdin } = options;
-        if (stdin === undefined) stream.end();
-        else if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) stream.end(stdin);
-        else {
-          stdin.on('error', (readError) => {
+        attachExecStream(stream, {
+          stdin: options.stdin,
+          onStdout: options.onStdout,
+          onStderr: options.onStderr,
+          onPid: (value) => {
+            pid = value;
+          },
+          onError: (streamError) => fail(this.#lost ?? streamError),
+          onStdinError: (readError) => {
             stop();
             fail(readError);
-          });
-          stdin.pipe(stream);
-        }
+          },
+          onClose: (result) => {
+            if (settled) return;
+            if (!result) {
+              // The channel closed without an exit status: the connection went away under it.
+              setImmediate(() => fail(this.#lost ?? new UnreachableError(`the SSH channel to ${this.target.node} closed before \`${command.slice(0, 80)}\` finished`, { ...this.target })));
+              return;
+            }
+            cleanup();
+            resolve(result);
+          },
+        });
       });
     });
   }

@@ -16,7 +16,7 @@ import { AuthenticationError, CommandTimeoutError, HostKeyMismatchError, RemoteC
 import { fingerprint } from '../../src/transport/known-hosts.ts';
 import { createSshPool, type SshPool, type SshPoolOptions } from '../../src/transport/pool.ts';
 import { SshTransport } from '../../src/transport/node-transport.ts';
-import { ChannelOpenFailure } from '../../src/transport/ssh.ts';
+import { ChannelOpenFailure } from '../../src/transport/session-types.ts';
 import { newScratch, testRunContext } from '../helpers/context.ts';
 import { freePort, startSshd, type Sshd } from '../helpers/sshd.ts';
 
