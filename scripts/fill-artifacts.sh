@@ -3,14 +3,15 @@
 # `hardway up --artifacts-dir DIR` (or `artifacts.dir` in cluster.yaml) on machines that can reach
 # only Debian's archive.
 #
-#   scripts/fill-artifacts.sh [--kubernetes-version 1.32.3] [--etcd-suite trixie|bookworm] [--arch amd64] DIR
+#   scripts/fill-artifacts.sh [--etcd-suite trixie|bookworm] DIR
 #
 # DIR receives:
 #   etcd, etcdctl            Debian's etcd-server / etcd-client packages (apt-get download + dpkg -x):
 #                            trixie gives etcd 3.5.16 (the default; runs on bookworm), bookworm 3.4.23
-#   kube-apiserver,          the stand-ins from test/standins/ (python3): they check flags, certificates,
-#   kube-controller-manager, etcd and the apiserver like the real binaries, and serve /healthz and
-#   kube-scheduler           /version; the Kubernetes version they report is --kubernetes-version
+#   kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy, pause
+#                            real Kubernetes v1.20.2, built from Debian bookworm's kubernetes source
+#                            package by scripts/build-kubernetes.sh (cached; the first build takes
+#                            10-15 minutes on 2 cores)
 #   SHA256SUMS               sha256sum format; hardway verifies every file against it
 #   VERSIONS                 kubernetes=, etcd=, arch=; hardway refuses a spec whose versions differ
 #
@@ -19,42 +20,37 @@
 # The mirror is the first Debian one in this machine's apt sources (override: HARDWAY_DEBIAN_MIRROR).
 set -euo pipefail
 
-kubernetes_version=1.32.3
 etcd_suite=trixie
-arch=""
 dir=""
 
 usage() {
-  sed -n '5,6p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '6,6p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    --kubernetes-version) kubernetes_version="${2:?--kubernetes-version needs a value}"; shift 2 ;;
-    --kubernetes-version=*) kubernetes_version="${1#*=}"; shift ;;
     --etcd-suite) etcd_suite="${2:?--etcd-suite needs a value}"; shift 2 ;;
     --etcd-suite=*) etcd_suite="${1#*=}"; shift ;;
-    --arch) arch="${2:?--arch needs a value}"; shift 2 ;;
-    --arch=*) arch="${1#*=}"; shift ;;
     -h|--help) usage ;;
     -*) echo "fill-artifacts: unknown option $1" >&2; usage ;;
     *) [ -z "$dir" ] || usage; dir="$1"; shift ;;
   esac
 done
 [ -n "$dir" ] || usage
-if ! [[ "$kubernetes_version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
-  echo "fill-artifacts: --kubernetes-version must look like 1.32.3, got $kubernetes_version" >&2
-  exit 2
-fi
+case "$etcd_suite" in
+  trixie|bookworm) ;;
+  *) echo "fill-artifacts: --etcd-suite must be trixie or bookworm, got $etcd_suite" >&2; exit 2 ;;
+esac
 for tool in apt-get dpkg-deb sha256sum; do
   command -v "$tool" >/dev/null || { echo "fill-artifacts: $tool is missing (this script needs a Debian or Ubuntu machine)" >&2; exit 3; }
 done
-arch="${arch:-$(dpkg --print-architecture)}"
+arch="$(dpkg --print-architecture)"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-standin="$here/test/standins/kube-standin.py"
-[ -f "$standin" ] || { echo "fill-artifacts: $standin is missing" >&2; exit 3; }
+kubernetes="$(bash "$here/scripts/build-kubernetes.sh" | tail -n 1)"
+kubernetes_version="$("$kubernetes/kube-apiserver" --version | sed -n 's/^Kubernetes v//p')"
+[ -n "$kubernetes_version" ] || { echo "fill-artifacts: $kubernetes/kube-apiserver does not report its version" >&2; exit 1; }
 
 # etcd and etcdctl from Debian's packages of the chosen suite (private apt config, cached).
 # shellcheck source=lib/debian-fetch.sh
@@ -70,23 +66,20 @@ for deb in "${debs[@]}"; do dpkg-deb -x "$deb" "$work/root"; done
 mkdir -p "$work/out"
 cp "$work/root/usr/bin/etcd" "$work/out/etcd"
 cp "$work/root/usr/bin/etcdctl" "$work/out/etcdctl"
-for program in kube-apiserver kube-controller-manager kube-scheduler; do
-  sed -e "s/^KUBERNETES_VERSION = \".*\"$/KUBERNETES_VERSION = \"$kubernetes_version\"/" "$standin" > "$work/out/$program"
-  grep -q "^KUBERNETES_VERSION = \"$kubernetes_version\"$" "$work/out/$program" || { echo "fill-artifacts: could not set the stand-in version" >&2; exit 1; }
-done
+for program in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy pause; do cp "$kubernetes/$program" "$work/out/$program"; done
 chmod 0755 "$work/out"/*
 printf 'kubernetes=%s\netcd=%s\narch=%s\n' "$kubernetes_version" "$etcd_version" "$arch" > "$work/out/VERSIONS"
-(cd "$work/out" && sha256sum etcd etcdctl kube-apiserver kube-controller-manager kube-scheduler > SHA256SUMS)
+(cd "$work/out" && sha256sum etcd etcdctl kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy pause > SHA256SUMS)
 
 # Replace only what changed, each file atomically (same directory, then rename).
 mkdir -p "$dir"
 changed=0
-for file in etcd etcdctl kube-apiserver kube-controller-manager kube-scheduler VERSIONS SHA256SUMS; do
+for file in etcd etcdctl kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy pause VERSIONS SHA256SUMS; do
   if ! cmp -s "$work/out/$file" "$dir/$file"; then
     cp -p "$work/out/$file" "$dir/.$file.tmp"
     mv -f "$dir/.$file.tmp" "$dir/$file"
     changed=$((changed + 1))
   fi
 done
-echo "fill-artifacts: $dir: etcd $etcd_version ($etcd_suite), Kubernetes stand-ins v$kubernetes_version, $arch; $changed file(s) updated" >&2
+echo "fill-artifacts: $dir: etcd $etcd_version ($etcd_suite), Kubernetes v$kubernetes_version (built from Debian sources), $arch; $changed file(s) updated" >&2
 echo "fill-artifacts: use versions: { kubernetes: \"$kubernetes_version\", etcd: \"$etcd_version\" } in cluster.yaml" >&2

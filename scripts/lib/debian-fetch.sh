@@ -45,13 +45,44 @@ debian_fetch() {
   for package in "$@"; do
     version="$(apt-cache "${apt_options[@]}" show --no-all-versions "$package:$arch" 2>/dev/null | awk '/^Version:/ { print $2; exit }')"
     [ -n "$version" ] || { echo "$package is not in $suite for $arch" >&2; return 1; }
-    deb="$cache/debs/${package}_${version//:/%3a}_$arch.deb"
-    if [ ! -s "$deb" ]; then
+    # Architecture-independent packages (golang-1.19-src, *-dev) are named _all.deb.
+    deb="$(ls "$cache/debs/${package}_${version//:/%3a}_"{"$arch",all}.deb 2>/dev/null | head -n 1 || true)"
+    if [ -z "$deb" ] || [ ! -s "$deb" ]; then
       echo "downloading $package $version ($suite)" >&2
       (cd "$cache/debs" && apt-get "${apt_options[@]}" -qq download "$package:$arch=$version" >&2) || return 1
-      found="$(ls -t "$cache/debs/${package}_"*"_$arch.deb" | head -n 1)"
+      found="$(ls -t "$cache/debs/${package}_"*.deb | head -n 1)"
+      deb="$cache/debs/$(basename "$found" | sed "s/_[^_]*_\\([^_]*\\)\\.deb\$/_${version//:/%3a}_\\1.deb/")"
       [ "$found" = "$deb" ] || mv "$found" "$deb"
     fi
     echo "$deb"
   done
+}
+
+# Download a source package's upstream (orig) tarball, cached:
+#   debian_source_orig SUITE CACHE PACKAGE VERSION   -> prints the orig tarball's path
+# apt checks the .dsc against the signed Sources index; nothing is unpacked or installed.
+debian_source_orig() {
+  local suite="$1" cache="$2/src" package="$3" version="$4"
+  local mirror keyring upstream found
+  mirror="$(debian_mirror)" || return 3
+  keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  [ -f "$keyring" ] || { echo "$keyring is missing: apt-get install debian-archive-keyring" >&2; return 3; }
+  upstream="${version#*:}"
+  upstream="${upstream%-*}"
+  found="$(ls "$cache/files/${package}_${upstream}.orig.tar."* 2>/dev/null | head -n 1 || true)"
+  if [ -n "$found" ] && [ -s "$found" ]; then echo "$found"; return 0; fi
+  mkdir -p "$cache/lists/partial" "$cache/archives/partial" "$cache/files"
+  echo "deb-src [signed-by=$keyring] $mirror $suite main" > "$cache/sources.list"
+  local apt_options=(
+    -o "Dir::Etc::SourceList=$cache/sources.list" -o "Dir::Etc::SourceParts=/nonexistent"
+    -o "Dir::State::Lists=$cache/lists" -o "Dir::Cache=$cache" -o "Dir::Cache::archives=$cache/archives"
+    -o "APT::Sandbox::User=$(id -un)" -o "Debug::NoLocking=1" -o "APT::Get::List-Cleanup=0"
+  )
+  echo "apt-get update ($mirror $suite, sources)" >&2
+  apt-get "${apt_options[@]}" -qq update >&2 || return 1
+  echo "downloading the $package $version source package ($suite)" >&2
+  (cd "$cache/files" && apt-get "${apt_options[@]}" -qq source --download-only "$package=$version" >&2) || return 1
+  found="$(ls "$cache/files/${package}_${upstream}.orig.tar."* 2>/dev/null | head -n 1 || true)"
+  [ -n "$found" ] || { echo "no ${package}_${upstream}.orig.tar.* after apt-get source" >&2; return 1; }
+  echo "$found"
 }

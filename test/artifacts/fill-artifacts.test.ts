@@ -22,18 +22,18 @@ describe('scripts/fill-artifacts.sh arguments', () => {
   it('prints its usage and exits 2 without a directory or with an unknown option', async () => {
     const none = await runScript([]);
     expect(none.code).toBe(2);
-    expect(none.stderr).toContain('scripts/fill-artifacts.sh [--kubernetes-version 1.32.3]');
+    expect(none.stderr).toContain('scripts/fill-artifacts.sh [--etcd-suite trixie|bookworm] DIR');
     const unknown = await runScript(['--frobnicate', '/tmp/x']);
     expect(unknown).toMatchObject({ code: 2 });
     expect(unknown.stderr).toContain('unknown option --frobnicate');
   });
 
-  it('refuses a Kubernetes version that is not x.y.z and leaves the directory alone', async () => {
+  it('refuses an etcd suite it cannot take etcd from and leaves the directory alone', async () => {
     const parent = await mkdtemp(join(tmpdir(), 'fill-artifacts-'));
     try {
-      const result = await runScript(['--kubernetes-version', '1.32', join(parent, 'out')]);
+      const result = await runScript(['--etcd-suite', 'sid', join(parent, 'out')]);
       expect(result.code).toBe(2);
-      expect(result.stderr).toContain('--kubernetes-version must look like 1.32.3, got 1.32');
+      expect(result.stderr).toContain('--etcd-suite must be trixie or bookworm, got sid');
       expect(existsSync(join(parent, 'out'))).toBe(false);
     } finally {
       await rm(parent, { recursive: true, force: true });
