@@ -3,6 +3,7 @@
 import { addressInCidr } from '../inventory/ipv4.ts';
 import { Nodes, type Node } from '../inventory/node.ts';
 import { SpecError } from '../errors.ts';
+import { kubernetesFeatures, type KubernetesFeatures } from '../spec/kubernetes-versions.ts';
 import type { RunContext } from './context.ts';
 
 export interface TemplateVars extends Record<string, unknown> {
@@ -25,6 +26,8 @@ export interface TemplateVars extends Record<string, unknown> {
   etcdInitialClusterState: 'new' | 'existing';
   /** Paths on the workstation. */
   clusterDir: string;
+  /** What differs between Kubernetes minors (flags, config API versions): one table. */
+  k8s: KubernetesFeatures;
 }
 
 /** Members joined to a running cluster (rebuild) keep `existing`, so a re-run changes nothing. */
@@ -49,6 +52,7 @@ export function templateVars(run: RunContext, node: Node | undefined): TemplateV
     apiEndpoint: `https://${run.inventory.endpoint.host}:${run.inventory.endpoint.port}`,
     etcdInitialClusterState: node && joinedEtcdMembers(run)[node.name] ? 'existing' : 'new',
     clusterDir: run.clusterDir,
+    k8s: kubernetesFeatures(run.spec.versions.kubernetes),
   };
 }
 

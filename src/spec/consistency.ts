@@ -3,6 +3,7 @@
 import { deriveInventory } from '../inventory/derive.ts';
 import { cidrContains, cidrsOverlap, ipToInt, isNetworkAddress, parseCidr } from '../inventory/ipv4.ts';
 import { fieldPath, SpecProblems, type LocatedYaml, type Problem } from './load.ts';
+import { unsupportedKubernetesVersion } from './kubernetes-versions.ts';
 import { loadBalancerType, type ClusterSpec } from './schema.ts';
 
 export interface ConsistencyReport {
@@ -23,6 +24,7 @@ export function checkConsistency(spec: ClusterSpec, located: LocatedYaml): Consi
   checkNodeGroups(spec, error);
   checkLoadBalancer(spec, error, warn);
   checkNetwork(spec, error);
+  checkVersions(spec, error);
   if (errors.length) return { errors, warnings };
   checkAddresses(spec, error);
   return { errors, warnings };
@@ -159,4 +161,11 @@ function nodePath(spec: ClusterSpec, name: string): Path {
   const group = spec.nodes[key];
   if (spec.provider === 'static') return ['nodes', key, 'hosts', Number.isInteger(index) ? index : 0];
   return group?.ips ? ['nodes', key, 'ips', index] : ['nodes', key, 'count'];
+}
+
+/** The version table covers a range of minors; etcd's flags are those of 3.4 and 3.5. */
+function checkVersions(spec: ClusterSpec, error: Report): void {
+  const kubernetes = unsupportedKubernetesVersion(spec.versions.kubernetes);
+  if (kubernetes) error(['versions', 'kubernetes'], kubernetes);
+  if (!/^3\.[45]\.\d+$/.test(spec.versions.etcd)) error(['versions', 'etcd'], `etcd ${spec.versions.etcd} is not supported: hardway supports etcd 3.4.x and 3.5.x`);
 }

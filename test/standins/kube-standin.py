@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
-"""Stand-in for kube-apiserver, kube-controller-manager and kube-scheduler (hardway lab and tests).
+"""Stand-in for kube-apiserver, kube-controller-manager and kube-scheduler, for unit tests only.
 
-Real Kubernetes binaries cannot be downloaded where hardway's tests run, so this one file plays all
+Why it survives: the lab and the end-to-end tests run real Kubernetes v1.20.2 binaries, built from
+Debian's source package (scripts/build-kubernetes.sh). No real binary of the current default,
+1.32, can be had on the machines hardway is tested on, so the 1.32 rendering of units/ (its flags,
+the v1 KubeSchedulerConfiguration, the files they name) is checked against this stand-in. It is
+never installed on a lab node. This one file plays all
 three, chosen by the name it is installed under (/usr/local/bin/kube-apiserver, ...). It behaves
 like the real binaries wherever the orchestrator can tell:
 
@@ -102,6 +106,7 @@ APISERVER_FLAGS = {
     "kubelet-certificate-authority": STRING,
     "kubelet-client-certificate": STRING,
     "kubelet-client-key": STRING,
+    "kubelet-preferred-address-types": STRING,
     "runtime-config": STRING,
     "secure-port": PORT,
     "service-account-issuer": STRING,

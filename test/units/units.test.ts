@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { templateVars } from '../../src/engine/vars.ts';
 import { addressInCidr, cidrContains } from '../../src/inventory/ipv4.ts';
 import { Nodes } from '../../src/inventory/node.ts';
-import { projectRoot, testRunContext } from '../helpers/context.ts';
+import { labSpecInput, projectRoot, testRunContext } from '../helpers/context.ts';
 import { etcdBinary, runToExit, startStandin } from '../standins/fixtures.ts';
 import { execStart, flagMap, renderUnit } from './render.ts';
 
@@ -154,6 +154,17 @@ describe('kube-controller-manager.service and kube-scheduler.service', () => {
       clientConnection: { kubeconfig: '/var/lib/kubernetes/kube-scheduler.kubeconfig' },
       leaderElection: { leaderElect: true },
     });
+  });
+
+  it('renders what Kubernetes 1.20 needs: the v1beta1 scheduler config, the insecure ports off', () => {
+    const old = testRunContext({ spec: { ...labSpecInput, versions: { kubernetes: '1.20.2' } } });
+    const controller = nodesOf(old).controllers()[0]!;
+    expect((parse(renderUnit(old, 'kube-scheduler.yaml', controller)) as Record<string, unknown>).apiVersion).toBe('kubescheduler.config.k8s.io/v1beta1');
+    expect(flagsOf(old, 'kube-scheduler.service', controller.name).get('port')).toBe('0');
+    expect(flagsOf(old, 'kube-controller-manager.service', controller.name).get('port')).toBe('0');
+    expect(flagsOf(external, 'kube-scheduler.service', controller.name).has('port')).toBe(false);
+    // The apiserver reaches kubelets by address: node names need not resolve.
+    expect(flagsOf(old, 'kube-apiserver.service', controller.name).get('kubelet-preferred-address-types')).toBe('InternalIP,Hostname');
   });
 });
 
