@@ -78,6 +78,21 @@ function parseHosts(text: string): HostSelector | undefined {
   return ROLES.includes(role) ? { kind: 'role', role } : undefined;
 }
 
+/** A handler named by `notify`: `restart etcd` (this step's) or `etcd: restart etcd` (another step's). */
+export interface HandlerRef {
+  step: string;
+  handler: string;
+}
+
+/**
+ * Why: a task in one step may owe a restart to a service another step manages (a new etcd
+ * binary owes `etcd: restart etcd`); the restart then runs with that step's handlers, in order.
+ */
+export function handlerRef(step: string, name: string): HandlerRef {
+  const match = /^([a-z][a-z0-9-]*): (.+)$/.exec(name);
+  return match ? { step: match[1]!, handler: match[2]! } : { step, handler: name };
+}
+
 /** Why: a playbook is checked whole when loaded, so a typo fails before any node is touched. */
 export function parsePlaybook(text: string, file: string, modules: ModuleRegistry): Playbook {
   const located = parseYaml(text, file);
@@ -120,7 +135,9 @@ export function parsePlaybook(text: string, file: string, modules: ModuleRegistr
     }
     const notify = rawTaskValue.notify === undefined ? [] : [rawTaskValue.notify].flat();
     for (const name of notify) {
-      if (!handlerNames.has(name)) report([...path, 'notify'], `notifies "${name}", which is not a handler of this playbook`);
+      const target = handlerRef(raw.step, name);
+      // Another step's handlers are checked once every playbook is loaded (loadPlaybooks).
+      if (target.step === raw.step && !handlerNames.has(target.handler)) report([...path, 'notify'], `notifies "${name}", which is not a handler of this playbook`);
     }
     if (inHandler && (rawTaskValue.once || notify.length)) report(path, 'handler tasks cannot use once or notify');
     return { name: rawTaskValue.name, module: moduleName, args, notify, once: rawTaskValue.once ?? false, file, line: located.lineOf(path) };
@@ -163,6 +180,17 @@ export async function loadPlaybooks(directory: string, modules: ModuleRegistry):
     } catch (error) {
       if (error instanceof SpecProblems) problems.push(...error.problems);
       else throw error;
+    }
+  }
+  for (const playbook of playbooks) {
+    for (const task of playbook.tasks) {
+      for (const name of task.notify) {
+        const target = handlerRef(playbook.step, name);
+        const owner = playbooks.find((candidate) => candidate.step === target.step);
+        if (!owner?.handlers.some((handler) => handler.name === target.handler)) {
+          problems.push({ file: playbook.file, line: task.line, field: 'notify', message: `notifies "${name}", but ${owner ? `step ${target.step} has no handler "${target.handler}"` : `there is no step ${target.step}`}` });
+        }
+      }
     }
   }
   if (problems.length) throw new SpecProblems(problems);

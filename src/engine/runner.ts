@@ -6,8 +6,9 @@ import { Listr, type ListrTask } from 'listr2';
 import type { Node } from '../inventory/node.ts';
 import type { NodeScratch, RunContext } from './context.ts';
 import { executeTask, type TaskResult } from './execute.ts';
-import type { Handler, PlaybookTask } from './playbook.ts';
-import type { SelectedStep } from './select.ts';
+import { handlerRef, type Handler, type PlaybookTask } from './playbook.ts';
+import { hostsOf, type SelectedStep } from './select.ts';
+import { Nodes } from '../inventory/node.ts';
 import { LOCAL, type StepNodeRecord } from './state.ts';
 
 export type RendererChoice = 'default' | 'simple' | 'verbose' | 'silent' | 'test';
@@ -30,6 +31,7 @@ interface StepRun {
   failedNodes: Set<string>;
   /** handler name -> nodes whose notifying task changed */
   pending: Map<string, Set<string>>;
+  owed: OwedHandlers;
   started: number;
   durations: RunReport['stepDurations'];
 }
@@ -40,6 +42,55 @@ export function chooseRenderer(options: { json: boolean; verbose: boolean; isTTY
   if (options.verbose) return 'verbose';
   if (!options.isTTY || options.ci) return 'simple';
   return 'default';
+}
+
+/**
+ * Why: a notified handler is owed until it ran to the end on its node, across failures and runs
+ * (Ansible drops them, PITFALLS.md). Owed handlers live in the state; a dry run keeps its own
+ * notes in memory and writes nothing.
+ */
+export class OwedHandlers {
+  readonly #run: RunContext;
+  readonly #dryRun = new Map<string, Map<string, Set<string>>>();
+
+  constructor(run: RunContext) {
+    this.#run = run;
+  }
+
+  /**
+   * handler -> nodes of this step that owe it (selected nodes only; others stay owed). A node the
+   * step never runs on (not its role, gone from the inventory) owes it nothing: that is dropped.
+   */
+  async forStep(step: SelectedStep, nodes: readonly string[]): Promise<Map<string, Set<string>>> {
+    const name = step.playbook.step;
+    const hosts = step.local ? [LOCAL] : hostsOf(step.playbook, new Nodes(this.#run.inventory.nodes)).map((node) => node.name);
+    for (const [handler, names] of Object.entries(this.#run.state.owedHandlers(name))) {
+      for (const node of names) if (!hosts.includes(node)) await this.settle(name, handler, node);
+    }
+    return this.#owedNow(name, nodes);
+  }
+
+  #owedNow(step: string, nodes: readonly string[]): Map<string, Set<string>> {
+    const owed = new Map<string, Set<string>>();
+    const add = (handler: string, node: string) => {
+      if (nodes.includes(node)) owed.set(handler, (owed.get(handler) ?? new Set()).add(node));
+    };
+    for (const [handler, names] of Object.entries(this.#run.state.owedHandlers(step))) for (const node of names) add(handler, node);
+    for (const [handler, names] of this.#dryRun.get(step) ?? []) for (const node of names) add(handler, node);
+    return owed;
+  }
+
+  async owe(step: string, handler: string, node: string): Promise<void> {
+    if (!this.#run.options.dryRun) return this.#run.state.owe(step, handler, node);
+    const handlers = this.#dryRun.get(step) ?? new Map<string, Set<string>>();
+    handlers.set(handler, (handlers.get(handler) ?? new Set()).add(node));
+    this.#dryRun.set(step, handlers);
+  }
+
+  async settle(step: string, handler: string, node: string): Promise<void> {
+    if (!this.#run.options.dryRun) return this.#run.state.settle(step, handler, node);
+    this.#dryRun.get(step)?.get(handler)?.delete(node);
+  }
 }
 
 /** Run steps in order; stops after the first step with a failed node. */
@@ -57,12 +108,14 @@ export async function runSteps(run: RunContext, steps: readonly SelectedStep[], 
   };
   let failed = false;
   const stepDurations: RunReport['stepDurations'] = [];
+  const owed = new OwedHandlers(run);
 
   const listr = new Listr(
     steps.map((step): ListrTask => ({
       title: stepTitle(step),
       task: async (_, listrTask) => {
-        const stepRun: StepRun = { run, step, results, scratch, failedNodes: new Set(), pending: new Map(), started: performance.now(), durations: stepDurations };
+        const names = step.local ? [LOCAL] : step.nodes.map((node) => node.name);
+        const stepRun: StepRun = { run, step, results, scratch, failedNodes: new Set(), pending: await owed.forStep(step, names), owed, started: performance.now(), durations: stepDurations };
         return listrTask.newListr(stepSubtasks(stepRun), {
           concurrent: false,
           exitOnError: true,
@@ -200,13 +253,20 @@ function taskItem(stepRun: StepRun, task: PlaybookTask, node: Node | undefined, 
       });
       stepRun.results.push(result);
       listrTask.title = `${task.name}: ${result.status}${result.reason ? ` (${firstLine(result.reason)})` : ''}`;
+      const step = stepRun.step.playbook.step;
       if (result.status === 'changed') {
         for (const name of task.notify) {
-          const pending = stepRun.pending.get(name) ?? new Set<string>();
+          const target = handlerRef(step, name);
+          await stepRun.owed.owe(target.step, target.handler, nodeName);
+          if (target.step !== step) continue;
+          const pending = stepRun.pending.get(target.handler) ?? new Set<string>();
           pending.add(nodeName);
-          stepRun.pending.set(name, pending);
+          stepRun.pending.set(target.handler, pending);
         }
       }
+      // The handler's last task ended well on this node: the restart is no longer owed.
+      const owner = handler ? stepRun.step.playbook.handlers.find((candidate) => candidate.name === handler) : undefined;
+      if (owner && owner.tasks.at(-1) === task && result.status !== 'failed') await stepRun.owed.settle(step, owner.name, nodeName);
       if (result.status === 'failed') {
         stepRun.failedNodes.add(nodeName);
         throw result.error ?? new Error(result.reason);

@@ -33,6 +33,11 @@ export interface StateData {
   operations: Record<string, unknown>;
   /** The last --artifacts-dir given, used when a later run names none. */
   artifactsDir?: string;
+  /**
+   * Handlers notified but not yet run to the end, per step, per handler: the nodes that still owe
+   * them (a node failed, the run was interrupted). The next run of that step runs them first.
+   */
+  owedHandlers?: Record<string, Record<string, string[]>>;
 }
 
 export function emptyState(cluster: string): StateData {
@@ -96,6 +101,33 @@ export class StateStore {
 
   stepRecord(step: string, node: string): StepNodeRecord | undefined {
     return this.#data.steps[step]?.[node];
+  }
+
+  /** The nodes that owe each handler of a step. */
+  owedHandlers(step: string): Record<string, string[]> {
+    return this.#data.owedHandlers?.[step] ?? {};
+  }
+
+  /** Why: a notified restart is durable before the task that caused it is reported done. */
+  owe(step: string, handler: string, node: string): Promise<void> {
+    if (this.owedHandlers(step)[handler]?.includes(node)) return this.#queue;
+    return this.update((draft) => {
+      const steps = (draft.owedHandlers ??= {});
+      const handlers = (steps[step] ??= {});
+      handlers[handler] = [...new Set([...(handlers[handler] ?? []), node])].sort();
+    });
+  }
+
+  /** A handler ran to the end on a node: nothing is owed any more. */
+  settle(step: string, handler: string, node: string): Promise<void> {
+    if (!this.owedHandlers(step)[handler]?.includes(node)) return this.#queue;
+    return this.update((draft) => {
+      const handlers = draft.owedHandlers?.[step];
+      if (!handlers?.[handler]) return;
+      handlers[handler] = handlers[handler].filter((name) => name !== node);
+      if (!handlers[handler].length) delete handlers[handler];
+      if (!Object.keys(handlers).length) delete draft.owedHandlers![step];
+    });
   }
 
   recordStep(step: string, results: Record<string, StepNodeRecord>): Promise<void> {

@@ -44,6 +44,11 @@ export interface ServicePlan {
 
 /** How long a start may stay "activating" before the task moves on (the wait task checks health). */
 const SETTLE_MS = 10_000;
+/**
+ * How long a unit may take to finish stopping before its queued start runs: a real
+ * kube-apiserver has been seen taking more than 15 s to exit after SIGTERM (ENVIRONMENT.md).
+ */
+const STOPPING_MS = 120_000;
 const POLL_MS = 250;
 
 /** `etcd` -> `etcd.service`; names with a unit suffix stay as they are. */
@@ -146,6 +151,8 @@ export function settleVerdict(before: ServiceFacts, now: ServiceFacts, timedOut:
       return now.Result === 'success' ? { done: true, ok: true, reason: 'ran and exited' } : { done: true, ok: false, reason: `exited (${now.Result})` };
     case 'activating':
     case 'reloading':
+      // The main process exited and systemd waits to start it again: a crash loop, not a slow start.
+      if (now.SubState === 'auto-restart') return { done: true, ok: false, reason: `keeps exiting (${now.Result || 'exit-code'}); systemd is restarting it` };
       return timedOut ? { done: true, ok: true, reason: `still ${now.ActiveState} (${now.SubState}); a Type=notify unit like etcd reports ready once its peers are up` } : { done: false };
     default:
       return timedOut ? { done: true, ok: false, reason: `${now.ActiveState} (${now.SubState})` } : { done: false };
@@ -198,9 +205,12 @@ export const serviceModule = defineModule({
     const before = await readFacts(transport, plan.unit, ctx.signal);
     await transport.exec(`systemctl --no-block ${plan.action} ${q}`, { signal: ctx.signal });
     if (plan.action === 'start') ctx.scratch.startedServices.add(plan.unit);
-    const deadline = performance.now() + SETTLE_MS;
+    const started = performance.now();
+    let deadline = started + SETTLE_MS;
     for (;;) {
       const now = await readFacts(transport, plan.unit, ctx.signal);
+      // Still stopping the old process: the settle time starts once it is gone (bounded).
+      if (now.ActiveState === 'deactivating' && performance.now() - started < STOPPING_MS) deadline = Math.max(deadline, performance.now() + SETTLE_MS);
       const verdict = settleVerdict(before, now, performance.now() >= deadline);
       if (verdict.done && verdict.ok) return { changed: true, reason: `${plan.action === 'start' ? 'started' : 'restarted'} ${plan.unit}: ${verdict.reason}` };
       if (verdict.done) {

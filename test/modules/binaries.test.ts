@@ -195,13 +195,16 @@ describe('binaries on a node (real sshd)', () => {
 });
 
 describe('playbooks/60-binaries.yaml', () => {
-  it('loads, runs on all nodes after hosts, and installs etcd on etcd members and kube-* on controllers', async () => {
+  it('loads, runs on all nodes after hosts, and each replaced binary owes a restart of the service running it', async () => {
     const file = join(projectRoot, 'playbooks', '60-binaries.yaml');
     const playbook = parsePlaybook(await readFile(file, 'utf8'), file, new ModuleRegistry([binariesModule]));
     expect(playbook).toMatchObject({ step: 'binaries', needs: ['hosts'], hosts: { kind: 'all' } });
-    expect(playbook.tasks.map((task) => [task.module, task.args])).toEqual([
-      ['binaries', { role: 'etcd', files: ['etcd', 'etcdctl'] }],
-      ['binaries', { role: 'controller', files: ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] }],
+    expect(playbook.tasks.map((task) => [task.module, task.args, task.notify])).toEqual([
+      ['binaries', { role: 'etcd', files: ['etcd'] }, ['etcd: restart etcd']],
+      ['binaries', { role: 'etcd', files: ['etcdctl'] }, []],
+      ['binaries', { role: 'controller', files: ['kube-apiserver'] }, ['control-plane: restart kube-apiserver']],
+      ['binaries', { role: 'controller', files: ['kube-controller-manager'] }, ['control-plane: restart kube-controller-manager']],
+      ['binaries', { role: 'controller', files: ['kube-scheduler'] }, ['control-plane: restart kube-scheduler']],
     ]);
   });
 });

@@ -118,6 +118,10 @@ describe('settleVerdict (after systemctl --no-block start|restart)', () => {
     expect(settleVerdict(before, activating, false)).toEqual({ done: false });
     expect(settleVerdict(before, activating, true)).toMatchObject({ done: true, ok: true, reason: expect.stringContaining('still activating') });
   });
+  it('fails a crash loop (activating/auto-restart) instead of taking it for a slow start', () => {
+    const looping = now({ ActiveState: 'activating', SubState: 'auto-restart', Result: 'exit-code' });
+    expect(settleVerdict(before, looping, false)).toEqual({ done: true, ok: false, reason: 'keeps exiting (exit-code); systemd is restarting it' });
+  });
   it('reports a unit that never started', () => {
     expect(settleVerdict(facts(SHOW_NEW), facts(SHOW_NEW), true)).toEqual({ done: true, ok: false, reason: 'did not start (inactive/dead, result success)' });
   });
