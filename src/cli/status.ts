@@ -21,6 +21,10 @@ export interface StatusReport {
   etcd: HealthResult[];
   apiservers: HealthResult[];
   loadBalancer: HealthResult[];
+  /** Which controller leads kube-controller-manager and kube-scheduler (their Leases). */
+  leaders: HealthResult[];
+  /** Restarts notified but not carried out yet (a failed or interrupted run): the next run does them. */
+  owedHandlers: { step: string; handler: string; nodes: string[] }[];
   certificates: { expiringSoon: string[]; soonestDaysLeft: number | undefined; missing: string[] };
   /** An interrupted rebuild that `hardway rebuild NODE` would finish. */
   pendingRebuild: { node: string; done: string[] } | undefined;
@@ -45,11 +49,13 @@ export async function collectStatus(cluster: LoadedCluster, io: CliIO): Promise<
   const stepNames = steps.ordered.map((step) => step.step);
   const nodes = new Nodes(cluster.inventory.nodes);
   const stepState = (node: string) => Object.fromEntries(stepNames.map((step) => [step, cluster.state.stepRecord(step, node)?.status ?? '-']));
-  const [etcd, apiservers, loadBalancer] = await Promise.all([
+  const [etcd, apiservers, loadBalancer, leaders] = await Promise.all([
     nodes.etcd().length ? probe(cluster, 'etcd', io) : Promise.resolve([]),
     probe(cluster, 'apiservers', io),
     loadBalancerType(cluster.spec) === 'none' ? Promise.resolve([]) : probe(cluster, 'loadbalancer', io),
+    nodes.controllers().length ? probe(cluster, 'leaders', io) : Promise.resolve([]),
   ]);
+  const owedHandlers = Object.entries(cluster.state.data.owedHandlers ?? {}).flatMap(([step, handlers]) => Object.entries(handlers).map(([handler, owing]) => ({ step, handler, nodes: owing })));
   const pki = await inspectPki({ clusterDir: cluster.clusterDir, spec: cluster.spec, inventory: cluster.inventory, now: new Date() }).catch(() => undefined);
   const rows = pki?.rows ?? [];
   const days = rows.map((row) => row.daysLeft).filter((value): value is number => typeof value === 'number');
@@ -62,6 +68,8 @@ export async function collectStatus(cluster: LoadedCluster, io: CliIO): Promise<
     etcd,
     apiservers,
     loadBalancer,
+    leaders,
+    owedHandlers,
     pendingRebuild: pendingRebuild(cluster),
     certificates: {
       expiringSoon: pki?.warnings ?? [],
@@ -89,7 +97,11 @@ export function formatStatus(report: StatusReport): string {
   table.push(['(local)', '', '', ...stepNames.map((step) => report.localSteps[step] ?? '-')]);
   const widths = header.map((_, column) => Math.max(...table.map((row) => (row[column] ?? '').length)));
   lines.push(...table.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()), '');
-  lines.push(...healthLines('etcd members', report.etcd), ...healthLines('API servers', report.apiservers), ...healthLines('load balancer', report.loadBalancer));
+  lines.push(...healthLines('etcd members', report.etcd), ...healthLines('API servers', report.apiservers), ...healthLines('load balancer', report.loadBalancer), ...healthLines('leaders', report.leaders));
+  if (report.owedHandlers.length) {
+    lines.push('', 'owed restarts (a run stopped before its handlers ran; the next `hardway up` runs them):');
+    for (const owed of report.owedHandlers) lines.push(`  ${owed.step}: ${owed.handler} on ${owed.nodes.join(', ')}`);
+  }
   const certs = report.certificates;
   lines.push('', `certificates: ${certs.soonestDaysLeft === undefined ? 'none issued yet' : `soonest expiry in ${certs.soonestDaysLeft} days`}${certs.missing.length ? `; missing: ${certs.missing.join(', ')}` : ''}`);
   for (const warning of certs.expiringSoon) lines.push(`  warning: ${warning}`);

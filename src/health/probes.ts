@@ -1,31 +1,15 @@
 // Health probes shared by `verify` and `status`: every etcd member's /health over mutual TLS,
 // every API server's /healthz and /version, and /healthz through the load balancer, each checked
 // against the CA and the address it was reached at, so a missing SAN names the cert and the name.
-import { readFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { RunContext } from '../engine/context.ts';
-import { HardwayError } from '../errors.ts';
-import { Nodes, type Node } from '../inventory/node.ts';
-import { localSource } from '../modules/copy.ts';
+import { Nodes } from '../inventory/node.ts';
 import { httpGet } from '../modules/wait.ts';
+import { checkLeaders, checkWriteRead } from './api-checks.ts';
+import { directTcp, files, viaNode, type HealthContext, type HealthResult, type Tls } from './connect.ts';
 
-export const HEALTH_CHECKS = ['etcd', 'apiservers', 'loadbalancer'] as const;
+export const HEALTH_CHECKS = ['etcd', 'apiservers', 'loadbalancer', 'api', 'leaders'] as const;
 export type HealthCheck = (typeof HEALTH_CHECKS)[number];
-
-/** What the probes need: connections through nodes, the cluster files, a signal. */
-export interface HealthContext {
-  run: RunContext;
-  signal: AbortSignal;
-}
-
-interface Tls {
-  ca: Buffer;
-  cert?: Buffer;
-  key?: Buffer;
-  /** The certificate the server should present, to name it in errors. */
-  serverCert: string;
-}
+export type { HealthContext, HealthResult };
 
 interface Probe {
   what: string;
@@ -53,39 +37,8 @@ async function fetchOnce(probe: Probe, signal: AbortSignal): Promise<{ status: n
   return httpGet(socket, probe.url, probe.tls, signal);
 }
 
-function directTcp(host: string, port: number): Promise<Duplex> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host, port });
-    const timer = setTimeout(() => socket.destroy(new Error(`no TCP answer from ${host}:${port} within 10s`)), 10_000);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      resolve(socket);
-    });
-    socket.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-  });
-}
-
-async function viaNode(ctx: HealthContext, node: Node, host: string, port: number): Promise<Duplex> {
-  const transport = await ctx.run.transports.get(node, ctx.signal);
-  if (!transport.openTcp) throw new Error(`the transport to ${node.name} cannot open TCP connections`);
-  return transport.openTcp(host, port).catch((error: Error) => {
-    throw new Error(`${host}:${port}: ${error.message.replace('(SSH) Channel open failure: ', '')}`);
-  });
-}
-
-async function files(ctx: HealthContext, names: { ca: string; cert?: string; key?: string }, serverCert: string): Promise<Tls> {
-  const read = (name: string) =>
-    readFile(localSource(ctx.run.clusterDir, name)).catch((error: NodeJS.ErrnoException) => {
-      throw new HardwayError(`cannot read ${name} (${error.code ?? error.message})`, { hint: 'The pki step makes it: hardway provision --step pki.' });
-    });
-  return { ca: await read(names.ca), cert: names.cert ? await read(names.cert) : undefined, key: names.key ? await read(names.key) : undefined, serverCert };
-}
-
 /** The probes for one check, for this cluster. */
-async function probesFor(ctx: HealthContext, check: HealthCheck): Promise<{ probe: Probe; expect: (response: { status: number; body: string }) => string }[]> {
+async function probesFor(ctx: HealthContext, check: Exclude<HealthCheck, 'api' | 'leaders'>): Promise<{ probe: Probe; expect: (response: { status: number; body: string }) => string }[]> {
   const nodes = new Nodes(ctx.run.inventory.nodes);
   if (check === 'etcd') {
     const tls = await files(ctx, { ca: 'pki/etcd-ca.pem', cert: 'pki/etcd-healthcheck-client.pem', key: 'pki/etcd-healthcheck-client-key.pem' }, 'pki/etcd-server-<member>.pem');
@@ -134,15 +87,11 @@ async function probesFor(ctx: HealthContext, check: HealthCheck): Promise<{ prob
   ];
 }
 
-export interface HealthResult {
-  what: string;
-  ok: boolean;
-  /** "healthy", "v1.32.3", or what is wrong. */
-  detail: string;
-}
 
 /** Why: one implementation of "is it healthy, as a client sees it" for verify and status. */
-export async function probeHealth(ctx: HealthContext, check: HealthCheck): Promise<HealthResult[]> {
+export async function probeHealth(ctx: HealthContext, check: HealthCheck, options: { waitMs?: number } = {}): Promise<HealthResult[]> {
+  if (check === 'api') return checkWriteRead(ctx);
+  if (check === 'leaders') return checkLeaders(ctx, options.waitMs ?? 0);
   const probes = await probesFor(ctx, check);
   return Promise.all(
     probes.map(async ({ probe, expect }) => {

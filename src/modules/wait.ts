@@ -118,6 +118,21 @@ function openFromNode(transport: Transport, host: string, port: number): Promise
 
 /** GET a URL over a socket the node opened; resolves with the status and the start of the body. */
 export function httpGet(socket: Duplex, url: URL, tls: { ca?: Buffer; cert?: Buffer; key?: Buffer }, signal: AbortSignal): Promise<{ status: number; body: string }> {
+  return httpRequest(socket, url, tls, signal);
+}
+
+/** A request's method and JSON body, and how much of the answer to keep (bounded). */
+export interface HttpRequestOptions {
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  json?: unknown;
+  /** Bytes of the body kept (default 200): probes need the start, API reads the whole object. */
+  maxBody?: number;
+}
+
+/** Why: one HTTP(S) client over a socket the caller opened (through a node, or direct), for probes and API checks. */
+export function httpRequest(socket: Duplex, url: URL, tls: { ca?: Buffer; cert?: Buffer; key?: Buffer }, signal: AbortSignal, options: HttpRequestOptions = {}): Promise<{ status: number; body: string }> {
+  const maxBody = options.maxBody ?? 200;
+  const payload = options.json === undefined ? undefined : Buffer.from(JSON.stringify(options.json));
   return new Promise((resolve, reject) => {
     const hostname = url.hostname.replace(/^\[|\]$/g, '');
     const connection =
@@ -129,21 +144,23 @@ export function httpGet(socket: Duplex, url: URL, tls: { ca?: Buffer; cert?: Buf
       reject(error);
     };
     connection.once('error', fail);
-    const req = request({ host: hostname, path: `${url.pathname}${url.search}`, method: 'GET', headers: { host: url.host, connection: 'close' }, createConnection: () => connection as never, signal }, (response) => {
+    const headers: Record<string, string | number> = { host: url.host, connection: 'close' };
+    if (payload) Object.assign(headers, { 'content-type': 'application/json', 'content-length': payload.length, accept: 'application/json' });
+    const req = request({ host: hostname, path: `${url.pathname}${url.search}`, method: options.method ?? 'GET', headers, createConnection: () => connection as never, signal }, (response) => {
       const chunks: Buffer[] = [];
       let size = 0;
       response.on('data', (chunk: Buffer) => {
-        if (size < 512) chunks.push(chunk);
+        if (size < maxBody + 512) chunks.push(chunk);
         size += chunk.length;
       });
       response.on('end', () => {
         connection.destroy();
-        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8').slice(0, 200) });
+        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8').slice(0, maxBody) });
       });
       response.on('error', fail);
     });
     req.once('error', fail);
-    req.end();
+    req.end(payload);
   });
 }
 
