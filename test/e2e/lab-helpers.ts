@@ -21,11 +21,30 @@ export function requireRoot(): void {
   }
 }
 
-/** The offline artifacts directory, filled by scripts/fill-artifacts.sh (cached). */
-export async function artifactsDir(): Promise<string> {
-  const dir = join(process.env.HARDWAY_CACHE_DIR ?? '/var/cache/hardway', 'artifacts');
-  if (!existsSync(join(dir, 'SHA256SUMS'))) await exec('bash', [join(root, 'scripts/fill-artifacts.sh'), dir], { maxBuffer: 16 * 1024 * 1024 });
+/**
+ * The offline artifacts directory, filled by scripts/fill-artifacts.sh (cached): real Kubernetes
+ * v1.20.2 and etcd 3.5.16 (trixie), or with `bookworm` etcd 3.4.23, for upgrades between the two.
+ */
+export async function artifactsDir(etcdSuite: 'trixie' | 'bookworm' = 'trixie'): Promise<string> {
+  const dir = join(process.env.HARDWAY_CACHE_DIR ?? '/var/cache/hardway', etcdSuite === 'trixie' ? 'artifacts' : 'artifacts-etcd-3.4');
+  if (!existsSync(join(dir, 'SHA256SUMS'))) await exec('bash', [join(root, 'scripts/fill-artifacts.sh'), '--etcd-suite', etcdSuite, dir], { maxBuffer: 16 * 1024 * 1024 });
   return dir;
+}
+
+/** Poll `probe` until it returns a value, at most `timeoutMs`; the error names what was awaited. */
+export async function eventually<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${last ? ` (last: ${(last as Error).message})` : ''}`);
 }
 
 /** A /24 under `base` (e.g. "10.245") that no route on this machine overlaps. */

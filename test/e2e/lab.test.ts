@@ -1,6 +1,9 @@
-// The lab end to end, as a user runs it: `hardway up` with offline artifacts, then checks from the
-// host with etcdctl and curl, a converged re-run, partial runs, a stopped apiserver, a forced SAN
-// mismatch, and destroy leaving nothing behind. Root and Linux only; builds its own cluster.
+// The lab end to end, as a user runs it: `hardway up` with offline artifacts (real Kubernetes
+// v1.20.2 built from Debian's source, etcd from Debian), then checks from the host with kubectl,
+// etcdctl and curl: namespaces, a Deployment turned into a ReplicaSet and a Pod, leader leases and
+// their failover, Secrets encrypted in etcd, RBAC of the components, directly and through the load
+// balancer; a converged re-run, partial runs, a stopped apiserver, a forced SAN mismatch, a rolling
+// etcd upgrade 3.4 -> 3.5, and destroy leaving nothing behind. Root and Linux only.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -9,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hardway, type CliResult } from '../helpers/cli.ts';
-import { artifactsDir, expectOk, freeSubnet, labLeftovers, labSpec, requireRoot } from './lab-helpers.ts';
+import { artifactsDir, eventually, expectOk, freeSubnet, labLeftovers, labSpec, requireRoot } from './lab-helpers.ts';
 
 const exec = promisify(execFile);
 
@@ -23,19 +26,41 @@ function json<T>(result: CliResult): T {
 }
 
 
-describe('lab: 3 etcd + 2 controllers + haproxy', () => {
+describe('lab: 3 etcd + 2 controllers + haproxy, real Kubernetes', () => {
   const name = `e2e${randomBytes(2).toString('hex')}`;
   let subnet = '';
   let dir = '';
+  // The cluster starts on bookworm's etcd 3.4.23; the last test upgrades it to trixie's 3.5.16.
   let artifacts = '';
   const cli = (...args: string[]) => hardway(['-c', join(dir, 'cluster.yaml'), ...args], { timeoutMs: 600_000 });
+  const kubeconfig = () => join(dir, 'admin.kubeconfig');
+  /** kubectl through the load balancer (the kubeconfig's server), or straight at one API server. */
+  const kubectl = async (args: string[], server?: string) => {
+    const { stdout } = await exec('kubectl', ['--kubeconfig', kubeconfig(), ...(server ? ['--server', server] : []), ...args], { maxBuffer: 8 * 1024 * 1024 });
+    return stdout;
+  };
+  const direct = () => `https://${subnet}.10:6443`;
+  const etcdctl = (...args: string[]) =>
+    exec('etcdctl', [
+      `--endpoints=${[20, 21, 22].map((host) => `https://${subnet}.${host}:2379`).join(',')}`,
+      `--cacert=${join(dir, 'pki/etcd-ca.pem')}`,
+      `--cert=${join(dir, 'pki/etcd-healthcheck-client.pem')}`,
+      `--key=${join(dir, 'pki/etcd-healthcheck-client-key.pem')}`,
+      ...args,
+    ], { encoding: 'buffer', maxBuffer: 8 * 1024 * 1024 });
+  const leaseHolder = async (lease: string) => {
+    const holder = await kubectl(['-n', 'kube-system', 'get', 'lease', lease, '-o', 'jsonpath={.spec.holderIdentity}']);
+    return holder.slice(0, holder.lastIndexOf('_'));
+  };
 
   beforeAll(async () => {
     requireRoot();
     subnet = await freeSubnet('10.245');
-    artifacts = await artifactsDir();
+    artifacts = await artifactsDir('bookworm');
     dir = await mkdtemp(join(tmpdir(), 'hardway-lab-e2e-'));
-    await writeFile(join(dir, 'cluster.yaml'), await labSpec('cluster.yaml', name, subnet));
+    const spec = (await labSpec('cluster.yaml', name, subnet)).replace('etcd: "3.5.16"', 'etcd: "3.4.23"');
+    expect(spec).toContain('etcd: "3.4.23"');
+    await writeFile(join(dir, 'cluster.yaml'), spec);
   });
 
   afterAll(async () => {
@@ -68,10 +93,75 @@ describe('lab: 3 etcd + 2 controllers + haproxy', () => {
     expect(`${stdout}${stderr}`.match(/is healthy/g)).toHaveLength(3);
     const curl = await exec('curl', ['-sS', '--cacert', join(dir, 'pki/ca.pem'), `https://${subnet}.30:6443/healthz`]);
     expect(curl.stdout).toBe('ok');
-    // kubectl with the kubeconfig hardway hands out, through the load balancer.
-    expectOk(await cli('kubeconfig', '--out', join(dir, 'admin.kubeconfig')));
-    const kubectl = await exec('kubectl', ['--kubeconfig', join(dir, 'admin.kubeconfig'), 'get', '--raw', '/healthz']);
-    expect(kubectl.stdout).toBe('ok');
+    // kubectl with the kubeconfig hardway hands out: the real API, through the LB and directly.
+    expectOk(await cli('kubeconfig', '--out', kubeconfig()));
+    for (const server of [undefined, direct()]) {
+      expect(await kubectl(['get', '--raw', '/readyz'], server)).toBe('ok');
+      const namespaces = (await kubectl(['get', 'ns', '-o', 'jsonpath={.items[*].metadata.name}'], server)).split(' ').sort();
+      expect(namespaces).toEqual(['default', 'kube-node-lease', 'kube-public', 'kube-system']);
+      expect(JSON.parse(await kubectl(['version', '-o', 'json'], server)).serverVersion.gitVersion).toBe('v1.20.2');
+    }
+  });
+
+  it('runs a real controller-manager and scheduler: a Deployment becomes a ReplicaSet and a pending Pod', async () => {
+    await kubectl(['create', 'deployment', 'web', '--image=registry.invalid/web:1']);
+    const pod = await eventually('a Pod of deployment web', 60_000, async () => {
+      const rs = await kubectl(['get', 'rs', '-l', 'app=web', '-o', 'jsonpath={.items[*].metadata.name}'], direct());
+      const pods = await kubectl(['get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[*].status.phase}']);
+      return rs.startsWith('web-') && pods === 'Pending' ? pods : undefined;
+    });
+    expect(pod).toBe('Pending');
+    // No worker yet: the scheduler looked at it and found no node.
+    const reason = await eventually('the scheduler to mark the Pod unschedulable', 60_000, async () => {
+      const conditions = await kubectl(['get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[0].status.conditions[?(@.type=="PodScheduled")].reason}']);
+      return conditions || undefined;
+    });
+    expect(reason).toBe('Unschedulable');
+    await kubectl(['delete', 'deployment', 'web']);
+  });
+
+  it('stores Secrets encrypted with aescbc in etcd', async () => {
+    const secret = `s${randomBytes(3).toString('hex')}`;
+    await kubectl(['create', 'secret', 'generic', secret, '--from-literal=password=hunter2-plaintext'], direct());
+    const { stdout } = await etcdctl('get', `/registry/secrets/default/${secret}`, '--print-value-only');
+    expect(stdout.subarray(0, 'k8s:enc:aescbc:v1:'.length).toString()).toBe('k8s:enc:aescbc:v1:');
+    expect(stdout.includes(Buffer.from('hunter2-plaintext'))).toBe(false);
+    expect(await kubectl(['get', 'secret', secret, '-o', 'jsonpath={.data.password}'])).toBe(Buffer.from('hunter2-plaintext').toString('base64'));
+  });
+
+  it('gives the controller-manager and the scheduler the RBAC they need and no more', async () => {
+    const can = async (user: string, ...args: string[]) => {
+      try {
+        return (await kubectl(['auth', 'can-i', '--as', user, ...args])).trim();
+      } catch (error) {
+        return ((error as { stdout?: string }).stdout ?? '').trim();
+      }
+    };
+    expect(await can('system:kube-scheduler', 'create', 'pods', '--subresource=binding')).toBe('yes');
+    expect(await can('system:kube-scheduler', 'create', 'leases.coordination.k8s.io', '-n', 'kube-system')).toBe('yes');
+    expect(await can('system:kube-scheduler', 'get', 'secrets')).toBe('no');
+    expect(await can('system:kube-scheduler', 'delete', 'namespaces')).toBe('no');
+    expect(await can('system:kube-controller-manager', 'create', 'leases.coordination.k8s.io', '-n', 'kube-system')).toBe('yes');
+    expect(await can('system:kube-controller-manager', 'create', 'serviceaccounts/token', '-n', 'kube-system')).toBe('yes');
+    expect(await can('system:kube-controller-manager', 'create', 'pods')).toBe('no');
+    expect(await can('system:kube-controller-manager', 'create', 'clusterrolebindings')).toBe('no');
+  });
+
+  it('elects one controller-manager and one scheduler, and moves a lease when its leader stops', async () => {
+    const controllers = ['controller-0', 'controller-1'];
+    for (const lease of ['kube-controller-manager', 'kube-scheduler']) expect(controllers).toContain(await leaseHolder(lease));
+    const status = json<{ leaders: { what: string; ok: boolean; detail: string }[] }>(await cli('--json', 'status'));
+    expect(status.leaders.map((leader) => leader.ok)).toEqual([true, true]);
+    for (const lease of ['kube-controller-manager', 'kube-scheduler']) {
+      const leader = await leaseHolder(lease);
+      const other = controllers.find((controller) => controller !== leader)!;
+      expectOk(await cli('ssh', leader, '--', `systemctl stop ${lease}`));
+      try {
+        expect(await eventually(`the ${lease} lease to move to ${other}`, 90_000, async () => ((await leaseHolder(lease)) === other ? other : undefined))).toBe(other);
+      } finally {
+        expectOk(await cli('ssh', leader, '--', `systemctl start ${lease}`));
+      }
+    }
   });
 
   it('reports 0 changed on a second `up` and restarts nothing', async () => {
@@ -126,6 +216,52 @@ describe('lab: 3 etcd + 2 controllers + haproxy', () => {
     } finally {
       expectOk(await cli('ssh', 'controller-0', '--', 'systemctl start kube-apiserver'));
     }
+  });
+
+  it('upgrades etcd 3.4.23 -> 3.5.16 one member at a time, restarting each, the cluster healthy throughout', async () => {
+    const upgraded = await artifactsDir('trixie');
+    const specPath = join(dir, 'cluster.yaml');
+    await writeFile(specPath, (await readFile(specPath, 'utf8')).replace('etcd: "3.4.23"', 'etcd: "3.5.16"'));
+    // Meanwhile a client reads through the load balancer (a quorum read in etcd) every 200 ms.
+    let polling = true;
+    const polls = { ok: 0, failed: [] as string[] };
+    const poller = (async () => {
+      for (let count = 0; polling && count < 3000; count++) {
+        try {
+          await exec('curl', ['-fsS', '-m', '5', '--cacert', join(dir, 'pki/ca.pem'), '--cert', join(dir, 'pki/admin.pem'), '--key', join(dir, 'pki/admin-key.pem'), `https://${subnet}.30:6443/api/v1/namespaces/kube-system`]);
+          polls.ok++;
+        } catch (error) {
+          polls.failed.push((error as Error).message.slice(0, 200));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })();
+    const up = await cli('--json', 'up', '--artifacts-dir', upgraded);
+    polling = false;
+    await poller;
+    expectOk(up);
+    expect(polls.failed).toEqual([]);
+    expect(polls.ok).toBeGreaterThan(10);
+    const results = json<Results>(up).results;
+    const restarts = results.filter((result) => result.step === 'etcd' && result.task === 'Restart etcd');
+    expect(restarts.map((result) => `${result.node}:${result.status}`)).toEqual(['etcd-0:changed', 'etcd-1:changed', 'etcd-2:changed']);
+    // One at a time: each member's restart waited for its health before the next began.
+    const healthWaits = results.filter((result) => result.step === 'etcd' && result.task === 'Wait until this member is healthy again');
+    expect(healthWaits.map((result) => result.node)).toEqual(['etcd-0', 'etcd-1', 'etcd-2']);
+    const started: number[] = [];
+    for (const member of ['etcd-0', 'etcd-1', 'etcd-2']) {
+      const show = await cli('ssh', member, '--', 'systemctl show -p ActiveEnterTimestampMonotonic etcd');
+      started.push(Number(show.stdout.trim().split('=')[1]));
+    }
+    expect([...started].sort((a, b) => a - b)).toEqual(started);
+    const { stdout } = await etcdctl('endpoint', 'status', '-w', 'json');
+    expect((JSON.parse(stdout.toString()) as { Status: { version: string } }[]).map((member) => member.Status.version)).toEqual(['3.5.16', '3.5.16', '3.5.16']);
+    expect(await kubectl(['get', 'ns', 'kube-system', '-o', 'jsonpath={.metadata.name}'])).toBe('kube-system');
+    // Converged again: nothing changes, nothing restarts.
+    const again = await cli('--json', 'up', '--artifacts-dir', upgraded);
+    expectOk(again);
+    expect(json<Results>(again).results.filter((result) => result.status === 'changed')).toEqual([]);
+    artifacts = upgraded;
   });
 
   it('fails verify naming the certificate and the missing name when a SAN is wrong', async () => {
