@@ -106,6 +106,7 @@ export async function planDiffAction(options: GlobalOptions, selection: Selectio
     options: { dryRun: true, verbose: options.verbose, concurrency: options.concurrency, artifactsDir: flags.artifactsDir, nodeFilter: selection.nodes ? [...selection.nodes] : undefined },
     signal: new AbortController().signal,
     log: (line) => options.verbose && io.stderr(`${line}\n`),
+    planNewMachines: true,
   });
   try {
     const report = await runSteps(run, selected.steps, 'silent');

@@ -74,6 +74,7 @@ export async function provisionAction(options: GlobalOptions, selection: Selecti
     signal: abort.signal,
     transcript,
     log: (line) => options.verbose && io.stderr(`${line}\n`),
+    planNewMachines: true,
   });
   try {
     const renderer = chooseRenderer({ json: options.json, verbose: options.verbose, isTTY: io.isTTY, ci: Boolean(io.env.CI) });

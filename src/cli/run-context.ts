@@ -1,7 +1,9 @@
 // Builds the RunContext a command passes down: for plan (nothing connects) and for runs (an SSH
 // pool with the cluster's pinned host keys, and the provider created on first use).
 import type { RunContext, RunOptions, TranscriptSink } from '../engine/context.ts';
+import type { Node } from '../inventory/node.ts';
 import type { ModuleRegistry } from '../modules/module.ts';
+import { NewMachineError, newMachinesFor, type WithNewMachines } from '../modules/new-machines.ts';
 import { createProvider } from '../providers/index.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { TransportPool } from '../transport/transport.ts';
@@ -14,6 +16,15 @@ const nowhere: TransportPool = {
   },
   closeAll: async () => undefined,
 };
+
+/** Why: nothing of a dry run reaches a machine that does not exist yet, whichever module asks. */
+function refusingNewMachines(pool: TransportPool, newMachines: ReadonlySet<string>): TransportPool {
+  return {
+    get: (node, signal) => (newMachines.has(node.name) ? Promise.reject(new NewMachineError(node.name)) : pool.get(node, signal)),
+    ...(pool.forget ? { forget: (node: Node) => pool.forget!(node) } : {}),
+    closeAll: () => pool.closeAll(),
+  };
+}
 
 /** The parts every context of a cluster shares. */
 function clusterParts(cluster: LoadedCluster, modules: ModuleRegistry) {
@@ -41,15 +52,23 @@ export interface RunContextInput {
   transcript?: TranscriptSink;
   /** Log lines from the provider and transport outside any task. */
   log: (line: string) => void;
+  /**
+   * A dry run (provision --dry-run, plan --diff) of a cluster never built plans its machines as new
+   * ones: no connection, no SSH key, each task as on a fresh node (modules/new-machines.ts).
+   */
+  planNewMachines?: boolean;
 }
 
 /** A run's context; call close() when done to drop SSH connections. */
-export function runContext(input: RunContextInput): RunContext & { close(): Promise<void> } {
+export function runContext(input: RunContextInput): RunContext & WithNewMachines & { close(): Promise<void> } {
   const { cluster } = input;
   let provider: Promise<Provider> | undefined;
-  const transports = createTransportPool(cluster, input.log);
+  const newMachines = input.planNewMachines ? newMachinesFor(cluster, input.options.dryRun) : undefined;
+  const pool = createTransportPool(cluster, input.log);
+  const transports = newMachines ? refusingNewMachines(pool, newMachines) : pool;
   return {
     ...clusterParts(cluster, input.modules),
+    ...(newMachines ? { newMachines } : {}),
     options: input.options,
     transports,
     provider: () => (provider ??= createProvider(cluster.spec)),

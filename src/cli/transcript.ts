@@ -118,6 +118,11 @@ export function orderEntries(entries: readonly TranscriptEntry[], nodeOrder: rea
   return segments.map((segment) => segment.map((entry, index) => ({ entry, index })).sort((a, b) => rank(a.entry) - rank(b.entry) || a.index - b.index).map(({ entry }) => entry));
 }
 
+/** `controller-0` -> `HARDWAY_ADDR_CONTROLLER_0`: an environment variable a replay sets. */
+export function addressVariable(node: string): string {
+  return `HARDWAY_ADDR_${node.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+}
+
 function functionName(step: string): string {
   return `step_${step.replace(/[^A-Za-z0-9]/g, '_')}`;
 }
@@ -149,7 +154,9 @@ function indent(line: string): string {
 
 /** Why: the whole script as text, pure, so quoting and layout are tested without a run. */
 export function renderTranscript(input: TranscriptInput, entries: readonly TranscriptEntry[]): string {
-  const nodes = new Map(input.nodes.map((node) => [node.name, node]));
+  // A dry run of machines not made yet (aws): their public addresses come from the environment.
+  const unaddressed = input.dryRun ? input.nodes.filter((node) => !node.sshAddress) : [];
+  const nodes = new Map(input.nodes.map((node) => [node.name, unaddressed.includes(node) ? { ...node, sshAddress: `"$${addressVariable(node.name)}"` } : node]));
   const nodeOrder = input.nodes.map((node) => node.name);
   const steps: string[] = [];
   for (const entry of entries) if (!steps.includes(entry.step)) steps.push(entry.step);
@@ -167,6 +174,14 @@ export function renderTranscript(input: TranscriptInput, entries: readonly Trans
     '# Secrets (private keys, the encryption key) are files referenced by path, never written here.',
     '# Replaying the workstation steps (pki, kubeconfigs, encryption) makes new keys: do that in a new',
     '# cluster directory; against the nodes of this one, replay only the node steps.',
+    ...(unaddressed.length
+      ? [
+          '#',
+          '# The nodes do not exist yet: their SSH addresses are known once the infra step made them',
+          '# (`hardway status` lists them). To replay node steps, give each in the environment:',
+          ...unaddressed.map((node) => `#   ${addressVariable(node.name)}=ADDRESS   (${node.name}, ${node.internalIP})`),
+        ]
+      : []),
     'set -euo pipefail',
     `cd ${shellQuote(input.clusterDir)}`,
   ];

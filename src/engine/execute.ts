@@ -3,6 +3,8 @@
 import { HardwayError, SpecError, TaskError } from '../errors.ts';
 import type { Node } from '../inventory/node.ts';
 import { formatProblem, problemsFromIssues } from '../spec/load.ts';
+import type { CheckResult, TaskModule } from '../modules/module.ts';
+import { freshPlan, isNewMachine, NewMachineError } from '../modules/new-machines.ts';
 import type { NodeScratch, RunContext, TaskContext } from './context.ts';
 import type { PlaybookTask } from './playbook.ts';
 import { interpolate, templateVars } from './vars.ts';
@@ -66,7 +68,7 @@ export async function executeTask(input: TaskRunInput): Promise<TaskResult> {
       signal: run.signal,
       scratch: input.scratch,
     };
-    const check = await module.check(context, args);
+    const check = await checkTask(run, module, context, args);
     if (!check.changed) return { ...base, status: 'ok', reason: check.reason, durationMs: performance.now() - started };
     run.transcript?.add({ step, task: task.name, node: node?.name, commands: module.describe(context, args), once: task.once, handler: input.handler });
     if (run.options.dryRun) {
@@ -78,6 +80,22 @@ export async function executeTask(input: TaskRunInput): Promise<TaskResult> {
   } catch (error) {
     const failure = asTaskError(error, where);
     return { ...base, status: 'failed', reason: failure.message, error: failure, durationMs: performance.now() - started };
+  }
+}
+
+/**
+ * check, or in a dry run of machines not made yet the plan for a fresh node: remote tasks on a new
+ * machine never look (nothing is there to read), and a local task that reaches for one (haproxy on
+ * the lb node) gets the same fresh plan instead of a connection error.
+ */
+async function checkTask(run: RunContext, module: TaskModule<any>, context: TaskContext, args: unknown): Promise<CheckResult> {
+  if (!run.options.dryRun) return module.check(context, args);
+  if (module.where === 'remote' && isNewMachine(run, context.node)) return freshPlan(module, context, args);
+  try {
+    return await module.check(context, args);
+  } catch (error) {
+    if (error instanceof NewMachineError || (error instanceof HardwayError && error.cause instanceof NewMachineError)) return freshPlan(module, context, args);
+    throw error;
   }
 }
 

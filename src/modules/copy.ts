@@ -76,6 +76,11 @@ export const copyModule = defineModule({
     if (result.changed) noteUnitChange(ctx.scratch, args.dest);
     return result;
   },
+  fresh(ctx, args) {
+    // A new machine has none of the files: every copy uploads (its source is made by an earlier step).
+    noteUnitChange(ctx.scratch, args.dest);
+    return { changed: true, reason: `upload (missing) ${args.src} -> ${args.dest}` };
+  },
   describe(ctx, args) {
     return describeUpload(args.src, args.dest, sshTarget(ctx), args);
   },

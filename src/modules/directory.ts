@@ -51,6 +51,9 @@ export const directoryModule = defineModule({
     const transport = await ctx.connect();
     await transport.exec(`mkdir -p -- ${shellQuote(args.path)} && ${metadataCommand(args.path, args)}`, { signal: ctx.signal });
   },
+  fresh(_ctx, args) {
+    return decideDirectory({ state: 'missing' }, args);
+  },
   describe(_ctx, args) {
     const owner = args.owner !== undefined || args.group !== undefined ? `${args.owner ?? ''}${args.group ? `:${args.group}` : ''}` : undefined;
     return [`mkdir -p ${shellQuote(args.path)}`, `chmod ${normalizeMode(args.mode)} ${shellQuote(args.path)}`, ...(owner ? [`chown ${shellQuote(owner)} ${shellQuote(args.path)}`] : [])];

@@ -76,6 +76,10 @@ export const factsModule = defineModule({
     });
     return { changed: false, reason: summarizeFacts(facts) };
   },
+  fresh() {
+    // Read on the first contact of a real run; a plan cannot know them and changes nothing by them.
+    return { changed: true, probe: true, reason: 'read the OS, architecture and systemd version of the new machine' };
+  },
   describe() {
     return ['uname -m', 'cat /etc/os-release', 'systemctl --version'];
   },

@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { deriveInventory } from '../inventory/derive.ts';
 import type { TaskContext } from '../engine/context.ts';
 import type { ProviderContext } from '../providers/provider.ts';
-import { defineModule } from './module.ts';
+import { defineModule, type CheckResult } from './module.ts';
+import { newMachinesOf } from './new-machines.ts';
+import { planNewAwsCluster } from './new-aws-cluster.ts';
 
 export function providerContext(ctx: TaskContext): ProviderContext {
   return {
@@ -17,6 +19,16 @@ export function providerContext(ctx: TaskContext): ProviderContext {
   };
 }
 
+const FOUND_NODE = /^(?:found|start) node (\S+)/;
+
+/** A provider plan as the task's result; the whole list (found and to create) is the diff `plan --diff` shows. */
+function summarizePlan(plan: readonly string[]): CheckResult {
+  const creates = plan.filter((line) => line.startsWith('create'));
+  return creates.length
+    ? { changed: true, reason: `${creates.length} to create: ${creates.join('; ')}`, diff: plan.map((line) => `${line.startsWith('create') ? '+' : ' '} ${line}`).join('\n') }
+    : { changed: false, reason: `found all: ${plan.length} resources` };
+}
+
 /** Why: one local task wraps the provider, so `infra` is a step like any other. */
 export const infraModule = defineModule({
   name: 'infra',
@@ -24,15 +36,25 @@ export const infraModule = defineModule({
   summary: 'create or find the machines (and the load balancer) with the cluster provider',
   args: z.strictObject({}),
   async check(ctx) {
+    const newMachines = newMachinesOf(ctx.run);
+    // A never-built aws cluster: the provider's plan with nothing found, without asking AWS.
+    if (ctx.run.options.dryRun && newMachines && ctx.run.spec.provider === 'aws') {
+      const plan = await planNewAwsCluster(providerContext(ctx));
+      // Later steps of the dry run name the NLB as its DNS name will look (the run's copy only).
+      ctx.run.inventory = deriveInventory(ctx.run.spec, plan.facts);
+      if (plan.facts.loadBalancerDNSName) ctx.log(`the NLB's DNS name is known once it exists; shown as ${plan.facts.loadBalancerDNSName}`);
+      return summarizePlan(plan.lines);
+    }
     const provider = await ctx.run.provider();
     await provider.preflight(providerContext(ctx));
     if (ctx.run.options.dryRun) {
       const plan = await provider.plan(providerContext(ctx));
-      const creates = plan.filter((line) => line.startsWith('create'));
-      // The whole list (found and to create) is the diff `plan --diff` shows.
-      return creates.length
-        ? { changed: true, reason: `${creates.length} to create: ${creates.join('; ')}`, diff: plan.map((line) => `${line.startsWith('create') ? '+' : ' '} ${line}`).join('\n') }
-        : { changed: false, reason: `found all: ${plan.length} resources` };
+      // A machine the provider finds (a lab node left running) is not new: later steps look at it.
+      for (const line of newMachines ? plan : []) {
+        const found = FOUND_NODE.exec(line)?.[1];
+        if (found) newMachines?.delete(found);
+      }
+      return summarizePlan(plan);
     }
     // The provider decides per resource; ensure reports what it created.
     return { changed: true, probe: true, reason: `ensure the ${ctx.run.spec.provider} machines` };

@@ -40,6 +40,11 @@ export interface TaskModule<Args = unknown> {
   check(ctx: TaskContext, args: Args): Promise<CheckResult>;
   /** Called only when check said changed; returns the final outcome (default: changed, check's reason). */
   apply(ctx: TaskContext, args: Args, check: CheckChange): Promise<ApplyResult | void>;
+  /**
+   * The plan on a fresh node, without connecting (a dry run of machines not made yet, see
+   * new-machines.ts); default: a change doing everything describe() lists.
+   */
+  fresh?(ctx: TaskContext, args: Args): CheckResult;
   /** The equivalent shell commands, for transcripts and `explain` (where each runs: describe-lines.ts). Secrets by path, never inline. */
   describe(ctx: DescribeContext, args: Args): string[];
 }

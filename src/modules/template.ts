@@ -48,6 +48,12 @@ function printableDiff(before: Buffer | undefined, after: Buffer, dest: string, 
   return unifiedDiff(before.toString('utf8'), after.toString('utf8'), { before: `${node}:${dest}`, after: `${dest} (rendered)` }) || undefined;
 }
 
+/** A file that does not exist yet, as a unified diff from /dev/null. */
+function newFileDiff(text: string, dest: string): string {
+  const lines = text.replace(/\n$/, '').split('\n');
+  return [`--- /dev/null`, `+++ ${dest} (rendered)`, `@@ -0,0 +1,${lines.length} @@`, ...lines.map((line) => `+${line}`)].join('\n');
+}
+
 /** Why: units and configs are readable templates in units/, rendered per node. */
 export const templateModule = defineModule({
   name: 'template',
@@ -80,6 +86,11 @@ export const templateModule = defineModule({
     const result = await transport.upload(rendered, args.dest, { mode: args.mode, owner: args.owner, group: args.group, signal: ctx.signal });
     if (result.changed) noteUnitChange(ctx.scratch, args.dest);
     return result;
+  },
+  fresh(ctx, args) {
+    const rendered = renderTemplate(ctx, args);
+    noteUnitChange(ctx.scratch, args.dest);
+    return { changed: true, reason: 'upload (missing)', ...(rendered.length <= 256 * 1024 ? { diff: newFileDiff(rendered.toString('utf8'), args.dest) } : {}) };
   },
   describe(ctx, args) {
     const rendered = renderTemplate(ctx, args).toString('utf8');
