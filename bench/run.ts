@@ -6,6 +6,8 @@ import { formatTransferBench, transferBench } from './transfer.ts';
 
 const isRoot = process.platform === 'linux' && process.geteuid?.() === 0;
 
+// Start-up first, on a quiet machine: `hardway --version` and `validate` against `node -e 0`.
+await import('./startup.ts');
 console.log(formatPkiBench(await benchPki(3, 2048)));
 console.log(formatTransferBench(await transferBench({ sizeMB: 200, rounds: 3 })));
 if (isRoot) {
