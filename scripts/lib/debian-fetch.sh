@@ -21,6 +21,17 @@ debian_mirror() {
   echo "${mirror%/}"
 }
 
+# apt options for a private configuration under CACHE (its own sources.list, lists and archives),
+# appended to the caller's `apt_options` array; the machine's own apt state is never touched.
+private_apt_options() {
+  local cache="$1"
+  apt_options+=(
+    -o "Dir::Etc::SourceList=$cache/sources.list" -o "Dir::Etc::SourceParts=/nonexistent"
+    -o "Dir::State::Lists=$cache/lists" -o "Dir::Cache=$cache" -o "Dir::Cache::archives=$cache/archives"
+    -o "APT::Sandbox::User=$(id -un)" -o "Debug::NoLocking=1" -o "APT::Get::List-Cleanup=0"
+  )
+}
+
 debian_fetch() {
   local suite="$1" arch="$2" cache="$3"
   shift 3
@@ -30,12 +41,9 @@ debian_fetch() {
   [ -f "$keyring" ] || { echo "$keyring is missing: apt-get install debian-archive-keyring" >&2; return 3; }
   mkdir -p "$cache/lists/partial" "$cache/archives/partial" "$cache/debs"
   echo "deb [arch=$arch signed-by=$keyring] $mirror $suite main" > "$cache/sources.list"
-  local apt_options=(
-    -o "Dir::Etc::SourceList=$cache/sources.list" -o "Dir::Etc::SourceParts=/nonexistent"
-    -o "Dir::State::Lists=$cache/lists" -o "Dir::Cache=$cache" -o "Dir::Cache::archives=$cache/archives"
-    -o "APT::Architecture=$arch" -o "APT::Architectures::=$arch" -o "APT::Sandbox::User=$(id -un)"
-    -o "Debug::NoLocking=1" -o "APT::Get::List-Cleanup=0"
-  )
+  local apt_options=()
+  private_apt_options "$cache"
+  apt_options+=(-o "APT::Architecture=$arch" -o "APT::Architectures::=$arch")
   # apt lists: refreshed when missing or older than a day.
   if [ -z "$(find "$cache/lists" -maxdepth 1 -name '*Packages*' -mtime -1 -print -quit)" ]; then
     echo "apt-get update ($mirror $suite, $arch)" >&2
@@ -73,11 +81,8 @@ debian_source_orig() {
   if [ -n "$found" ] && [ -s "$found" ]; then echo "$found"; return 0; fi
   mkdir -p "$cache/lists/partial" "$cache/archives/partial" "$cache/files"
   echo "deb-src [signed-by=$keyring] $mirror $suite main" > "$cache/sources.list"
-  local apt_options=(
-    -o "Dir::Etc::SourceList=$cache/sources.list" -o "Dir::Etc::SourceParts=/nonexistent"
-    -o "Dir::State::Lists=$cache/lists" -o "Dir::Cache=$cache" -o "Dir::Cache::archives=$cache/archives"
-    -o "APT::Sandbox::User=$(id -un)" -o "Debug::NoLocking=1" -o "APT::Get::List-Cleanup=0"
-  )
+  local apt_options=()
+  private_apt_options "$cache"
   echo "apt-get update ($mirror $suite, sources)" >&2
   apt-get "${apt_options[@]}" -qq update >&2 || return 1
   echo "downloading the $package $version source package ($suite)" >&2

@@ -6,11 +6,15 @@
 // etcd upgrade 3.4 -> 3.5, and destroy leaving nothing behind. Root and Linux only.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StateStore } from '../../src/engine/state.ts';
+import { deriveInventory } from '../../src/inventory/derive.ts';
+import { createLabProvider } from '../../src/providers/lab/index.ts';
+import { loadSpecFile } from '../../src/spec/load.ts';
 import { hardway, type CliResult } from '../helpers/cli.ts';
 import { artifactsDir, eventually, expectOk, freeSubnet, labLeftovers, labSpec, requireRoot } from './lab-helpers.ts';
 
@@ -262,6 +266,40 @@ describe('lab: 3 etcd + 2 controllers + haproxy, real Kubernetes', () => {
     expectOk(again);
     expect(json<Results>(again).results.filter((result) => result.status === 'changed')).toEqual([]);
     artifacts = upgraded;
+  });
+
+  it('keeps a restart owed when a node dies in the step, shows it in status, and carries it out on the next up', async () => {
+    // A changed scheduler unit (an edited copy of units/) while controller-1 is dead.
+    await cp(new URL('../../units', import.meta.url), join(dir, 'my-units'), { recursive: true });
+    const unitPath = join(dir, 'my-units/kube-scheduler.service');
+    await writeFile(unitPath, (await readFile(unitPath, 'utf8')).replace('  --v=2\n', '  --v=3\n'));
+    expect(await readFile(unitPath, 'utf8')).toContain('--v=3');
+    const specPath = join(dir, 'cluster.yaml');
+    await writeFile(specPath, `${await readFile(specPath, 'utf8')}\nunitsDir: my-units\n`);
+    const { spec } = await loadSpecFile(specPath, 'cluster.yaml');
+    const state = await StateStore.open(dir, spec.name);
+    const ctx = { spec, clusterDir: dir, state, inventory: deriveInventory(spec, state.data.providerFacts), log: () => undefined, signal: new AbortController().signal };
+    expect(await createLabProvider().stopNode(ctx, 'controller-1', { hard: true })).toBe(true);
+    const invocation = async () => (await cli('ssh', 'controller-0', '--', 'systemctl show -p InvocationID --value kube-scheduler')).stdout.trim();
+    const before = await invocation();
+
+    const failed = await cli('provision', '--step', 'control-plane');
+    expect(failed.code).toBe(1);
+    // controller-0 got the new unit but its restart did not run: the scheduler still runs the old one.
+    expect(await invocation()).toBe(before);
+    const owed = json<{ owedHandlers: { step: string; handler: string; nodes: string[] }[] }>(await cli('--json', 'status')).owedHandlers;
+    expect(owed).toContainEqual({ step: 'control-plane', handler: 'restart kube-scheduler', nodes: ['controller-0'] });
+    expect((await cli('status')).stdout).toContain('control-plane: restart kube-scheduler on controller-0');
+
+    // The node is back (infra boots it on its own disk); the owed restart runs, then nothing is owed.
+    expectOk(await cli('up', '--artifacts-dir', artifacts));
+    expect(await invocation()).not.toBe(before);
+    const execStart = (await cli('ssh', 'controller-0', '--', 'systemctl show -p ExecStart --value kube-scheduler')).stdout;
+    expect(execStart).toContain('--v=3');
+    expect(json<{ owedHandlers: unknown[] }>(await cli('--json', 'status')).owedHandlers).toEqual([]);
+    const again = await cli('--json', 'up', '--artifacts-dir', artifacts);
+    expectOk(again);
+    expect(json<Results>(again).results.filter((result) => result.status === 'changed')).toEqual([]);
   });
 
   it('fails verify naming the certificate and the missing name when a SAN is wrong', async () => {
