@@ -31,6 +31,8 @@ describe('static provider on existing machines', () => {
       [
         `name: st${randomBytes(2).toString('hex')}`,
         'provider: static',
+        // What the offline artifacts hold: real Kubernetes v1.20.2 built from Debian's source.
+        'versions: { kubernetes: "1.20.2", etcd: "3.5.16" }',
         'network:',
         `  nodeSubnet: ${subnet}.0/24`,
         'nodes:',
