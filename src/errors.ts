@@ -39,6 +39,17 @@ export class SpecError extends HardwayError {
   }
 }
 
+/**
+ * Why: a local file or path hardway reads or writes (cluster.yaml, pki/, known_hosts, --out) that
+ * is not what it must be: missing, a directory, a FIFO, a link out of the cluster directory, too
+ * large or malformed. Exit 2, naming the path; the user fixes or moves the file.
+ */
+export class FileError extends HardwayError {
+  constructor(message: string, file: string, options: { line?: number; field?: string; hint?: string; cause?: unknown; exitCode?: number } = {}) {
+    super(message, { exitCode: options.exitCode ?? 2, where: { file, line: options.line, field: options.field }, hint: options.hint, cause: options.cause });
+  }
+}
+
 /** Why: something the machine lacks (root, a package, credentials); exit 3 says what to install. */
 export class PrerequisiteError extends HardwayError {
   constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {

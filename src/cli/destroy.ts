@@ -27,6 +27,9 @@ export function registerDestroyCommand(program: Command, io: CliIO): void {
       const cluster = await openCluster(options, io);
       if (!flags.yes) await confirm(io, `Destroy every machine of cluster ${cluster.spec.name} (${cluster.spec.provider})${flags.purge ? ' and its PKI' : ''}?`);
       const lock = await acquireLock(cluster.clusterDir, 'hardway destroy');
+      // .hardway/ (state, lock) goes only once everything else is gone: a destroy that fails or is
+      // refused (not root, no credentials, a host unreachable) must leave the cluster directory as it was.
+      let purgeStateDir = false;
       try {
         const provider = await createProvider(cluster.spec);
         const abort = new AbortController();
@@ -62,11 +65,12 @@ export function registerDestroyCommand(program: Command, io: CliIO): void {
           const generatedKeys = join(cluster.clusterDir, 'ssh');
           if (sshKeyPath(cluster.spec, cluster.clusterDir).startsWith(`${generatedKeys}/`)) await rm(generatedKeys, { recursive: true, force: true });
         }
+        purgeStateDir = flags.purge;
         if (options.json) io.stdout(`${JSON.stringify({ removed, purged: flags.purge }, null, 2)}\n`);
         else io.stdout(`${removed.map((line) => `removed ${line}`).join('\n')}${removed.length ? '\n' : ''}destroyed cluster ${cluster.spec.name}${flags.purge ? ' and purged its files' : '; pki/ and kubeconfigs/ kept (use --purge to remove them)'}\n`);
       } finally {
         await lock.release();
-        if (flags.purge) await rm(join(cluster.clusterDir, '.hardway'), { recursive: true, force: true });
+        if (purgeStateDir) await rm(join(cluster.clusterDir, '.hardway'), { recursive: true, force: true });
       }
     });
 }

@@ -1,10 +1,12 @@
 // `hardway kubeconfig [--user admin] [--out FILE]`: a kubeconfig for kubectl that points at the
 // load balancer endpoint, with the user's certificate embedded. Printed, or written 0600.
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
-import { HardwayError, UsageError } from '../errors.ts';
+import { resolve } from 'node:path';
+import { CommanderError, type Command } from 'commander';
+import { FileError, HardwayError, UsageError } from '../errors.ts';
+import { keyMatches, readCertificate, signedBy, type CertificateInfo } from '../pki/certificate-info.ts';
+import { readPrivateKey } from '../pki/keys.ts';
 import { renderKubeconfig } from '../pki/kubeconfig.ts';
+import { displayPath, pkiFiles, readOptional } from '../pki/store.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { globalOptions, openCluster, type CliIO } from './common.ts';
 
@@ -18,31 +20,64 @@ export function registerKubeconfigCommand(program: Command, io: CliIO): void {
     .command('kubeconfig')
     .description('a kubeconfig for kubectl pointing at the API endpoint (the load balancer)')
     .option('--user <user>', `whose certificate to embed (${Object.keys(USERS).join(', ')})`, 'admin')
-    .option('--out <file>', 'write it here (mode 0600) instead of printing it')
+    .option('--out <file>', 'write it here (mode 0600) instead of printing it', outPath)
     .addHelpText('after', '\nExamples:\n  hardway kubeconfig --out ~/.kube/hardway && kubectl --kubeconfig ~/.kube/hardway get --raw /healthz\n  hardway kubeconfig > admin.kubeconfig')
     .action(async (flags: { user: string; out?: string }, command: Command) => {
       const options = globalOptions(command);
       const cluster = await openCluster(options, io);
-      const user = USERS[flags.user];
-      if (!user) throw new UsageError(`no certificate for user "${flags.user}"; users: ${Object.keys(USERS).join(', ')}`);
+      const user = Object.hasOwn(USERS, flags.user) ? USERS[flags.user] : undefined;
+      if (!user) throw new UsageError(`no certificate for user ${JSON.stringify(flags.user.slice(0, 64))}; users: ${Object.keys(USERS).join(', ')}`);
       if (!cluster.inventory.endpoint.host) throw new HardwayError("the API endpoint (the NLB's DNS name) is not known yet", { exitCode: 1, hint: 'Run the infra step first: hardway provision --step infra.' });
-      const read = (name: string) =>
-        readFile(join(cluster.clusterDir, 'pki', name), 'utf8').catch((error: NodeJS.ErrnoException) => {
-          throw new HardwayError(`cannot read pki/${name} (${error.code ?? error.message})`, { exitCode: 1, hint: 'The pki step makes it: hardway provision --step pki.' });
-        });
+      const read = async (file: string) => {
+        const text = await readOptional(cluster.clusterDir, file);
+        if (text === undefined) throw new HardwayError(`cannot read ${displayPath(cluster.clusterDir, file)}: no such file`, { exitCode: 1, where: { file }, hint: 'The pki step makes it: hardway provision --step pki.' });
+        return text;
+      };
+      const caFile = pkiFiles.cert('ca');
+      const certFile = pkiFiles.cert(user.cert);
+      const keyFile = pkiFiles.key(user.cert);
+      const [caPem, certPem, keyPem] = [await read(caFile), await read(certFile), await read(keyFile)];
+      // A corrupt or mismatched file must never end up embedded in a kubeconfig handed to kubectl.
+      const shown = (file: string) => displayPath(cluster.clusterDir, file);
+      const hint = 'Fix or remove it and run `hardway provision --step pki` (or `hardway pki renew admin`) to issue it again.';
+      const certificate = (file: string, pem: string): CertificateInfo => {
+        try {
+          return readCertificate(pem);
+        } catch (error) {
+          throw new FileError(`${shown(file)} is not a readable PEM certificate (${(error as Error).message.split('\n')[0]})`, shown(file), { hint, cause: error });
+        }
+      };
+      const ca = certificate(caFile, caPem);
+      const cert = certificate(certFile, certPem);
+      let privateKey;
+      try {
+        privateKey = readPrivateKey(keyPem);
+      } catch (error) {
+        throw new FileError(`${shown(keyFile)} is not a readable PEM private key`, shown(keyFile), { hint, cause: error });
+      }
+      if (!keyMatches(cert, privateKey)) throw new FileError(`${shown(keyFile)} is not the key of ${shown(certFile)}`, shown(keyFile), { hint });
+      if (!signedBy(cert, ca)) throw new FileError(`${shown(certFile)} was not signed by ${shown(caFile)}`, shown(certFile), { hint });
       const text = renderKubeconfig({
         cluster: cluster.spec.name,
         server: `https://${cluster.inventory.endpoint.host}:${cluster.inventory.endpoint.port}`,
         user: user.user,
-        caPem: await read('ca.pem'),
-        certPem: await read(`${user.cert}.pem`),
-        keyPem: await read(`${user.cert}-key.pem`),
+        caPem,
+        certPem,
+        keyPem,
       });
       if (!flags.out) {
         io.stdout(text);
         return;
       }
-      await writeFileAtomic(resolve(flags.out), text, { mode: 0o600 });
+      // Never replaces a directory, FIFO, device or link (`--out /dev/stdout` as root stays a device).
+      await writeFileAtomic(resolve(flags.out), text, { mode: 0o600, display: flags.out });
       io.stderr(`wrote ${flags.out} (user ${user.user}, server https://${cluster.inventory.endpoint.host}:${cluster.inventory.endpoint.port})\n`);
     });
+}
+
+/** Why: `--out ""` must be an error, not a file named after the current directory. */
+function outPath(value: string): string {
+  if (!value.trim()) throw new CommanderError(2, 'hardway.invalidArgument', '--out needs a file path, got ""');
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw new CommanderError(2, 'hardway.invalidArgument', '--out: the path contains a newline or other control character');
+  return value;
 }

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { AlreadyReported, formatWhere, HardwayError } from '../errors.ts';
+import { fileErrorFrom } from '../util/local-file.ts';
 import { projectRoot, type CliIO } from './common.ts';
 import { registerDestroyCommand } from './destroy.ts';
 import { registerExplainCommand } from './explain.ts';
@@ -36,10 +37,10 @@ export function buildProgram(io: CliIO): Command {
   const program = new Command('hardway')
     .description('Build a Kubernetes control plane the hard way: raw machines, a CA, etcd and the control plane as systemd units over SSH.')
     .version(version(), '-V, --version')
-    .option('-c, --config <path>', 'the cluster spec', './cluster.yaml')
+    .option('-c, --config <path>', 'the cluster spec', configPath, './cluster.yaml')
     .option('--verbose', 'full logs and stack traces', false)
     .option('--json', 'machine-readable output where the output is data', false)
-    .addOption(new Option('--concurrency <n>', 'nodes worked on at once').default(10).argParser(positiveInt('--concurrency')))
+    .addOption(new Option('--concurrency <n>', `nodes worked on at once (1-${MAX_CONCURRENCY})`).default(10).argParser(positiveInt('--concurrency', MAX_CONCURRENCY)))
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
@@ -68,24 +69,68 @@ Exit codes: 0 ok, 1 a task failed, 2 bad usage or invalid spec, 3 a missing prer
   return program;
 }
 
-export function positiveInt(flag: string): (value: string) => number {
+/** More SSH sessions at once than this exhausts file descriptors and sshd's MaxStartups. */
+export const MAX_CONCURRENCY = 256;
+
+export function positiveInt(flag: string, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value) => {
-    const parsed = Number(value);
+    const parsed = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
     if (!Number.isInteger(parsed) || parsed < 1) throw new CommanderError(2, 'hardway.invalidArgument', `${flag} must be a whole number >= 1, got "${value}"`);
+    if (parsed > max) throw new CommanderError(2, 'hardway.invalidArgument', `${flag} must be at most ${max}, got "${value}"`);
     return parsed;
   };
+}
+
+/** Why: `-c ""` must not mean the current directory, and a path with a newline is no one's spec. */
+function configPath(value: string): string {
+  if (!value.trim()) throw new CommanderError(2, 'hardway.invalidArgument', '-c/--config needs a path to a cluster.yaml, got ""');
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw new CommanderError(2, 'hardway.invalidArgument', '-c/--config: the path contains a newline or other control character');
+  return value;
+}
+
+/** The exit code of a run ended by a signal, as shells report it: 128 + the signal number. */
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+
+/**
+ * Why: Ctrl-C must exit 130. Commands that hold a lock or nodes (provision, rebuild) add their own
+ * handler that stops the run cleanly; then this one only remembers the signal, so the exit code is
+ * 130 once they finish. Without such a handler (validate, plan, a confirmation prompt) it exits now.
+ */
+function watchSignals(io: CliIO): { signal: () => NodeJS.Signals | undefined; stop: () => void } {
+  let received: NodeJS.Signals | undefined;
+  const handler = (signal: NodeJS.Signals) => {
+    const first = received === undefined;
+    received ??= signal;
+    if (first && process.listenerCount(signal) > 1) return;
+    if (first) io.stderr(`\ninterrupted (${signal})\n`);
+    process.exit(SIGNAL_EXIT[signal] ?? 130);
+  };
+  const signals = Object.keys(SIGNAL_EXIT) as NodeJS.Signals[];
+  for (const signal of signals) process.on(signal, handler);
+  return { signal: () => received, stop: () => signals.forEach((signal) => process.off(signal, handler)) };
 }
 
 /** Run the CLI; returns the exit code instead of exiting, so tests can call it in-process. */
 export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
   const program = buildProgram(io);
   const verbose = argv.includes('--verbose');
+  const signals = watchSignals(io);
   try {
     await program.parseAsync([...argv]);
-    return 0;
+    const signal = signals.signal();
+    return signal ? (SIGNAL_EXIT[signal] ?? 130) : 0;
   } catch (error) {
-    return reportError(error, io, verbose);
+    const code = reportError(error, io, verbose);
+    const signal = signals.signal();
+    return signal ? (SIGNAL_EXIT[signal] ?? 130) : code;
+  } finally {
+    signals.stop();
   }
+}
+
+/** Node's filesystem errors carry the path and a code; anything else is not about a file. */
+function isFsError(error: unknown): error is NodeJS.ErrnoException & { path: string } {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && typeof (error as NodeJS.ErrnoException).path === 'string';
 }
 
 export function reportError(error: unknown, io: CliIO, verbose: boolean): number {
@@ -96,6 +141,8 @@ export function reportError(error: unknown, io: CliIO, verbose: boolean): number
     return 2;
   }
   if (error instanceof AlreadyReported) return error.exitCode;
+  // A raw EISDIR/ENOTDIR/EACCES from a path nobody wrapped still names the path and what to do.
+  if (isFsError(error)) error = fileErrorFrom(error, error.path, /^(open|read|stat|lstat|scandir|access)$/.test(error.syscall ?? '') ? 'read' : 'write');
   if (error instanceof HardwayError) {
     const where = formatWhere(error.where);
     const message = error.message.includes(`${error.where.file ?? '\0'}`) || !where ? error.message : `${where}: ${error.message}`;
@@ -106,6 +153,10 @@ export function reportError(error: unknown, io: CliIO, verbose: boolean): number
   }
   const text = error instanceof Error ? error.message : String(error);
   io.stderr(`error: ${text}\n`);
-  io.stderr(verbose && error instanceof Error ? `${error.stack}\n` : 'Run again with --verbose for details.\n');
+  io.stderr(
+    verbose && error instanceof Error
+      ? `${error.stack}\n`
+      : 'This is a bug in hardway, or a local file it read (state.json, pki/, known_hosts) is malformed. Run again with --verbose for details, and report it.\n',
+  );
   return 1;
 }

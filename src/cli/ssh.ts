@@ -29,20 +29,49 @@ export interface SshArgvInput {
  * uses the same key and the same pinned known_hosts.
  */
 export function sshArgv(input: SshArgvInput): string[] {
+  // The spec validates these; checked again here because an argv is the last place a value that
+  // starts with "-" could still become an option of ssh, or a "%" a token of ProxyCommand.
+  assertSshWord('user', input.node.user);
+  assertSshWord('address', input.node.sshAddress);
+  if (input.bastion) {
+    assertSshWord('ssh.bastion.user', input.bastion.user);
+    assertSshWord('ssh.bastion.host', input.bastion.host);
+  }
   const common = [
-    ...(input.keyPath ? ['-i', input.keyPath, '-o', 'IdentitiesOnly=yes'] : []),
+    ...(input.keyPath ? ['-i', sshPathToken(input.keyPath), '-o', 'IdentitiesOnly=yes'] : []),
     '-o',
-    `UserKnownHostsFile=${input.knownHostsPath}`,
+    `UserKnownHostsFile=${sshConfigPath(input.knownHostsPath)}`,
     '-o',
     'StrictHostKeyChecking=yes',
   ];
   const argv = [...common, '-p', String(input.node.sshPort)];
   if (input.bastion) {
-    const jump = shellJoin(['ssh', ...common, '-p', String(input.bastion.port), '-W', '%h:%p', `${input.bastion.user}@${input.bastion.host}`]);
+    const jump = shellJoin(['ssh', ...common, '-p', String(input.bastion.port), '-W', '%h:%p', '-l', input.bastion.user, '--', input.bastion.host]);
     argv.push('-o', `ProxyCommand=${jump}`);
   }
-  argv.push(`${input.node.user}@${input.node.sshAddress}`, ...input.command);
+  // `-l USER -- HOST`: after `--` nothing from the spec can be read as an option.
+  argv.push('-l', input.node.user, '--', input.node.sshAddress, ...input.command);
   return argv;
+}
+
+/** ssh expands `%` tokens in IdentityFile and UserKnownHostsFile: a literal `%` is `%%`. */
+function sshPathToken(path: string): string {
+  return path.replaceAll('%', '%%');
+}
+
+/** In an `-o Key=value`, whitespace separates several files: a path with spaces is double-quoted. */
+function sshConfigPath(path: string): string {
+  const token = sshPathToken(path);
+  return /\s/.test(token) ? `"${token}"` : token;
+}
+
+/** A user or host for ssh's argv: non-empty, no leading "-", no whitespace, "%", "@" or control characters. */
+function assertSshWord(what: string, value: string): void {
+  if (!value || value.startsWith('-') || /[\s%@'"\\\u0000-\u001f\u007f]/.test(value)) {
+    throw new UsageError(`refusing to run ssh: the ${what} ${JSON.stringify(value.slice(0, 80))} is not a plain user or host name`, {
+      hint: 'Fix it in cluster.yaml (hardway validate says which field), or in .hardway/state.json if the provider recorded it.',
+    });
+  }
 }
 
 /** Why: a person debugging a node needs the same key, user, bastion and host keys hardway uses. */
@@ -57,7 +86,7 @@ export function registerSshCommand(program: Command, io: CliIO): void {
       const cluster = await openCluster(globalOptions(self), io);
       const nodes = new Nodes(cluster.inventory.nodes);
       const node = nodes.find(nodeName);
-      if (!node) throw new UsageError(`no node named ${nodeName} in this cluster; nodes: ${nodes.names().join(', ') || '(none)'}`);
+      if (!node) throw new UsageError(`no node named ${/^[\w.-]{1,80}$/.test(nodeName) ? nodeName : JSON.stringify(nodeName.slice(0, 80))} in this cluster; nodes: ${nodes.names().join(', ') || '(none)'}`);
       if (!node.sshAddress) throw new UsageError(`${node.name} has no SSH address yet`, { hint: 'The infra step records it: run `hardway provision --step infra`.' });
 
       const { ssh } = cluster.spec;

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { SpecError } from '../errors.ts';
 import type { ClusterSpec } from '../spec/schema.ts';
 import { PROFILE_USAGES, type ProfileName } from './catalog.ts';
-import { parseDuration } from './duration.ts';
+import { parseExpiry } from './duration.ts';
 import { formatJson, parseJsonFile } from './json-file.ts';
 import { KNOWN_USAGES } from './usages.ts';
 
@@ -43,9 +43,9 @@ export function renderCaConfig(spec: ClusterSpec): string {
 /** Read ca-config.json (hardway's or cfssl's); every expiry is checked here, naming its field. */
 export function parseCaConfig(text: string, file: string): CaConfig {
   const config = parseJsonFile(caConfigSchema, text, file, HINT);
-  if (config.signing.default.expiry) parseDuration(config.signing.default.expiry, { file, field: 'signing.default.expiry' });
+  if (config.signing.default.expiry) parseExpiry(config.signing.default.expiry, { file, field: 'signing.default.expiry' });
   for (const [name, profile] of Object.entries(config.signing.profiles)) {
-    if (profile.expiry) parseDuration(profile.expiry, { file, field: `signing.profiles.${name}.expiry` });
+    if (profile.expiry) parseExpiry(profile.expiry, { file, field: `signing.profiles.${name}.expiry` });
   }
   return config;
 }
@@ -59,5 +59,5 @@ export function resolveProfile(config: CaConfig, name: ProfileName, file: string
   const usages = profile.usages ?? config.signing.default.usages ?? PROFILE_USAGES[name];
   const expiry = profile.expiry ?? config.signing.default.expiry;
   if (!expiry) throw new SpecError(`${file} signing.profiles.${name}.expiry: no expiry here nor in signing.default`, { file, field: `signing.profiles.${name}.expiry` }, { hint: HINT });
-  return { usages, expiryMs: parseDuration(expiry, { file, field: `signing.profiles.${name}.expiry` }) };
+  return { usages, expiryMs: parseExpiry(expiry, { file, field: `signing.profiles.${name}.expiry` }) };
 }

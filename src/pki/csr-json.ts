@@ -5,22 +5,29 @@ import { z } from 'zod';
 import { SpecError } from '../errors.ts';
 import type { ClusterSpec } from '../spec/schema.ts';
 import type { CatalogEntry } from './catalog.ts';
-import { parseDuration } from './duration.ts';
+import { parseExpiry } from './duration.ts';
 import { formatJson, parseJsonFile } from './json-file.ts';
 
+/** A subject attribute: bounded, no control characters (a newline in a subject misleads every reader). */
+const subjectText = z
+  .string()
+  .max(64, { message: 'must be at most 64 characters (the X.509 upper bound)' })
+  .refine((value) => !/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(value), { message: 'must not contain newlines or other control characters' });
+
 const nameSchema = z.object({
-  C: z.string().optional(),
-  ST: z.string().optional(),
-  L: z.string().optional(),
-  O: z.string().optional(),
-  OU: z.string().optional(),
+  C: subjectText.optional(),
+  ST: subjectText.optional(),
+  L: subjectText.optional(),
+  O: subjectText.optional(),
+  OU: subjectText.optional(),
 });
 
 /** The fields cfssl reads; unknown fields are ignored, as cfssl ignores them. */
 export const csrJsonSchema = z.object({
-  CN: z.string().min(1, { message: 'must name the certificate (CN)' }),
+  CN: subjectText.min(1, { message: 'must name the certificate (CN)' }),
   hosts: z
-    .array(z.string().min(1, { message: 'must not be empty' }))
+    .array(z.string().min(1, { message: 'must not be empty' }).max(253, { message: 'must be at most 253 characters' }))
+    .max(1000, { message: 'must list at most 1000 names' })
     .nullish()
     .transform((hosts) => hosts ?? []),
   key: z
@@ -29,7 +36,7 @@ export const csrJsonSchema = z.object({
       size: z.number().int().min(2048, { message: 'must be at least 2048' }).max(8192, { message: 'must be at most 8192' }),
     })
     .optional(),
-  names: z.array(nameSchema).default([]),
+  names: z.array(nameSchema).max(16, { message: 'must list at most 16 names' }).default([]),
   ca: z.object({ expiry: z.string().optional(), pathlen: z.number().int().optional() }).optional(),
 });
 
@@ -70,7 +77,7 @@ export function parseCsrJson(text: string, file: string, defaultKeySize: number)
     }
   }
   const request: CertRequest = { cn: parsed.CN, names: parsed.names, hosts: parsed.hosts, keySize: parsed.key?.size ?? defaultKeySize };
-  if (parsed.ca?.expiry) request.caExpiryMs = parseDuration(parsed.ca.expiry, { file, field: 'ca.expiry' });
+  if (parsed.ca?.expiry) request.caExpiryMs = parseExpiry(parsed.ca.expiry, { file, field: 'ca.expiry' });
   return request;
 }
 

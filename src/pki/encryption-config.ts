@@ -1,9 +1,10 @@
 // encryption-config.yaml for kube-apiserver's --encryption-provider-config: Secrets encrypted at
 // rest with aescbc and a random 32-byte key, identity last so existing plain data stays readable.
 import { randomBytes } from 'node:crypto';
-import { parseDocument, stringify } from 'yaml';
+import { LineCounter, parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
 import { SpecError } from '../errors.ts';
+import { issueMessage } from '../spec/load.ts';
 
 /** In the cluster directory, beside cluster.yaml (DESIGN §2). */
 export const ENCRYPTION_CONFIG_FILE = 'encryption-config.yaml';
@@ -46,11 +47,24 @@ const encryptionConfigSchema = z.object({
 /** Validate an existing file without ever quoting a key in the error. */
 export function checkEncryptionConfig(text: string, file: string): void {
   const hint = `Fix ${file}, or move it aside to have hardway make a new one (Secrets written with the old key then become unreadable).`;
-  const document = parseDocument(text);
-  if (document.errors.length) throw new SpecError(`${file}: invalid YAML: ${document.errors[0]?.message.split('\n')[0]}`, { file }, { hint });
-  const result = encryptionConfigSchema.safeParse(document.toJS());
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: false, lineCounter });
+  if (document.errors.length) {
+    const first = document.errors[0]!;
+    const line = lineCounter.linePos(first.pos[0]).line;
+    throw new SpecError(`${file}${line ? `:${line}` : ''}: invalid YAML: ${first.message.split('\n')[0]}`, { file, line }, { hint });
+  }
+  let value: unknown;
+  try {
+    value = document.toJS({ maxAliasCount: 20 });
+  } catch {
+    throw new SpecError(`${file}: invalid YAML: too many aliases`, { file }, { hint });
+  }
+  const result = encryptionConfigSchema.safeParse(value, { reportInput: true });
   if (result.success) return;
   const issue = result.error.issues[0];
   const field = issue?.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('').replace(/^\./, '') ?? '';
-  throw new SpecError(`${file}${field ? ` ${field}` : ''}: ${issue?.message ?? 'invalid'}`, { file, field: field || undefined }, { hint });
+  // Never quote the input: it may be a key.
+  const message = issue ? (issue.code === 'invalid_type' ? issueMessage({ ...issue, input: typeof issue.input === 'string' ? '' : issue.input }) : issue.message) : 'invalid';
+  throw new SpecError(`${file}${field ? ` ${field}` : ''}: ${message}`, { file, field: field || undefined }, { hint });
 }

@@ -1,9 +1,10 @@
 // Where PKI files live in the cluster directory, named as `cfssljson -bare` names them, and how
 // they are read and written: atomically, keys 0600, directories 0700, nothing rewritten if equal.
 import { createHash } from 'node:crypto';
-import { chmod, readFile, stat } from 'node:fs/promises';
+import { chmod, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.ts';
+import { fileErrorFrom, readLocalFileOptional } from '../util/local-file.ts';
 
 export const PKI_DIR = 'pki';
 export const KEY_MODE = 0o600;
@@ -21,14 +22,15 @@ export const pkiFiles = {
   generatedRecord: '.hardway/pki-generated.json',
 };
 
-/** Why: one reader that says "absent" instead of throwing, for files that may not exist yet. */
+/** PEM, JSON and YAML files of the cluster directory are kilobytes; anything this large is not one. */
+export const MAX_CLUSTER_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Why: one reader that says "absent" instead of throwing, for files that may not exist yet; a
+ * directory, FIFO or device in a file's place, or a huge file, is an error naming the file (exit 2).
+ */
 export async function readOptional(clusterDir: string, file: string): Promise<string | undefined> {
-  try {
-    return await readFile(join(clusterDir, file), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  return readLocalFileOptional(join(clusterDir, file), { display: displayPath(clusterDir, file), maxBytes: MAX_CLUSTER_FILE_BYTES });
 }
 
 /** The permission bits of a file or directory, or undefined when it does not exist. */
@@ -37,20 +39,24 @@ export async function modeOf(clusterDir: string, file: string): Promise<number |
     return (await stat(join(clusterDir, file))).mode & 0o777;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    throw fileErrorFrom(error, displayPath(clusterDir, file), 'read');
   }
 }
 
 /** Why: every PKI output goes through one atomic writer with an exact mode (keys 0600). */
 export async function writeClusterFile(clusterDir: string, file: string, data: string, mode: number): Promise<void> {
-  await writeFileAtomic(join(clusterDir, file), data, { mode });
-  // The temp file's mode is subject to the umask; the final mode must be exactly what was asked.
-  await chmod(join(clusterDir, file), mode);
+  // The mode is set exactly on the temp file before the rename; a parent that is a link out of the
+  // cluster directory, or a directory or FIFO in the file's place, is refused.
+  await writeFileAtomic(join(clusterDir, file), data, { mode, within: clusterDir, display: displayPath(clusterDir, file) });
 }
 
 /** Tighten a mode without rewriting the content (a key someone made 0644). */
 export async function chmodClusterFile(clusterDir: string, file: string, mode: number): Promise<void> {
-  await chmod(join(clusterDir, file), mode);
+  try {
+    await chmod(join(clusterDir, file), mode);
+  } catch (error) {
+    throw fileErrorFrom(error, displayPath(clusterDir, file), 'write');
+  }
 }
 
 /** Content hashes for the generated-file record. */

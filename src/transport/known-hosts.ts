@@ -1,8 +1,9 @@
 // The cluster's `known_hosts`, in OpenSSH's format, so `ssh -o UserKnownHostsFile=...` trusts the
 // same keys hardway pinned: `10.0.0.5 ssh-ed25519 AAAA...` on port 22, `[10.0.0.5]:2222 ...` else.
 import { createHash, createHmac } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { FileError } from '../errors.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
+import { readLocalFileOptional } from '../util/local-file.ts';
 import { shellQuote } from './shell.ts';
 
 /** A public host key as known_hosts stores it. */
@@ -48,17 +49,33 @@ export function forgetCommand(knownHostsPath: string, host: string, port: number
   return `ssh-keygen -R ${shellQuote(hostPattern(host, port))} -f ${shellQuote(knownHostsPath)}`;
 }
 
-/** Parse known_hosts text; comments, blank and malformed lines are skipped. */
-export function parseKnownHosts(text: string): Entry[] {
+const KEY_TYPE = /^[A-Za-z0-9][A-Za-z0-9@._+-]*$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** known_hosts is kilobytes; a file this large is not one hardway or OpenSSH wrote. */
+const MAX_KNOWN_HOSTS_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Parse known_hosts text; comments and blank lines are skipped. A malformed line is an error
+ * naming the file and line: a pin hardway cannot read must never be silently ignored (it would
+ * then pin whatever key the host offers next) nor trusted.
+ */
+export function parseKnownHosts(text: string, file = 'known_hosts'): Entry[] {
   const entries: Entry[] = [];
-  for (const line of text.split('\n')) {
+  const hint = `Fix or delete line(s) of ${file} (OpenSSH format: HOST KEYTYPE BASE64KEY), or remove the file to pin the keys again on first contact.`;
+  for (const [index, line] of text.split('\n').entries()) {
     const trimmed = line.trim();
     if (!trimmed || trimmed.startsWith('#')) continue;
+    const bad = (why: string) => new FileError(`${file}:${index + 1}: malformed known_hosts line: ${why}`, file, { line: index + 1, hint });
+    if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(trimmed)) throw bad('it contains control characters');
     const fields = trimmed.split(/\s+/);
     let marker: Entry['marker'] = '';
     if (fields[0] === '@revoked' || fields[0] === '@cert-authority') marker = fields.shift() as Entry['marker'];
+    else if (fields[0]?.startsWith('@')) throw bad(`unknown marker ${fields[0]} (OpenSSH knows @revoked and @cert-authority)`);
     const [patterns, type, data] = fields;
-    if (!patterns || !type || !data) continue;
+    if (!patterns || !type || !data) throw bad('expected a host pattern, a key type and a base64 key');
+    if (!KEY_TYPE.test(type)) throw bad(`"${type.slice(0, 40)}" is not a key type like ssh-ed25519`);
+    if (!BASE64.test(data)) throw bad('the key is not base64');
     entries.push({ marker, patterns, key: { type, data }, line });
   }
   return entries;
@@ -113,11 +130,8 @@ export class KnownHosts {
   }
 
   async #entries(): Promise<{ text: string; entries: Entry[] }> {
-    const text = await readFile(this.path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return '';
-      throw error;
-    });
-    return { text, entries: parseKnownHosts(text) };
+    const text = (await readLocalFileOptional(this.path, { maxBytes: MAX_KNOWN_HOSTS_BYTES })) ?? '';
+    return { text, entries: parseKnownHosts(text, this.path) };
   }
 
   #serialized<T>(work: () => Promise<T>): Promise<T> {
@@ -158,7 +172,7 @@ export class KnownHosts {
       const lookup = hostPattern(host, port);
       let removed = 0;
       const kept = text.split('\n').filter((line) => {
-        const [entry] = parseKnownHosts(line);
+        const [entry] = parseKnownHosts(line, this.path);
         if (entry && entry.marker === '' && patternsMatch(entry.patterns, lookup)) {
           removed++;
           return false;

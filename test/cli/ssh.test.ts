@@ -60,13 +60,13 @@ describe('sshArgv', () => {
   it('is what a person would type, with a ProxyCommand that uses the same key and known_hosts', () => {
     expect(sshArgv({ node: { sshAddress: '10.0.0.5', sshPort: 22, user: 'admin' }, keyPath: '/k/id', knownHostsPath: '/c/known_hosts', command: ['journalctl', '-u', 'etcd'] })).toEqual([
       ...['-i', '/k/id', '-o', 'IdentitiesOnly=yes', '-o', 'UserKnownHostsFile=/c/known_hosts', '-o', 'StrictHostKeyChecking=yes', '-p', '22'],
-      'admin@10.0.0.5',
+      ...['-l', 'admin', '--', '10.0.0.5'],
       'journalctl',
       '-u',
       'etcd',
     ]);
     const viaBastion = sshArgv({ node: { sshAddress: '10.0.0.5', sshPort: 22, user: 'root' }, keyPath: undefined, knownHostsPath: '/my cluster/known_hosts', bastion: { host: 'jump', port: 2222, user: 'ops' }, command: [] });
-    expect(viaBastion).toContain("ProxyCommand=ssh -o 'UserKnownHostsFile=/my cluster/known_hosts' -o StrictHostKeyChecking=yes -p 2222 -W %h:%p ops@jump");
+    expect(viaBastion).toContain(`ProxyCommand=ssh -o 'UserKnownHostsFile="/my cluster/known_hosts"' -o StrictHostKeyChecking=yes -p 2222 -W %h:%p -l ops -- jump`);
     expect(viaBastion).not.toContain('-i');
   });
 });
