@@ -2,10 +2,8 @@
 // load balancer endpoint, with the user's certificate embedded. Printed, or written 0600.
 import { resolve } from 'node:path';
 import { CommanderError, type Command } from 'commander';
-import { FileError, HardwayError, UsageError } from '../errors.ts';
-import { keyMatches, readCertificate, signedBy, type CertificateInfo } from '../pki/certificate-info.ts';
-import { readPrivateKey } from '../pki/keys.ts';
-import { renderKubeconfig } from '../pki/kubeconfig.ts';
+import { HardwayError, UsageError } from '../errors.ts';
+import { checkKubeconfigSources, renderKubeconfig } from '../pki/kubeconfig.ts';
 import { displayPath, pkiFiles, readOptional } from '../pki/store.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { globalOptions, openCluster, type CliIO } from './common.ts';
@@ -37,26 +35,9 @@ export function registerKubeconfigCommand(program: Command, io: CliIO): void {
       const certFile = pkiFiles.cert(user.cert);
       const keyFile = pkiFiles.key(user.cert);
       const [caPem, certPem, keyPem] = [await read(caFile), await read(certFile), await read(keyFile)];
-      // A corrupt or mismatched file must never end up embedded in a kubeconfig handed to kubectl.
       const shown = (file: string) => displayPath(cluster.clusterDir, file);
       const hint = 'Fix or remove it and run `hardway provision --step pki` (or `hardway pki renew admin`) to issue it again.';
-      const certificate = (file: string, pem: string): CertificateInfo => {
-        try {
-          return readCertificate(pem);
-        } catch (error) {
-          throw new FileError(`${shown(file)} is not a readable PEM certificate (${(error as Error).message.split('\n')[0]})`, shown(file), { hint, cause: error });
-        }
-      };
-      const ca = certificate(caFile, caPem);
-      const cert = certificate(certFile, certPem);
-      let privateKey;
-      try {
-        privateKey = readPrivateKey(keyPem);
-      } catch (error) {
-        throw new FileError(`${shown(keyFile)} is not a readable PEM private key`, shown(keyFile), { hint, cause: error });
-      }
-      if (!keyMatches(cert, privateKey)) throw new FileError(`${shown(keyFile)} is not the key of ${shown(certFile)}`, shown(keyFile), { hint });
-      if (!signedBy(cert, ca)) throw new FileError(`${shown(certFile)} was not signed by ${shown(caFile)}`, shown(certFile), { hint });
+      checkKubeconfigSources({ ca: { file: shown(caFile), pem: caPem }, cert: { file: shown(certFile), pem: certPem }, key: { file: shown(keyFile), pem: keyPem } }, hint);
       const text = renderKubeconfig({
         cluster: cluster.spec.name,
         server: `https://${cluster.inventory.endpoint.host}:${cluster.inventory.endpoint.port}`,

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AlreadyReported, UsageError } from '../errors.ts';
 import { acquireLock } from '../engine/lock.ts';
-import { formatRecap, reportJson } from '../engine/recap.ts';
+import { formatRecap, reportJson, runExitCode } from '../engine/recap.ts';
 import { chooseRenderer, runSteps } from '../engine/runner.ts';
 import { describeMissing, selectSteps, type Selection } from '../engine/select.ts';
 import { Nodes } from '../inventory/node.ts';
@@ -88,7 +88,7 @@ export async function provisionAction(options: GlobalOptions, selection: Selecti
         draft.artifactsDir = artifactsDir;
       });
     }
-    if (!report.ok) throw new AlreadyReported(1);
+    if (!report.ok) throw new AlreadyReported(runExitCode(report));
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

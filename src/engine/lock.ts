@@ -1,6 +1,6 @@
 // .hardway/lock: refuses a second concurrent run on the same cluster; a lock left by a process
 // that died (same host, PID gone) is taken over with a note.
-import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, rm, rmdir, writeFile, mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { HardwayError } from '../errors.ts';
@@ -22,14 +22,15 @@ export interface ClusterLock {
 /** Why: two runs writing the same nodes and state.json would interleave; one must wait. */
 export async function acquireLock(clusterDir: string, command: string): Promise<ClusterLock> {
   const dir = stateDir(clusterDir);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  // Made here: a command that ends without writing anything leaves no empty .hardway/ behind.
+  const created = (await mkdir(dir, { recursive: true, mode: 0o700 })) !== undefined;
   const path = join(dir, 'lock');
   const mine: LockInfo = { pid: process.pid, host: hostname(), command, startedAt: new Date().toISOString() };
   let recovered: LockInfo | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       await writeFile(path, `${JSON.stringify(mine)}\n`, { flag: 'wx', mode: 0o600 });
-      return { recovered, release: () => releaseLock(path, mine) };
+      return { recovered, release: () => releaseLock(path, mine, created ? dir : undefined) };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
@@ -66,7 +67,9 @@ function isStale(holder: LockInfo): boolean {
   }
 }
 
-async function releaseLock(path: string, mine: LockInfo): Promise<void> {
+async function releaseLock(path: string, mine: LockInfo, createdDir: string | undefined): Promise<void> {
   const holder = await readLock(path);
   if (holder?.pid === mine.pid && holder.startedAt === mine.startedAt) await rm(path, { force: true });
+  // Only if still empty: a run that wrote state.json keeps its directory.
+  if (createdDir) await rmdir(createdDir).catch(() => undefined);
 }

@@ -68,3 +68,18 @@ export function reportJson(report: RunReport): unknown {
     })),
   };
 }
+
+/**
+ * Why: a run that failed only on bad input (a corrupt CSR JSON, an unreadable state file: exit 2)
+ * or a missing prerequisite (exit 3) says so in its exit code, as every other command does; a
+ * task that failed on a node is exit 1.
+ */
+export function runExitCode(report: RunReport): number {
+  if (report.ok) return 0;
+  const codes = new Set(report.results.filter((result) => result.status === 'failed').map((result) => result.error?.exitCode ?? 1));
+  if (codes.size === 1) {
+    const [code] = codes;
+    if (code === 2 || code === 3) return code;
+  }
+  return 1;
+}

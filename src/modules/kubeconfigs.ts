@@ -2,8 +2,8 @@
 // certificate embedded, rewriting it only when its content would change.
 import { z } from 'zod';
 import { HardwayError } from '../errors.ts';
-import { describeKubeconfig, kubeconfigFile, renderKubeconfig } from '../pki/kubeconfig.ts';
-import { chmodClusterFile, KEY_MODE, modeOf, octal, pkiFiles, readOptional, writeClusterFile } from '../pki/store.ts';
+import { checkKubeconfigSources, describeKubeconfig, kubeconfigFile, renderKubeconfig } from '../pki/kubeconfig.ts';
+import { chmodClusterFile, displayPath, KEY_MODE, modeOf, octal, pkiFiles, readOptional, writeClusterFile } from '../pki/store.ts';
 import type { RunContext } from '../engine/context.ts';
 import { defineModule } from './module.ts';
 
@@ -40,6 +40,8 @@ async function render(run: RunContext, { cert, user, server }: Args): Promise<Re
   const [caPem, certPem, keyPem] = await Promise.all(files.map((file) => readOptional(run.clusterDir, file)));
   const missing = files.filter((_, index) => [caPem, certPem, keyPem][index] === undefined);
   if (caPem === undefined || certPem === undefined || keyPem === undefined) return { text: undefined, missing };
+  const shown = files.map((file) => displayPath(run.clusterDir, file));
+  checkKubeconfigSources({ ca: { file: shown[0]!, pem: caPem }, cert: { file: shown[1]!, pem: certPem }, key: { file: shown[2]!, pem: keyPem } }, 'Fix or remove it and run `hardway provision --step pki` to issue it again.');
   return { text: renderKubeconfig({ cluster: run.spec.name, server, user, caPem, certPem, keyPem }), missing };
 }
 

@@ -1,6 +1,9 @@
 // A kubeconfig with the CA, client certificate and key embedded (base64), as
 // `kubectl config set-cluster/set-credentials --embed-certs` writes it, so the file stands alone.
 import { stringify } from 'yaml';
+import { FileError } from '../errors.ts';
+import { keyMatches, readCertificate, signedBy, type CertificateInfo } from './certificate-info.ts';
+import { readPrivateKey } from './keys.ts';
 
 export const KUBECONFIG_DIR = 'kubeconfigs';
 
@@ -46,4 +49,35 @@ export function describeKubeconfig(file: string, input: Omit<KubeconfigInput, 'c
     `kubectl config use-context default --kubeconfig=${file}`,
     `chmod 600 ${file}`,
   ];
+}
+
+/** The three files a kubeconfig embeds, as read from the cluster directory (paths for errors). */
+export interface KubeconfigSources {
+  ca: { file: string; pem: string };
+  cert: { file: string; pem: string };
+  key: { file: string; pem: string };
+}
+
+/**
+ * Why: a corrupt or mismatched file must never end up embedded in a kubeconfig (kubectl would
+ * fail far from the cause): each PEM parses, the key is the certificate's, the CA signed it.
+ */
+export function checkKubeconfigSources(sources: KubeconfigSources, hint: string): void {
+  const certificate = ({ file, pem }: { file: string; pem: string }): CertificateInfo => {
+    try {
+      return readCertificate(pem);
+    } catch (error) {
+      throw new FileError(`${file} is not a readable PEM certificate (${(error as Error).message.split('\n')[0]})`, file, { hint, cause: error });
+    }
+  };
+  const ca = certificate(sources.ca);
+  const cert = certificate(sources.cert);
+  let privateKey;
+  try {
+    privateKey = readPrivateKey(sources.key.pem);
+  } catch (error) {
+    throw new FileError(`${sources.key.file} is not a readable PEM private key`, sources.key.file, { hint, cause: error });
+  }
+  if (!keyMatches(cert, privateKey)) throw new FileError(`${sources.key.file} is not the key of ${sources.cert.file}`, sources.key.file, { hint });
+  if (!signedBy(cert, ca)) throw new FileError(`${sources.cert.file} was not signed by ${sources.ca.file}`, sources.cert.file, { hint });
 }

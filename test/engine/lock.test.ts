@@ -37,6 +37,16 @@ describe('acquireLock', () => {
     await lock.release();
   });
 
+  it('leaves no empty .hardway/ behind when it made one and nothing was written, and keeps one that holds state', async () => {
+    const { existsSync } = await import('node:fs');
+    await (await acquireLock(dir, 'hardway provision')).release();
+    expect(existsSync(join(dir, '.hardway'))).toBe(false);
+    const lock = await acquireLock(dir, 'hardway provision');
+    await writeFile(join(dir, '.hardway', 'state.json'), '{}\n');
+    await lock.release();
+    expect(await readFile(join(dir, '.hardway', 'state.json'), 'utf8')).toBe('{}\n');
+  });
+
   it('takes over a lock file cut short by a crash', async () => {
     await mkdir(join(dir, '.hardway'), { recursive: true });
     await writeFile(join(dir, '.hardway', 'lock'), '{"pid": 12');

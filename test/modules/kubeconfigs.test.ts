@@ -1,7 +1,7 @@
 // The kubeconfig module: files kubectl reads, that authenticate with the embedded client
 // certificate against a TLS server using the kube-apiserver certificate, rewritten only on change.
 import { execFile } from 'node:child_process';
-import { chmod, readFile, stat } from 'node:fs/promises';
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -107,6 +107,27 @@ describe('kubeconfigs step', () => {
     ['https://127.0.0.1:6443/api', false],
   ])('accepts server %s: %s', (server, ok) => {
     expect(kubeconfigModule.args.safeParse({ name: 'admin', cert: 'admin', user: 'admin', server }).success).toBe(ok);
+  });
+
+  it('never embeds a corrupt or mismatched certificate: the check fails naming the file, and the kubeconfig is untouched', async () => {
+    const ctx = testTaskContext(testRunContext({ clusterDir: dir }), undefined);
+    const args = { name: 'admin', cert: 'admin', user: 'admin', server: 'https://10.240.0.30:6443' };
+    const kubeconfig = join(dir, 'kubeconfigs/admin.kubeconfig');
+    const before = await readFile(kubeconfig, 'utf8');
+    const certPath = join(dir, 'pki/admin.pem');
+    const good = await readFile(certPath, 'utf8');
+    try {
+      // Truncated: half its base64 lines gone.
+      const lines = good.trim().split('\n');
+      await writeFile(certPath, `${[lines[0], ...lines.slice(1, -1).slice(0, 5), lines.at(-1)].join('\n')}\n`);
+      await expect(kubeconfigModule.check(ctx, args)).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('pki/admin.pem is not a readable PEM certificate') });
+      // Another valid certificate that the admin key does not belong to.
+      await writeFile(certPath, await readFile(join(dir, 'pki/kube-scheduler.pem'), 'utf8'));
+      await expect(kubeconfigModule.check(ctx, args)).rejects.toThrow(/pki\/admin-key\.pem is not the key of \S*pki\/admin\.pem/);
+      expect(await readFile(kubeconfig, 'utf8')).toBe(before);
+    } finally {
+      await writeFile(certPath, good);
+    }
   });
 
   it('says which certificate is missing before the pki step ran, and describes the kubectl commands', async () => {
