@@ -25,7 +25,11 @@ debian_mirror() {
 # appended to the caller's `apt_options` array; the machine's own apt state is never touched.
 private_apt_options() {
   local cache="$1"
+  # An empty dpkg status of its own: packages installed on this machine from elsewhere (a cloud
+  # SDK's kubectl) must not shadow the suite's versions.
+  [ -f "$cache/status" ] || : > "$cache/status"
   apt_options+=(
+    -o "Dir::State::status=$cache/status"
     -o "Dir::Etc::SourceList=$cache/sources.list" -o "Dir::Etc::SourceParts=/nonexistent"
     -o "Dir::State::Lists=$cache/lists" -o "Dir::Cache=$cache" -o "Dir::Cache::archives=$cache/archives"
     -o "APT::Sandbox::User=$(id -un)" -o "Debug::NoLocking=1" -o "APT::Get::List-Cleanup=0"
