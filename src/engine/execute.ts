@@ -25,6 +25,8 @@ export interface TaskResult {
   diff?: string;
   /** The failure, for failed tasks. */
   error?: HardwayError;
+  /** Failed because the run was interrupted (Ctrl-C, SIGTERM) while this task ran. */
+  interrupted?: boolean;
 }
 
 export interface TaskRunInput {
@@ -78,6 +80,11 @@ export async function executeTask(input: TaskRunInput): Promise<TaskResult> {
     const changed = applied ? applied.changed : !check.probe;
     return { ...base, status: changed ? 'changed' : 'ok', reason: applied?.reason ?? check.reason, diff: check.diff, durationMs: performance.now() - started };
   } catch (error) {
+    if (run.signal.aborted) {
+      // Stopped from outside: say so, not the abort error of whatever call was cut off.
+      const failure = new TaskError('interrupted while this task ran', where, { cause: error, hint: 'Run the same command again: every task checks the node anew, and restarts still owed are kept in the state.' });
+      return { ...base, status: 'failed', reason: failure.message, error: failure, interrupted: true, durationMs: performance.now() - started };
+    }
     const failure = asTaskError(error, where);
     return { ...base, status: 'failed', reason: failure.message, error: failure, durationMs: performance.now() - started };
   }

@@ -38,7 +38,7 @@ export function formatRecap(report: RunReport): string {
     `${report.steps.length} step${report.steps.length === 1 ? '' : 's'} (${report.steps.join(', ') || 'none'}), ${total.ok} ok, ${total.changed} ${verb}, ${total.failed} failed in ${(report.durationMs / 1000).toFixed(1)}s`,
   ];
   for (const failure of report.results.filter((result) => result.status === 'failed')) {
-    lines.push('', `FAILED ${formatWhere({ step: failure.step, node: failure.node, task: failure.task })}`, indent(failure.reason));
+    lines.push('', `${failure.interrupted ? 'INTERRUPTED' : 'FAILED'} ${formatWhere({ step: failure.step, node: failure.node, task: failure.task })}`, indent(failure.reason));
     if (failure.error?.hint) lines.push(indent(failure.error.hint));
   }
   return `${lines.join('\n')}\n`;

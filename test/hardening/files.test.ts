@@ -161,4 +161,34 @@ describe('signals', () => {
     expect(stderr).not.toMatch(/^\s+at /m);
     expect((await readdir(dir, { recursive: true })).sort()).toEqual(before);
   }, 30_000);
+
+  it('Ctrl-C during provision exits 130 and the recap names the task that was interrupted', async () => {
+    // A "machine" that accepts TCP and never says a word: the hosts step waits for its SSH banner.
+    const { createServer } = await import('node:net');
+    const sockets: import('node:net').Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as import('node:net').AddressInfo).port;
+    try {
+      await writeFile(
+        join(dir, 'cluster.yaml'),
+        `name: sig\nprovider: static\ntopology: stacked\nnetwork: { nodeSubnet: 127.0.0.0/24 }\nnodes:\n  controllers:\n    hosts: [{ name: controller-0, address: 127.0.0.1, port: ${port} }]\nloadBalancer: { type: none }\nssh: { keyPath: ssh/id_ed25519 }\n`,
+      );
+      await mkdir(join(dir, 'ssh'));
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'ssh', 'id_ed25519')]);
+      const child = spawn(process.execPath, [hardwayBin, 'provision', '--step', 'hosts', '--with-deps'], { cwd: dir, env: { ...process.env, CI: 'true', HOME: dir, SSH_AUTH_SOCK: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => void (output += chunk));
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => void (output += chunk));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      child.kill('SIGINT');
+      expect(await exited, output).toBe(130);
+      expect(output).toMatch(/INTERRUPTED \[step hosts, node controller-0, task "[^"]+"\]\n {2}interrupted while this task ran/);
+      expect(output).not.toMatch(/^\s+at /m);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  }, 30_000);
 });
