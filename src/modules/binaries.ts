@@ -35,9 +35,6 @@ interface PlannedUpload {
   reason: string;
 }
 
-/** Why: the NodeScratch key listing binaries this run replaced, so a later step can restart what runs them. */
-export const CHANGED_BINARIES = 'changedBinaries';
-
 export const binariesModule = defineModule({
   name: 'binaries',
   where: 'remote',
@@ -72,12 +69,10 @@ export const binariesModule = defineModule({
     const uploads = (check.data as PlannedUpload[] | undefined) ?? [];
     const installed: string[] = [];
     for (const { artifact, dest } of uploads) {
-      const result = await transport.upload({ path: artifact.path }, dest, { ...WANTED, signal: ctx.signal });
+      const onProgress = uploadProgress(ctx.log, `${artifact.name} -> ${dest}`);
+      const result = await transport.upload({ path: artifact.path }, dest, { ...WANTED, signal: ctx.signal, onProgress });
       if (result.changed) installed.push(artifact.name);
     }
-    const changed = (ctx.scratch[CHANGED_BINARIES] as Set<string> | undefined) ?? new Set<string>();
-    for (const name of installed) changed.add(name);
-    ctx.scratch[CHANGED_BINARIES] = changed;
     return installed.length
       ? { changed: true, reason: `installed ${installed.join(', ')}` }
       : { changed: false, reason: 'already installed (sha256 matches)' };
@@ -87,6 +82,27 @@ export const binariesModule = defineModule({
     return describeBinaries(ctx, args);
   },
 });
+
+const PROGRESS_EVERY_MS = 2_000;
+
+/**
+ * Why: a 110 MB kube-apiserver takes seconds per node; the task line says how far it got (every
+ * 2 s: in a terminal the line moves, without one it is a line every 2 s, never one per chunk;
+ * a file sent faster than that prints nothing).
+ */
+export function uploadProgress(log: (line: string) => void, what: string, now: () => number = () => performance.now()): (sent: number, total: number) => void {
+  let last = now();
+  let logged = false;
+  return (sent, total) => {
+    const time = now();
+    // A file sent within 2 s gets no progress line at all; a long one ends with its 100% line.
+    if (time - last < PROGRESS_EVERY_MS && !(sent >= total && logged)) return;
+    last = time;
+    logged = true;
+    const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
+    log(`uploading ${what}: ${mib(sent)} of ${mib(total)} MiB (${Math.floor((sent / Math.max(total, 1)) * 100)}%)`);
+  };
+}
 
 /** Why: the pure decision, testable without a node: what to upload and how to say it. */
 export function decideBinaries(uploads: PlannedUpload[], unchanged: string[], versions: { kubernetes: string; etcd: string }): CheckResult {

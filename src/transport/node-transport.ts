@@ -135,7 +135,7 @@ export class SshTransport implements Transport {
     const temp = uploadTempPath(dest, randomBytes(6).toString('hex'));
     try {
       if (this.node.user === 'root') {
-        await this.#withChannel(options.signal, () => this.session.putFile(source, temp, { signal: options.signal, mode: 0o600 }));
+        await this.#withChannel(options.signal, () => this.session.putFile(source, temp, { signal: options.signal, mode: 0o600, onProgress: options.onProgress }));
       } else {
         // SFTP writes as the SSH user, who cannot write /etc: stream the bytes into a root-owned temp file.
         const stdin = Buffer.isBuffer(source) ? source : createReadStream(source.path, { highWaterMark: 1024 * 1024 });

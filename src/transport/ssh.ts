@@ -196,7 +196,7 @@ export class SshSession {
   }
 
   /** Write a file over SFTP (one channel while it runs); large files go through fastPut's parallel writes. */
-  async putFile(source: Buffer | { path: string }, remotePath: string, options: { signal?: AbortSignal; mode?: number; chunkSize?: number; concurrency?: number } = {}): Promise<void> {
+  async putFile(source: Buffer | { path: string }, remotePath: string, options: { signal?: AbortSignal; mode?: number; chunkSize?: number; concurrency?: number; onProgress?: (sentBytes: number, totalBytes: number) => void } = {}): Promise<void> {
     this.#assertAlive();
     options.signal?.throwIfAborted();
     const sftp = await new Promise<SFTPWrapper>((resolve, reject) => {
@@ -216,7 +216,10 @@ export class SshSession {
         };
         const mode = options.mode ?? 0o600;
         if (Buffer.isBuffer(source)) sftp.writeFile(remotePath, source, { mode }, done);
-        else sftp.fastPut(source.path, remotePath, { mode, concurrency: options.concurrency ?? 64, chunkSize: options.chunkSize ?? 32_768 }, done);
+        else {
+          const step = options.onProgress ? (sent: number, _chunk: number, total: number) => options.onProgress!(sent, total) : undefined;
+          sftp.fastPut(source.path, remotePath, { mode, concurrency: options.concurrency ?? 64, chunkSize: options.chunkSize ?? 32_768, step }, done);
+        }
       });
     } finally {
       options.signal?.removeEventListener('abort', onAbort);

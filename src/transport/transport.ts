@@ -29,6 +29,8 @@ export interface UploadOptions {
   owner?: string;
   group?: string;
   signal?: AbortSignal;
+  /** Called as bytes go out (large files over SFTP), for a progress line. */
+  onProgress?: (sentBytes: number, totalBytes: number) => void;
 }
 
 export interface UploadResult {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunContext } from '../../src/engine/context.ts';
 import { parsePlaybook } from '../../src/engine/playbook.ts';
 import { StateStore } from '../../src/engine/state.ts';
-import { binariesArgs, binariesModule, CHANGED_BINARIES, decideBinaries } from '../../src/modules/binaries.ts';
+import { binariesArgs, binariesModule, decideBinaries, uploadProgress } from '../../src/modules/binaries.ts';
 import { ModuleRegistry } from '../../src/modules/module.ts';
 import { clusterSpecSchema } from '../../src/spec/schema.ts';
 import { labSpecInput, projectRoot, testRunContext, testTaskContext } from '../helpers/context.ts';
@@ -104,7 +104,6 @@ describe('binaries on a node (real sshd)', () => {
       expect(await readFile(join(bin, name))).toEqual(await readFile(join(artifacts, name)));
       expect((await stat(join(bin, name))).mode & 0o777).toBe(0o755);
     }
-    expect([...(ctx.scratch[CHANGED_BINARIES] as Set<string>)]).toEqual([...KUBE]);
 
     const second = await converge(binariesModule, context(), args);
     expect(second.check).toEqual({ changed: false, reason: `sha256 matches: ${KUBE.join(', ')} (Kubernetes v1.32.3)` });
@@ -191,6 +190,27 @@ describe('binaries on a node (real sshd)', () => {
       expect(second.check).toEqual({ changed: false, reason: 'sha256 matches: etcd, etcdctl (etcd v3.5.16)' });
       expect(server.requests).toEqual([]);
     });
+  });
+});
+
+describe('uploadProgress', () => {
+  it('logs at most every 2 s and then the end, and nothing for a file sent within 2 s', () => {
+    const lines: string[] = [];
+    let clock = 0;
+    const progress = uploadProgress((line) => lines.push(line), 'kube-apiserver -> /usr/local/bin/kube-apiserver', () => clock);
+    const total = 110 * 1024 * 1024;
+    for (clock = 0; clock < 5_000; clock += 100) progress((clock / 10_000) * total, total);
+    progress(total, total);
+    expect(lines).toEqual([
+      'uploading kube-apiserver -> /usr/local/bin/kube-apiserver: 22 of 110 MiB (20%)',
+      'uploading kube-apiserver -> /usr/local/bin/kube-apiserver: 44 of 110 MiB (40%)',
+      'uploading kube-apiserver -> /usr/local/bin/kube-apiserver: 110 of 110 MiB (100%)',
+    ]);
+    const quick: string[] = [];
+    const small = uploadProgress((line) => quick.push(line), 'etcdctl', () => 0);
+    small(10, 20);
+    small(20, 20);
+    expect(quick).toEqual([]);
   });
 });
 

@@ -195,6 +195,20 @@ describe('uploads', () => {
     expect(await transport.readFile(join(sshd.dir, 'data', 'absent'))).toBeUndefined();
   });
 
+  it('reports the progress of a large file as it goes, ending at its full size', async () => {
+    const sshd = await server();
+    const pool = poolFor(await clusterDir(), sshd.keyPath);
+    const transport = await pool.get(nodeOf(sshd));
+    const local = join(sshd.dir, 'big.bin');
+    await writeFile(local, randomBytes(4 * 1024 * 1024));
+    const seen: [number, number][] = [];
+    await transport.upload({ path: local }, join(sshd.dir, 'data', 'big.bin'), { onProgress: (sent, total) => seen.push([sent, total]) });
+    expect(seen.length).toBeGreaterThan(1);
+    expect(seen.every(([, total]) => total === 4 * 1024 * 1024)).toBe(true);
+    expect(seen.map(([sent]) => sent)).toEqual([...seen.map(([sent]) => sent)].sort((a, b) => a - b));
+    expect(seen.at(-1)).toEqual([4 * 1024 * 1024, 4 * 1024 * 1024]);
+  });
+
   it('refuses to upload into a directory that does not exist, naming the node', async () => {
     const sshd = await server();
     const pool = poolFor(await clusterDir(), sshd.keyPath);
