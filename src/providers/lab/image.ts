@@ -92,7 +92,16 @@ export async function ensureImage(ctx: ImageContext): Promise<Image> {
     await writeFile(logFile, '');
     ctx.log(`building the node image ${name} with debootstrap (${ctx.inputs.suite} from ${ctx.inputs.mirror}); once, about a minute`);
     try {
-      await runCommand('debootstrap', debootstrapArgs(ctx.inputs, temp), { signal: ctx.signal, logFile, purpose: `build the node image ${name}` });
+      const started = performance.now();
+      // debootstrap takes a minute: every 10 s its latest `I: ...` line says how far it got.
+      const ticker = setInterval(() => {
+        void lastDebootstrapLine(logFile).then((line) => ctx.log(`debootstrap, ${Math.round((performance.now() - started) / 1000)} s: ${line ?? 'starting'}`));
+      }, 10_000);
+      try {
+        await runCommand('debootstrap', debootstrapArgs(ctx.inputs, temp), { signal: ctx.signal, logFile, purpose: `build the node image ${name}` });
+      } finally {
+        clearInterval(ticker);
+      }
       await customiseImage(temp, ctx.inputs);
       const path = join(dir, name);
       await rename(temp, path);
@@ -103,6 +112,12 @@ export async function ensureImage(ctx: ImageContext): Promise<Image> {
       throw new HardwayError(`could not build the node image ${name}: ${(error as Error).message}`, { cause: error, hint: `The debootstrap output is in ${logFile}.` });
     }
   });
+}
+
+/** The last progress line debootstrap wrote to its log (`I: Retrieving ...`), if any yet. */
+export async function lastDebootstrapLine(logFile: string): Promise<string | undefined> {
+  const text = await readFile(logFile, 'utf8').catch(() => '');
+  return text.split('\n').filter((line) => line.startsWith('I: ')).at(-1)?.slice(3).trim();
 }
 
 /** Builds interrupted by a crash (no lock holder any more): unmount what debootstrap left and delete. */

@@ -2,7 +2,7 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { customiseImage, debootstrapArgs, findImage, IMAGE_MARKER, IMAGE_PACKAGES, imageKey, imageName, imagesDir, type ImageInputs } from '../../../src/providers/lab/image.ts';
+import { customiseImage, debootstrapArgs, findImage, IMAGE_MARKER, lastDebootstrapLine, IMAGE_PACKAGES, imageKey, imageName, imagesDir, type ImageInputs } from '../../../src/providers/lab/image.ts';
 
 const inputs: ImageInputs = { suite: 'bookworm', mirror: 'http://deb.debian.org/debian', packages: IMAGE_PACKAGES, arch: 'x64' };
 
@@ -80,5 +80,19 @@ describe('customiseImage', () => {
     expect(await findImage(root, inputs)).toBeUndefined();
     await writeFile(join(path, IMAGE_MARKER), '{}');
     expect(await findImage(root, inputs)).toBe(path);
+  });
+});
+
+describe('lastDebootstrapLine', () => {
+  it('reads how far debootstrap got from its log, for the progress line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hardway-image-log-'));
+    try {
+      const log = join(dir, 'image.log');
+      expect(await lastDebootstrapLine(log)).toBeUndefined();
+      await writeFile(log, 'I: Retrieving InRelease \nI: Checking Release signature\nW: a warning\nI: Retrieving libc6 2.36-9\nsome output\n');
+      expect(await lastDebootstrapLine(log)).toBe('Retrieving libc6 2.36-9');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
