@@ -163,6 +163,9 @@ export function renderTranscript(input: TranscriptInput, entries: readonly Trans
 
   const lines = [
     '#!/usr/bin/env bash',
+    // Values from cluster.yaml (paths, subject names) are single-quoted on purpose: `$HOME` in a
+    // key path is a literal, never expanded. shellcheck's note that it will not expand is the point.
+    '# shellcheck disable=SC2016',
     `# hardway transcript for cluster ${input.spec.name} (${input.spec.provider})${input.dryRun ? ': a dry run, so what the run WOULD do (nothing was changed)' : ': what the run did'}.`,
     '# Each task that changed (or would change) something, as the commands a person types by hand.',
     '#',
