@@ -3,7 +3,7 @@
 import { readFile, rm, rmdir, writeFile, mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { HardwayError } from '../errors.ts';
+import { FileError, HardwayError } from '../errors.ts';
 import { stateDir } from './state.ts';
 
 export interface LockInfo {
@@ -48,14 +48,29 @@ export async function acquireLock(clusterDir: string, command: string): Promise<
   throw new HardwayError(`could not take the lock ${path}`, { exitCode: 1 });
 }
 
+/** The lock's holder; undefined when the file is gone. A lock that is not hardway's JSON is an error. */
 async function readLock(path: string): Promise<LockInfo | undefined> {
+  let text: string;
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as LockInfo;
-  } catch {
-    // A lock file cut short by a crash while being written is as stale as one whose process died.
-    return undefined;
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new FileError(`cannot read the lock ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, path, { hint: LOCK_HINT });
   }
+  let holder: Partial<LockInfo> | undefined;
+  try {
+    holder = JSON.parse(text) as Partial<LockInfo>;
+  } catch {
+    holder = undefined;
+  }
+  // Never guessed at: who holds it decides whether a run may go on.
+  if (!holder || typeof holder.pid !== 'number' || typeof holder.host !== 'string') {
+    throw new FileError(`${path} is not a hardway lock (expected {"pid", "host", "command", "startedAt"}, got ${JSON.stringify(text.slice(0, 40))})`, path, { hint: LOCK_HINT });
+  }
+  return holder as LockInfo;
 }
+
+const LOCK_HINT = 'If no hardway run is going on for this cluster, remove the file and run the command again.';
 
 function isStale(holder: LockInfo): boolean {
   if (holder.host !== hostname()) return false;
@@ -68,7 +83,7 @@ function isStale(holder: LockInfo): boolean {
 }
 
 async function releaseLock(path: string, mine: LockInfo, createdDir: string | undefined): Promise<void> {
-  const holder = await readLock(path);
+  const holder = await readLock(path).catch(() => undefined);
   if (holder?.pid === mine.pid && holder.startedAt === mine.startedAt) await rm(path, { force: true });
   // Only if still empty: a run that wrote state.json keeps its directory.
   if (createdDir) await rmdir(createdDir).catch(() => undefined);

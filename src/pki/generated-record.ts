@@ -3,20 +3,25 @@
 // differs was edited by a person (or made by cfssl) and is honoured as written.
 import { z } from 'zod';
 import { formatJson } from './json-file.ts';
-import { pkiFiles, readOptional, sha256, writeClusterFile } from './store.ts';
+import { FileError } from '../errors.ts';
+import { displayPath, pkiFiles, readOptional, sha256, writeClusterFile } from './store.ts';
 
 const recordSchema = z.object({ version: z.literal(1), files: z.record(z.string(), z.string()) });
 
 export type GeneratedRecord = z.output<typeof recordSchema>;
 
-/** Why: without it, a spec change and a person's edit look the same. A bad record counts as empty. */
+/** Why: without it, a spec change and a person's edit look the same. A bad record is an error, never rewritten. */
 export async function readGeneratedRecord(clusterDir: string): Promise<GeneratedRecord> {
   const text = await readOptional(clusterDir, pkiFiles.generatedRecord);
   if (text === undefined) return { version: 1, files: {} };
   try {
     return recordSchema.parse(JSON.parse(text));
-  } catch {
-    return { version: 1, files: {} };
+  } catch (error) {
+    const shown = displayPath(clusterDir, pkiFiles.generatedRecord);
+    throw new FileError(`${shown} is not hardway's record of the pki JSON files it wrote (${error instanceof SyntaxError ? error.message : 'expected {"version": 1, "files": {...}}'})`, shown, {
+      hint: 'Remove it to start a new record: hardway then honours every pki/*.json as written by you.',
+      cause: error,
+    });
   }
 }
 

@@ -47,11 +47,14 @@ describe('acquireLock', () => {
     expect(await readFile(join(dir, '.hardway', 'state.json'), 'utf8')).toBe('{}\n');
   });
 
-  it('takes over a lock file cut short by a crash', async () => {
+  it('refuses a lock file that is not a hardway lock, naming it, and leaves it as it was', async () => {
     await mkdir(join(dir, '.hardway'), { recursive: true });
-    await writeFile(join(dir, '.hardway', 'lock'), '{"pid": 12');
-    const lock = await acquireLock(dir, 'hardway provision');
-    await lock.release();
+    for (const text of ['{"pid": 12', '{"pid": "12", "host": "x"}', '']) {
+      await writeFile(join(dir, '.hardway', 'lock'), text);
+      const error = await acquireLock(dir, 'hardway provision').catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ exitCode: 2, message: expect.stringContaining(`${join(dir, '.hardway', 'lock')} is not a hardway lock`) });
+      expect(await readFile(join(dir, '.hardway', 'lock'), 'utf8')).toBe(text);
+    }
   });
 
   it('never takes over a lock of another host', async () => {

@@ -323,6 +323,8 @@ export const cases: Case[] = [
   { name: '.hardway/state.json a directory', args: ['provision', '--step', 'pki'], setup: directoryAt('.hardway/state.json'), code: 2, names: '.hardway/state.json' },
   { name: '.hardway/lock a directory', args: ['provision', '--step', 'pki'], setup: directoryAt('.hardway/lock'), code: 2, names: '.hardway/lock' },
   { name: '.hardway/lock a FIFO', args: ['destroy', '--yes'], setup: fifoAt('.hardway/lock'), code: 2, names: '.hardway/lock' },
+  { name: '.hardway/pki-generated.json corrupt: never rewritten', args: ['provision', '--step', 'pki'], setup: replace('.hardway/pki-generated.json', '{"version": 1, "files": '), code: 2, names: /\.hardway\/pki-generated\.json is not hardway's record/ },
+  { name: '.hardway/lock not a hardway lock', args: ['provision', '--step', 'pki'], setup: replace('.hardway/lock', '{"pid": 12'), code: 2, names: /\.hardway\/lock is not a hardway lock/ },
   { name: 'known_hosts with a line missing its key', args: ['ssh', 'controller-0'], setup: replace('known_hosts', `127.0.0.1 ${goodKey}\n[127.0.0.1]:1 ssh-ed25519\n`), code: 2, names: 'known_hosts:2' },
   { name: 'known_hosts with an unknown marker', args: ['status'], setup: replace('known_hosts', `@trusted [127.0.0.1]:1 ${goodKey}\n`), code: 2, names: 'known_hosts:1' },
   { name: 'known_hosts with a key that is not base64', args: ['provision', '--step', 'hosts'], setup: replace('known_hosts', `# pinned\n[127.0.0.1]:1 ssh-ed25519 !!!notbase64!!!\n`), code: 2, names: 'known_hosts:2' },
