@@ -73,7 +73,7 @@ check_with() (
   say "Node $(node --version): npm install --prefix $prefix $(basename "$tarball")"
   mkdir -p "$prefix" "$run"
   # ssh2's optional native crypto is built against this Node's own headers (no download).
-  npm_config_nodedir="$(dirname "$bin")" npm install --silent --no-audit --no-fund --prefix "$prefix" "$tarball" >/dev/null || fail "npm install of the tarball with Node $major"
+  npm_config_nodedir="$(dirname "$bin")" npm install --silent --prefer-offline --no-audit --no-fund --prefix "$prefix" "$tarball" >/dev/null || fail "npm install of the tarball with Node $major"
   hardway="$prefix/node_modules/.bin/hardway"
   [ -x "$hardway" ] || fail "no $hardway after the install"
   (
