@@ -37,6 +37,8 @@ export function formatRecap(report: RunReport): string {
     '',
     `${report.steps.length} step${report.steps.length === 1 ? '' : 's'} (${report.steps.join(', ') || 'none'}), ${total.ok} ok, ${total.changed} ${verb}, ${total.failed} failed in ${(report.durationMs / 1000).toFixed(1)}s`,
   ];
+  // Where the time went, step by step, so a slow run says which step to look at.
+  if (report.stepDurations.length > 1) lines.push(`time per step: ${report.stepDurations.map((entry) => `${entry.step} ${(entry.durationMs / 1000).toFixed(1)}s`).join(', ')}`);
   for (const failure of report.results.filter((result) => result.status === 'failed')) {
     lines.push('', `${failure.interrupted ? 'INTERRUPTED' : 'FAILED'} ${formatWhere({ step: failure.step, node: failure.node, task: failure.task })}`, indent(failure.reason));
     if (failure.error?.hint) lines.push(indent(failure.error.hint));

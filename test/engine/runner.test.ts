@@ -75,6 +75,8 @@ describe('runSteps', () => {
     expect(world.calls.slice(calls).filter((call) => !call.includes('probe'))).toEqual([]);
     expect(third.results.filter((result) => result.status === 'changed')).toEqual([]);
     expect(formatRecap(third)).toMatch(/5 steps \(infra, pki, hosts, etcd, control-plane\), \d+ ok, 0 changed, 0 failed/);
+    // Where the time went, per step, in the order they ran.
+    expect(formatRecap(third)).toMatch(/^time per step: infra \d+\.\ds, pki \d+\.\ds, hosts \d+\.\ds, etcd \d+\.\ds, control-plane \d+\.\ds$/m);
   });
 
   it('runs a serial handler one node at a time, a parallel one on all nodes at once', async () => {
