@@ -7,8 +7,8 @@ import type { Node } from '../inventory/node.ts';
 import type { NodeScratch, RunContext } from './context.ts';
 import { executeTask, type TaskResult } from './execute.ts';
 import { handlerRef, type Handler, type PlaybookTask } from './playbook.ts';
-import { hostsOf, type SelectedStep } from './select.ts';
-import { Nodes } from '../inventory/node.ts';
+import { OwedHandlers } from './owed-handlers.ts';
+import type { SelectedStep } from './select.ts';
 import { LOCAL, type StepNodeRecord } from './state.ts';
 
 export type RendererChoice = 'default' | 'simple' | 'verbose' | 'silent' | 'test';
@@ -42,55 +42,6 @@ export function chooseRenderer(options: { json: boolean; verbose: boolean; isTTY
   if (options.verbose) return 'verbose';
   if (!options.isTTY || options.ci) return 'simple';
   return 'default';
-}
-
-/**
- * Why: a notified handler is owed until it ran to the end on its node, across failures and runs
- * (Ansible drops them, PITFALLS.md). Owed handlers live in the state; a dry run keeps its own
- * notes in memory and writes nothing.
- */
-export class OwedHandlers {
-  readonly #run: RunContext;
-  readonly #dryRun = new Map<string, Map<string, Set<string>>>();
-
-  constructor(run: RunContext) {
-    this.#run = run;
-  }
-
-  /**
-   * handler -> nodes of this step that owe it (selected nodes only; others stay owed). A node the
-   * step never runs on (not its role, gone from the inventory) owes it nothing: that is dropped.
-   */
-  async forStep(step: SelectedStep, nodes: readonly string[]): Promise<Map<string, Set<string>>> {
-    const name = step.playbook.step;
-    const hosts = step.local ? [LOCAL] : hostsOf(step.playbook, new Nodes(this.#run.inventory.nodes)).map((node) => node.name);
-    for (const [handler, names] of Object.entries(this.#run.state.owedHandlers(name))) {
-      for (const node of names) if (!hosts.includes(node)) await this.settle(name, handler, node);
-    }
-    return this.#owedNow(name, nodes);
-  }
-
-  #owedNow(step: string, nodes: readonly string[]): Map<string, Set<string>> {
-    const owed = new Map<string, Set<string>>();
-    const add = (handler: string, node: string) => {
-      if (nodes.includes(node)) owed.set(handler, (owed.get(handler) ?? new Set()).add(node));
-    };
-    for (const [handler, names] of Object.entries(this.#run.state.owedHandlers(step))) for (const node of names) add(handler, node);
-    for (const [handler, names] of this.#dryRun.get(step) ?? []) for (const node of names) add(handler, node);
-    return owed;
-  }
-
-  async owe(step: string, handler: string, node: string): Promise<void> {
-    if (!this.#run.options.dryRun) return this.#run.state.owe(step, handler, node);
-    const handlers = this.#dryRun.get(step) ?? new Map<string, Set<string>>();
-    handlers.set(handler, (handlers.get(handler) ?? new Set()).add(node));
-    this.#dryRun.set(step, handlers);
-  }
-
-  async settle(step: string, handler: string, node: string): Promise<void> {
-    if (!this.#run.options.dryRun) return this.#run.state.settle(step, handler, node);
-    this.#dryRun.get(step)?.get(handler)?.delete(node);
-  }
 }
 
 /** Run steps in order; stops after the first step with a failed node. */

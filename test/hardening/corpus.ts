@@ -54,6 +54,11 @@ const host = (over: Record<string, unknown>) => ({ nodes: { controllers: { hosts
 const lab = (over: Record<string, unknown>) => ({ raw: stringify(merge(labSpec, over)) });
 const aws = (over: Record<string, unknown>) => ({ raw: stringify(merge(awsSpec, over)) });
 const HOSTILE = 'x\nExecStartPre=/bin/sh -c "touch /tmp/owned"';
+/** Setup: another file of the cluster directory copied over this one (a valid file, the wrong one). */
+const copyOver = (from: string, to: string) => async (dir: string) => {
+  const { copyFile } = await import('node:fs/promises');
+  await copyFile(join(dir, from), join(dir, to));
+};
 const replace = (file: string, text: string | Buffer) => async (dir: string) => {
   await rm(join(dir, file), { recursive: true, force: true });
   await writeFile(join(dir, file), text);
@@ -269,20 +274,14 @@ export const cases: Case[] = [
   {
     name: 'pki/admin-key.pem is another key',
     args: ['kubeconfig'],
-    setup: async (dir) => {
-      const { copyFile } = await import('node:fs/promises');
-      await copyFile(join(dir, 'pki/ca-key.pem'), join(dir, 'pki/admin-key.pem'));
-    },
+    setup: copyOver('pki/ca-key.pem', 'pki/admin-key.pem'),
     code: 2,
     names: 'pki/admin-key.pem',
   },
   {
     name: 'pki/admin.pem signed by another CA',
     args: ['kubeconfig'],
-    setup: async (dir) => {
-      const { copyFile } = await import('node:fs/promises');
-      await copyFile(join(dir, 'pki/etcd-ca.pem'), join(dir, 'pki/ca.pem'));
-    },
+    setup: copyOver('pki/etcd-ca.pem', 'pki/ca.pem'),
     code: 2,
     names: 'pki/admin.pem',
   },
