@@ -12,7 +12,7 @@ import type { Node } from '../inventory/node.ts';
 import type { ClusterSpec } from '../spec/schema.ts';
 import { classifyLines } from './describe-lines.ts';
 import type { CheckResult, TaskModule } from './module.ts';
-import { unitName, type ServiceArgs } from './service.ts';
+import { unitName, type ServiceArgs } from './service-decision.ts';
 import { waitTarget, type WaitArgs } from './wait.ts';
 
 /** Why: a dry run asked for a machine that does not exist yet; the task is planned for a fresh node instead. */

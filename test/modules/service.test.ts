@@ -1,7 +1,8 @@
 // The service module is decided from `systemctl show` output; these fixtures are what systemd 252
 // (Debian 12) prints. Real units are exercised on lab nodes, never on the machine running tests.
 import { describe, expect, it } from 'vitest';
-import { decideService, parseServiceFacts, serviceArgs, serviceFactsCommand, serviceModule, settleVerdict, unitName, type ServiceFacts } from '../../src/modules/service.ts';
+import { decideService, parseServiceFacts, serviceArgs, serviceFactsCommand, settleVerdict, unitName, type ServiceFacts } from '../../src/modules/service-decision.ts';
+import { serviceModule } from '../../src/modules/service.ts';
 import { testRunContext } from '../helpers/context.ts';
 
 const SHOW_RUNNING = `LoadState=loaded
