@@ -58,7 +58,7 @@ const rawPlaybook = z.strictObject({
   summary: z.string().default(''),
   chapter: z.string().optional(),
   needs: z.array(z.string()).default([]),
-  hosts: z.string().regex(/^(local|all|role:[a-z]+)$/, { message: 'must be local, all or role:<controller|etcd|lb>' }),
+  hosts: z.string().regex(/^(local|all|role:[a-z]+)$/, { message: 'must be local, all or role:<controller|etcd|lb|worker>' }),
   tasks: z.array(rawTask).min(1),
   handlers: z
     .array(

@@ -2,11 +2,11 @@
 // (lab, aws) or the listed hosts (static). What only the provider knows (an EC2 public address, an
 // NLB DNS name) is merged in from the state after the infra step.
 import { loadBalancerType, type ClusterSpec, type RoleGroup } from '../spec/schema.ts';
-import { addressInCidr } from './ipv4.ts';
+import { addressInCidr, subnet24 } from './ipv4.ts';
 import type { Inventory, Node, Role } from './node.ts';
 
 /** Where the fixed addresses of each role start inside the node subnet (lab and aws). */
-export const ADDRESS_OFFSETS = { controller: 10, etcd: 20, lb: 30 } as const;
+export const ADDRESS_OFFSETS = { controller: 10, etcd: 20, lb: 30, worker: 40 } as const;
 
 export interface ProviderFacts {
   /** Per node: the address SSH reaches (aws public IP). */
@@ -19,6 +19,10 @@ export function deriveInventory(spec: ClusterSpec, facts: ProviderFacts = {}): I
   const controllerRoles: Role[] = spec.topology === 'stacked' ? ['controller', 'etcd'] : ['controller'];
   const nodes: Node[] = [...groupNodes(spec, 'controller', spec.nodes.controllers, controllerRoles)];
   if (spec.topology === 'external' && spec.nodes.etcd) nodes.push(...groupNodes(spec, 'etcd', spec.nodes.etcd, ['etcd']));
+  if (spec.nodes.workers) {
+    // Pod ranges follow the worker's index, so a worker keeps its range when others are added.
+    nodes.push(...groupNodes(spec, 'worker', spec.nodes.workers, ['worker']).map((node, index) => ({ ...node, podCIDR: subnet24(spec.network.clusterCIDR, index) })));
+  }
 
   const lbType = loadBalancerType(spec);
   const loadBalancerNames: string[] = [];
@@ -51,7 +55,7 @@ export function deriveInventory(spec: ClusterSpec, facts: ProviderFacts = {}): I
   };
 }
 
-function groupNodes(spec: ClusterSpec, role: 'controller' | 'etcd', group: RoleGroup, roles: Role[]): Node[] {
+function groupNodes(spec: ClusterSpec, role: 'controller' | 'etcd' | 'worker', group: RoleGroup, roles: Role[]): Node[] {
   if (spec.provider === 'static') {
     return (group.hosts ?? []).map((host, index) =>
       makeNode(spec, host.name ?? `${role}-${index}`, roles, host.ip ?? host.address, host.address, host.port, host.user),

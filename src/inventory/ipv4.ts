@@ -38,6 +38,11 @@ export function addressInCidr(cidr: string, offset: number): string {
   return intToIp(parseCidr(cidr).network + offset);
 }
 
+/** The index-th /24 inside a larger CIDR (10.200.0.0/16, 1 -> 10.200.1.0/24): one worker's pod range. */
+export function subnet24(cidr: string, index: number): string {
+  return `${intToIp(parseCidr(cidr).network + index * 256)}/24`;
+}
+
 /** True when the CIDR's address has no host bits set (10.0.0.0/24, not 10.0.0.5/24). */
 export function isNetworkAddress(cidr: string): boolean {
   const [address = ''] = cidr.split('/');

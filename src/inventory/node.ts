@@ -1,8 +1,8 @@
 // A machine of the cluster as hardway addresses it. Facts read from the machine (arch, OS) are
 // kept apart, in the state, so the inventory stays a pure function of the spec plus the provider.
 
-export type Role = 'controller' | 'etcd' | 'lb';
-export const ROLES: readonly Role[] = ['controller', 'etcd', 'lb'];
+export type Role = 'controller' | 'etcd' | 'lb' | 'worker';
+export const ROLES: readonly Role[] = ['controller', 'etcd', 'lb', 'worker'];
 
 export interface Node {
   name: string;
@@ -13,6 +13,8 @@ export interface Node {
   sshAddress: string;
   sshPort: number;
   user: string;
+  /** Workers: the /24 of network.clusterCIDR its pods take addresses from (bridge CNI, routes). */
+  podCIDR?: string;
 }
 
 export interface Endpoint {
@@ -53,6 +55,10 @@ export class Nodes {
 
   lb(): Node[] {
     return this.byRole('lb');
+  }
+
+  workers(): Node[] {
+    return this.byRole('worker');
   }
 
   find(name: string): Node | undefined {

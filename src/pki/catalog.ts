@@ -61,9 +61,26 @@ export function catalog(spec: ClusterSpec, inventory: Inventory): CatalogEntry[]
     { name: 'admin', kind: 'leaf', signer: 'ca', profile: 'client', cn: 'admin', organization: 'system:masters', hosts: [], purpose: 'The admin kubeconfig: full access through the system:masters group.' },
     { name: 'kube-controller-manager', kind: 'leaf', signer: 'ca', profile: 'client', cn: 'system:kube-controller-manager', organization: 'system:kube-controller-manager', hosts: [], purpose: 'kube-controller-manager authenticates to the apiserver; RBAC knows this user.' },
     { name: 'kube-scheduler', kind: 'leaf', signer: 'ca', profile: 'client', cn: 'system:kube-scheduler', organization: 'system:kube-scheduler', hosts: [], purpose: 'kube-scheduler authenticates to the apiserver; RBAC knows this user.' },
+    ...workerEntries(nodes),
     { name: 'service-account', kind: 'keypair', cn: 'service-accounts', hosts: [], purpose: 'The apiserver signs service-account tokens with the key; apiservers verify them with the public key.' },
   );
   return entries;
+}
+
+/**
+ * Node authorization needs a kubelet to be `system:node:NAME` in `system:nodes`; its serving
+ * certificate carries the names the API server dials (logs, exec, port-forward).
+ */
+function workerEntries(nodes: Nodes): CatalogEntry[] {
+  const workers = nodes.workers();
+  if (!workers.length) return [];
+  return [
+    ...workers.flatMap((node): CatalogEntry[] => [
+      { name: `kubelet-client-${node.name}`, kind: 'leaf', signer: 'ca', profile: 'client', cn: `system:node:${node.name}`, organization: 'system:nodes', hosts: [], purpose: `The kubelet on ${node.name} authenticates to the apiserver with it (Node authorizer).` },
+      { name: `kubelet-server-${node.name}`, kind: 'leaf', signer: 'ca', profile: 'server', cn: `system:node:${node.name}`, organization: 'system:nodes', hosts: unique([node.name, node.internalIP]), purpose: `The kubelet on ${node.name} serves :10250 with it (logs, exec, port-forward).` },
+    ]),
+    { name: 'kube-proxy', kind: 'leaf', signer: 'ca', profile: 'client', cn: 'system:kube-proxy', organization: 'system:node-proxier', hosts: [], purpose: 'kube-proxy on every worker authenticates to the apiserver; RBAC knows this user.' },
+  ];
 }
 
 /** The kube-apiserver SANs: the Service IP and names, every controller, the load balancer, loopback. */

@@ -40,12 +40,16 @@ export function assertConsistent(spec: ClusterSpec, located: LocatedYaml): Probl
 type Report = (path: Path, message: string) => void;
 
 function checkNodeGroups(spec: ClusterSpec, error: Report): void {
-  const groups = [['controllers', spec.nodes.controllers] as const, ...(spec.nodes.etcd ? [['etcd', spec.nodes.etcd] as const] : [])];
+  const groups = [
+    ['controllers', spec.nodes.controllers] as const,
+    ...(spec.nodes.etcd ? [['etcd', spec.nodes.etcd] as const] : []),
+    ...(spec.nodes.workers ? [['workers', spec.nodes.workers] as const] : []),
+  ];
   for (const [key, group] of groups) {
     if (spec.provider === 'static') {
       if (group.count !== undefined) error(['nodes', key, 'count'], 'the static provider lists `hosts` instead of a count');
       if (group.ips !== undefined) error(['nodes', key, 'ips'], 'the static provider takes addresses from `hosts`');
-      if (!group.hosts?.length && (key === 'controllers' || spec.topology === 'external')) error(['nodes', key, 'hosts'], 'must list at least one host for the static provider');
+      if (!group.hosts?.length && (key === 'controllers' || (key === 'etcd' && spec.topology === 'external'))) error(['nodes', key, 'hosts'], 'must list at least one host for the static provider');
     } else {
       if (group.hosts !== undefined) error(['nodes', key, 'hosts'], `\`hosts\` is for the static provider; the ${spec.provider} provider takes a \`count\``);
       if (group.ips && group.count !== undefined && group.ips.length !== group.count) {
@@ -71,7 +75,7 @@ function checkNodeGroups(spec: ClusterSpec, error: Report): void {
   if (spec.provider !== 'lab' && spec.lab) error(['lab'], `is only used by the lab provider (this spec uses ${spec.provider})`);
 }
 
-function groupSize(spec: ClusterSpec, key: 'controllers' | 'etcd'): number {
+function groupSize(spec: ClusterSpec, key: 'controllers' | 'etcd' | 'workers'): number {
   const group = spec.nodes[key];
   if (!group) return 0;
   return spec.provider === 'static' ? (group.hosts?.length ?? 0) : (group.count ?? 0);
@@ -106,6 +110,11 @@ function checkNetwork(spec: ClusterSpec, error: Report): void {
     }
   }
   if (parseCidr(spec.network.serviceCIDR).bits > 30) error(['network', 'serviceCIDR'], 'is too small for any Service (use /24 or larger)');
+  const workers = groupSize(spec, 'workers');
+  const podRanges = 2 ** Math.max(0, 24 - parseCidr(spec.network.clusterCIDR).bits);
+  if (workers > 0 && (parseCidr(spec.network.clusterCIDR).bits > 24 || workers > podRanges)) {
+    error(['network', 'clusterCIDR'], `${spec.network.clusterCIDR} holds ${parseCidr(spec.network.clusterCIDR).bits > 24 ? 0 : podRanges} pod ranges of /24 for ${workers} workers; use a larger clusterCIDR such as 10.200.0.0/16`);
+  }
   if (spec.aws) {
     if (!isNetworkAddress(spec.aws.vpcCIDR)) error(['aws', 'vpcCIDR'], `${spec.aws.vpcCIDR} has host bits set`);
     const vpc = parseCidr(spec.aws.vpcCIDR);
@@ -157,7 +166,7 @@ function nodePath(spec: ClusterSpec, name: string): Path {
   const [role, indexText] = name.split('-');
   const index = Number(indexText);
   if (role === 'lb') return ['loadBalancer', spec.loadBalancer.ip ? 'ip' : spec.provider === 'static' ? 'address' : 'type'];
-  const key = role === 'controller' ? 'controllers' : 'etcd';
+  const key = role === 'controller' ? 'controllers' : role === 'worker' ? 'workers' : 'etcd';
   const group = spec.nodes[key];
   if (spec.provider === 'static') return ['nodes', key, 'hosts', Number.isInteger(index) ? index : 0];
   return group?.ips ? ['nodes', key, 'ips', index] : ['nodes', key, 'count'];

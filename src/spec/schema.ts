@@ -111,6 +111,8 @@ export const clusterSpecSchema = z.strictObject({
     .strictObject({
       controllers: roleGroup.prefault({ count: 1 }),
       etcd: roleGroup.optional(),
+      /** Nodes that run pods (kubelet, kube-proxy, containerd); none by default. */
+      workers: roleGroup.optional(),
     })
     .prefault({}),
   loadBalancer: z

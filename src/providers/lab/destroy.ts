@@ -14,7 +14,7 @@ import { readLabState, recordLab } from './state.ts';
 
 /** Lab node names are `<role>-<index>`; this keeps a namespace scan from matching another cluster's. */
 export function clusterNetnsPattern(cluster: string): RegExp {
-  return new RegExp(`^hw-${cluster.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-((controller|etcd|lb)-\\d+)$`);
+  return new RegExp(`^hw-${cluster.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-((controller|etcd|lb|worker)-\\d+)$`);
 }
 
 /** Why: destroy must leave nothing of the cluster behind, including leftovers no record mentions. */
