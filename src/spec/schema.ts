@@ -97,6 +97,10 @@ export const clusterSpecSchema = z.strictObject({
     .strictObject({
       kubernetes: z.string().regex(/^\d+\.\d+\.\d+$/, { message: 'must be a version like 1.32.3' }).default('1.32.3'),
       etcd: z.string().regex(/^\d+\.\d+\.\d+$/, { message: 'must be a version like 3.5.16' }).default('3.5.16'),
+      /** Workers off the lab (whose image has Debian's): upstream release archives of these versions. */
+      containerd: z.string().regex(/^\d+\.\d+\.\d+$/, { message: 'must be a version like 1.7.24' }).default('1.7.24'),
+      runc: z.string().regex(/^\d+\.\d+\.\d+$/, { message: 'must be a version like 1.2.3' }).default('1.2.3'),
+      cniPlugins: z.string().regex(/^\d+\.\d+\.\d+$/, { message: 'must be a version like 1.6.1' }).default('1.6.1'),
     })
     .prefault({}),
   network: z
