@@ -1,5 +1,6 @@
 // `hardway explain STEP [--node N]`: what a step does and why, what it needs, and for the node(s)
 // the exact files it writes and commands it runs, in order: what a learner would type by hand.
+import { conditionUnmet, describeCondition } from '../engine/when.ts';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
 import type { DescribeContext } from '../engine/context.ts';
@@ -62,7 +63,10 @@ function explainTask(run: RunContext, modules: ModuleRegistry, task: PlaybookTas
   const module = modules.get(task.module)!;
   const vars = templateVars(run, node);
   const context: DescribeContext = { run, node, vars };
-  const header = `  ${label} ${task.name}${task.once ? ' (once, after every node finished the tasks above)' : ''}${task.notify.length ? ` -> notifies ${task.notify.join(', ')}` : ''}`;
+  const condition = describeCondition(task.when);
+  const header = `  ${label} ${task.name}${condition ? ` (only with ${condition})` : ''}${task.once ? ' (once, after every node finished the tasks above)' : ''}${task.notify.length ? ` -> notifies ${task.notify.join(', ')}` : ''}`;
+  const unmet = conditionUnmet(task.when, run);
+  if (unmet) return [header, `     # skipped for this cluster: ${unmet}`];
   let commands: string[];
   try {
     const args = module.args.parse(interpolate(task.args, vars));

@@ -15,6 +15,7 @@ import { registerPkiCommand } from './pki.ts';
 import { registerPlanCommand } from './plan.ts';
 import { registerProvisionCommands } from './provision.ts';
 import { registerRebuildCommand } from './rebuild.ts';
+import { registerSmokeCommand } from './smoke.ts';
 import { registerSshCommand } from './ssh.ts';
 import { registerStatusCommand } from './status.ts';
 import { registerValidateCommand } from './validate.ts';
@@ -64,6 +65,7 @@ Exit codes: 0 ok, 1 a task failed, 2 bad usage or invalid spec, 3 a missing prer
   registerPkiCommand(program, io);
   registerSshCommand(program, io);
   registerStatusCommand(program, io);
+  registerSmokeCommand(program, io);
   registerKubeconfigCommand(program, io);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   return program;

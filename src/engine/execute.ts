@@ -8,6 +8,7 @@ import { freshPlan, isNewMachine, NewMachineError } from '../modules/new-machine
 import type { NodeScratch, RunContext, TaskContext } from './context.ts';
 import type { PlaybookTask } from './playbook.ts';
 import { interpolate, templateVars } from './vars.ts';
+import { conditionUnmet } from './when.ts';
 
 export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped';
 
@@ -45,6 +46,8 @@ export async function executeTask(input: TaskRunInput): Promise<TaskResult> {
   const started = performance.now();
   const base = { step, node: node?.name ?? 'local', task: task.name, module: task.module, handler: input.handler };
   const where = { step, node: node?.name, task: task.name };
+  const unmet = conditionUnmet(task.when, run);
+  if (unmet) return { ...base, status: 'ok', reason: `skipped: ${unmet}`, durationMs: performance.now() - started };
   try {
     const module = run.modules.get(task.module);
     if (!module) throw new SpecError(`unknown module "${task.module}"`, { file: task.file, line: task.line });

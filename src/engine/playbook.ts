@@ -8,6 +8,7 @@ import { ROLES, type Role } from '../inventory/node.ts';
 import type { ModuleRegistry } from '../modules/module.ts';
 import { fieldPath, parseYaml, problemsFromIssues, SpecProblems, validateWith, type LocatedYaml, type Problem } from '../spec/load.ts';
 import { placeholders } from './vars.ts';
+import { whenSchema, type TaskCondition } from './when.ts';
 
 export type HostSelector = { kind: 'local' } | { kind: 'all' } | { kind: 'role'; role: Role };
 
@@ -18,6 +19,8 @@ export interface PlaybookTask {
   args: unknown;
   notify: string[];
   once: boolean;
+  /** Runs only where this holds (when.ts). */
+  when?: TaskCondition;
   file: string;
   line: number | undefined;
 }
@@ -43,13 +46,14 @@ export interface Playbook {
 }
 
 const STEP_NAME = /^[a-z][a-z0-9-]*$/;
-const TASK_KEYS = new Set(['name', 'notify', 'once']);
-const VARIABLE_ROOTS = new Set(['node', 'spec', 'cluster', 'inventory', 'controllers', 'etcd', 'lb', 'etcdInitialCluster', 'etcdServers', 'kubernetesServiceIP', 'apiEndpoint', 'etcdInitialClusterState', 'clusterDir']);
+const TASK_KEYS = new Set(['name', 'notify', 'once', 'when']);
+const VARIABLE_ROOTS = new Set(['node', 'spec', 'cluster', 'inventory', 'controllers', 'etcd', 'lb', 'etcdInitialCluster', 'etcdServers', 'kubernetesServiceIP', 'apiEndpoint', 'etcdInitialClusterState', 'clusterDir', 'workers', 'runtime', 'clusterDNS']);
 
 const rawTask = z.looseObject({
   name: z.string().min(1),
   notify: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
   once: z.boolean().optional(),
+  when: whenSchema.optional(),
 });
 
 const rawPlaybook = z.strictObject({
@@ -140,7 +144,7 @@ export function parsePlaybook(text: string, file: string, modules: ModuleRegistr
       if (target.step === raw.step && !handlerNames.has(target.handler)) report([...path, 'notify'], `notifies "${name}", which is not a handler of this playbook`);
     }
     if (inHandler && (rawTaskValue.once || notify.length)) report(path, 'handler tasks cannot use once or notify');
-    return { name: rawTaskValue.name, module: moduleName, args, notify, once: rawTaskValue.once ?? false, file, line: located.lineOf(path) };
+    return { name: rawTaskValue.name, module: moduleName, args, notify, once: rawTaskValue.once ?? false, ...(rawTaskValue.when ? { when: rawTaskValue.when } : {}), file, line: located.lineOf(path) };
   };
 
   const tasks = raw.tasks.map((task, index) => toTask(task, ['tasks', index], false));

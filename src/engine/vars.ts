@@ -28,6 +28,28 @@ export interface TemplateVars extends Record<string, unknown> {
   clusterDir: string;
   /** What differs between Kubernetes minors (flags, config API versions): one table. */
   k8s: KubernetesFeatures;
+  workers: Node[];
+  /** Where the container runtime lives: Debian's packages in the lab image, release archives elsewhere. */
+  runtime: ContainerRuntimePaths;
+  /** The other workers' pod ranges this node routes to their node address (routes step). */
+  podRoutes: { cidr: string; via: string }[];
+  /** The cluster DNS Service address kubelets hand to pods (the tenth of the service CIDR). */
+  clusterDNS: string;
+}
+
+export interface ContainerRuntimePaths {
+  containerd: string;
+  runc: string;
+  cniBinDir: string;
+  /** No process of the lab has CAP_SYS_RESOURCE: containerd must not lower oom_score_adj (ENVIRONMENT.md). */
+  restrictOomScoreAdj: boolean;
+}
+
+/** Why: the lab's image has Debian's containerd, runc and CNI plugins; other providers get release binaries. */
+export function containerRuntimePaths(provider: RunContext['spec']['provider']): ContainerRuntimePaths {
+  return provider === 'lab'
+    ? { containerd: '/usr/bin/containerd', runc: '/usr/sbin/runc', cniBinDir: '/usr/lib/cni', restrictOomScoreAdj: true }
+    : { containerd: '/usr/local/bin/containerd', runc: '/usr/local/sbin/runc', cniBinDir: '/opt/cni/bin', restrictOomScoreAdj: false };
 }
 
 /** Members joined to a running cluster (rebuild) keep `existing`, so a re-run changes nothing. */
@@ -53,6 +75,13 @@ export function templateVars(run: RunContext, node: Node | undefined): TemplateV
     etcdInitialClusterState: node && joinedEtcdMembers(run)[node.name] ? 'existing' : 'new',
     clusterDir: run.clusterDir,
     k8s: kubernetesFeatures(run.spec.versions.kubernetes),
+    workers: nodes.workers(),
+    runtime: containerRuntimePaths(run.spec.provider),
+    podRoutes: nodes
+      .workers()
+      .filter((worker) => worker.name !== node?.name && worker.podCIDR)
+      .map((worker) => ({ cidr: worker.podCIDR!, via: worker.internalIP })),
+    clusterDNS: addressInCidr(run.spec.network.serviceCIDR, 10),
   };
 }
 

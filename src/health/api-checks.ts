@@ -14,18 +14,23 @@ export const VERIFY_CONFIGMAP = { namespace: 'kube-system', name: 'hardway-verif
 /** The components elected through a Lease in kube-system. */
 export const LEADER_LEASES = ['kube-controller-manager', 'kube-scheduler'] as const;
 
-interface ApiTarget {
+export interface ApiTarget {
   what: string;
   base: URL;
   open: () => Promise<Duplex>;
 }
 
-function apiTargets(ctx: HealthContext): ApiTarget[] {
-  const targets: ApiTarget[] = new Nodes(ctx.run.inventory.nodes).controllers().map((controller) => ({
+/** Every API server, each reached through its own node's SSH connection. */
+export function controllerTargets(ctx: HealthContext): ApiTarget[] {
+  return new Nodes(ctx.run.inventory.nodes).controllers().map((controller) => ({
     what: `kube-apiserver on ${controller.name}`,
     base: new URL(`https://${controller.internalIP}:6443`),
     open: () => viaNode(ctx, controller, controller.internalIP, 6443),
   }));
+}
+
+function apiTargets(ctx: HealthContext): ApiTarget[] {
+  const targets = controllerTargets(ctx);
   const endpoint = ctx.run.inventory.endpoint;
   if (loadBalancerType(ctx.run.spec) !== 'none' && endpoint.host) {
     targets.push({ what: `the load balancer ${endpoint.host}:${endpoint.port}`, base: new URL(`https://${endpoint.host}:${endpoint.port}`), open: () => directTcp(endpoint.host, endpoint.port) });
@@ -33,7 +38,7 @@ function apiTargets(ctx: HealthContext): ApiTarget[] {
   return targets;
 }
 
-async function call(target: ApiTarget, tls: Tls, path: string, signal: AbortSignal, options: HttpRequestOptions = {}): Promise<{ status: number; object: Record<string, any> }> {
+export async function call(target: ApiTarget, tls: Tls, path: string, signal: AbortSignal, options: HttpRequestOptions = {}): Promise<{ status: number; object: Record<string, any> }> {
   const { status, body } = await httpRequest(await target.open(), new URL(path, target.base), tls, signal, { maxBody: 64 * 1024, ...options });
   let object: Record<string, any> = {};
   try {
@@ -44,7 +49,21 @@ async function call(target: ApiTarget, tls: Tls, path: string, signal: AbortSign
   return { status, object };
 }
 
-const adminTls = (ctx: HealthContext) => files(ctx, { ca: 'pki/ca.pem', cert: 'pki/admin.pem', key: 'pki/admin-key.pem' }, 'pki/kube-apiserver.pem');
+/** Why: one API request with the admin identity, answered by the first API server that can. */
+export async function kubeRequest(ctx: HealthContext, path: string, options: HttpRequestOptions = {}): Promise<{ status: number; object: Record<string, any> }> {
+  const tls = await adminTls(ctx);
+  let last: Error | undefined;
+  for (const target of controllerTargets(ctx)) {
+    try {
+      return await call(target, tls, path, ctx.signal, options);
+    } catch (error) {
+      last = error as Error;
+    }
+  }
+  throw last ?? new Error('the cluster has no API server to ask');
+}
+
+export const adminTls = (ctx: HealthContext) => files(ctx, { ca: 'pki/ca.pem', cert: 'pki/admin.pem', key: 'pki/admin-key.pem' }, 'pki/kube-apiserver.pem');
 
 /** Why: /healthz says a server lives; storing and reading an object says the cluster works. */
 export async function checkWriteRead(ctx: HealthContext): Promise<HealthResult[]> {

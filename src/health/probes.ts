@@ -1,13 +1,14 @@
 // Health probes shared by `verify` and `status`: every etcd member's /health over mutual TLS,
 // every API server's /healthz and /version, and /healthz through the load balancer, each checked
 // against the CA and the address it was reached at, so a missing SAN names the cert and the name.
+import { checkWorkersReady } from './node-checks.ts';
 import type { Duplex } from 'node:stream';
 import { Nodes } from '../inventory/node.ts';
 import { httpGet } from '../modules/wait.ts';
 import { checkLeaders, checkWriteRead } from './api-checks.ts';
 import { directTcp, files, viaNode, type HealthContext, type HealthResult, type Tls } from './connect.ts';
 
-export const HEALTH_CHECKS = ['etcd', 'apiservers', 'loadbalancer', 'api', 'leaders'] as const;
+export const HEALTH_CHECKS = ['etcd', 'apiservers', 'loadbalancer', 'api', 'leaders', 'nodes'] as const;
 export type HealthCheck = (typeof HEALTH_CHECKS)[number];
 export type { HealthContext, HealthResult };
 
@@ -38,7 +39,7 @@ async function fetchOnce(probe: Probe, signal: AbortSignal): Promise<{ status: n
 }
 
 /** The probes for one check, for this cluster. */
-async function probesFor(ctx: HealthContext, check: Exclude<HealthCheck, 'api' | 'leaders'>): Promise<{ probe: Probe; expect: (response: { status: number; body: string }) => string }[]> {
+async function probesFor(ctx: HealthContext, check: Exclude<HealthCheck, 'api' | 'leaders' | 'nodes'>): Promise<{ probe: Probe; expect: (response: { status: number; body: string }) => string }[]> {
   const nodes = new Nodes(ctx.run.inventory.nodes);
   if (check === 'etcd') {
     const tls = await files(ctx, { ca: 'pki/etcd-ca.pem', cert: 'pki/etcd-healthcheck-client.pem', key: 'pki/etcd-healthcheck-client-key.pem' }, 'pki/etcd-server-<member>.pem');
@@ -92,6 +93,7 @@ async function probesFor(ctx: HealthContext, check: Exclude<HealthCheck, 'api' |
 export async function probeHealth(ctx: HealthContext, check: HealthCheck, options: { waitMs?: number } = {}): Promise<HealthResult[]> {
   if (check === 'api') return checkWriteRead(ctx);
   if (check === 'leaders') return checkLeaders(ctx, options.waitMs ?? 0);
+  if (check === 'nodes') return checkWorkersReady(ctx, 2 * (options.waitMs ?? 0));
   const probes = await probesFor(ctx, check);
   return Promise.all(
     probes.map(async ({ probe, expect }) => {

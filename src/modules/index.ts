@@ -1,8 +1,9 @@
 // Every task module hardway ships, registered under the name playbooks use.
+import { apiObjectsModule } from './api-objects.ts';
 import { binariesModule } from './binaries.ts';
 import { encryptionConfigModule } from './encryption.ts';
 import { infraModule } from './infra.ts';
-import { kubeconfigModule } from './kubeconfigs.ts';
+import { kubeconfigModule, workerKubeconfigsModule } from './kubeconfigs.ts';
 import { loadBalancerModule } from './loadbalancer.ts';
 import { ModuleRegistry, type TaskModule } from './module.ts';
 import { pkiModule } from './pki.ts';
@@ -11,6 +12,6 @@ import { verifyModule } from './verify.ts';
 
 /** Why: one list of built-in modules, so a playbook's unknown module is caught at load time. */
 export function builtinModules(): ModuleRegistry {
-  const modules: TaskModule<any>[] = [infraModule, pkiModule, kubeconfigModule, encryptionConfigModule, binariesModule, loadBalancerModule, verifyModule, ...remoteModules()];
+  const modules: TaskModule<any>[] = [infraModule, pkiModule, kubeconfigModule, workerKubeconfigsModule, encryptionConfigModule, binariesModule, loadBalancerModule, apiObjectsModule, verifyModule, ...remoteModules()];
   return new ModuleRegistry(modules);
 }

@@ -5,7 +5,8 @@ import { HardwayError } from '../errors.ts';
 import { checkKubeconfigSources, describeKubeconfig, kubeconfigFile, renderKubeconfig } from '../pki/kubeconfig.ts';
 import { chmodClusterFile, displayPath, KEY_MODE, modeOf, octal, pkiFiles, readOptional, writeClusterFile } from '../pki/store.ts';
 import type { RunContext } from '../engine/context.ts';
-import { defineModule } from './module.ts';
+import { Nodes, type Node } from '../inventory/node.ts';
+import { defineModule, type CheckResult } from './module.ts';
 
 const args = z.strictObject({
   /** File name: kubeconfigs/<name>.kubeconfig. */
@@ -51,37 +52,81 @@ export const kubeconfigModule = defineModule({
   where: 'local',
   summary: 'Write a kubeconfig with the CA and a client certificate embedded',
   args,
-  async check(ctx, taskArgs) {
-    const file = kubeconfigFile(taskArgs.name);
-    const { text, missing } = await render(ctx.run, taskArgs);
-    if (text === undefined) return { changed: true, reason: `write ${file} once ${missing.join(', ')} exist (the pki step makes them)` };
-    const current = await readOptional(ctx.run.clusterDir, file);
-    if (current === undefined) return { changed: true, reason: `write ${file}: missing` };
-    if (current !== text) return { changed: true, reason: `rewrite ${file}: server or embedded certificates changed` };
-    const mode = await modeOf(ctx.run.clusterDir, file);
-    if (mode !== KEY_MODE) return { changed: true, reason: `chmod 600 ${file} (was ${octal(mode ?? 0)})` };
-    return { changed: false, reason: 'content matches' };
-  },
+  check: (ctx, taskArgs) => checkKubeconfig(ctx.run, taskArgs),
   async apply(ctx, taskArgs, check) {
-    const file = kubeconfigFile(taskArgs.name);
-    const { text, missing } = await render(ctx.run, taskArgs);
-    if (text === undefined) {
-      throw new HardwayError(`cannot write ${file}: ${missing.join(', ')} missing`, { hint: 'Run the pki step first: hardway provision --step pki' });
-    }
-    const current = await readOptional(ctx.run.clusterDir, file);
-    if (current === text) await chmodClusterFile(ctx.run.clusterDir, file, KEY_MODE);
-    else await writeClusterFile(ctx.run.clusterDir, file, text, KEY_MODE);
-    ctx.log(`wrote ${file} (server ${taskArgs.server}, user ${taskArgs.user})`);
+    await writeKubeconfig(ctx.run, taskArgs, ctx.log);
     return { changed: true, reason: check.reason };
   },
-  describe(ctx, { name, cert, user, server }) {
-    return describeKubeconfig(kubeconfigFile(name), {
-      cluster: ctx.run.spec.name,
-      server,
-      user,
-      caFile: pkiFiles.cert('ca'),
-      certFile: pkiFiles.cert(cert),
-      keyFile: pkiFiles.key(cert),
-    });
+  describe: (ctx, taskArgs) => describeOne(ctx.run, taskArgs),
+});
+
+async function checkKubeconfig(run: RunContext, taskArgs: Args): Promise<CheckResult> {
+  const file = kubeconfigFile(taskArgs.name);
+  const { text, missing } = await render(run, taskArgs);
+  if (text === undefined) return { changed: true, reason: `write ${file} once ${missing.join(', ')} exist (the pki step makes them)` };
+  const current = await readOptional(run.clusterDir, file);
+  if (current === undefined) return { changed: true, reason: `write ${file}: missing` };
+  if (current !== text) return { changed: true, reason: `rewrite ${file}: server or embedded certificates changed` };
+  const mode = await modeOf(run.clusterDir, file);
+  if (mode !== KEY_MODE) return { changed: true, reason: `chmod 600 ${file} (was ${octal(mode ?? 0)})` };
+  return { changed: false, reason: 'content matches' };
+}
+
+async function writeKubeconfig(run: RunContext, taskArgs: Args, log: (line: string) => void): Promise<void> {
+  const file = kubeconfigFile(taskArgs.name);
+  const { text, missing } = await render(run, taskArgs);
+  if (text === undefined) {
+    throw new HardwayError(`cannot write ${file}: ${missing.join(', ')} missing`, { hint: 'Run the pki step first: hardway provision --step pki' });
+  }
+  const current = await readOptional(run.clusterDir, file);
+  if (current === text) await chmodClusterFile(run.clusterDir, file, KEY_MODE);
+  else await writeClusterFile(run.clusterDir, file, text, KEY_MODE);
+  log(`wrote ${file} (server ${taskArgs.server}, user ${taskArgs.user})`);
+}
+
+function describeOne(run: RunContext, { name, cert, user, server }: Args): string[] {
+  return describeKubeconfig(kubeconfigFile(name), {
+    cluster: run.spec.name,
+    server,
+    user,
+    caFile: pkiFiles.cert('ca'),
+    certFile: pkiFiles.cert(cert),
+    keyFile: pkiFiles.key(cert),
+  });
+}
+
+/** A worker's kubelet kubeconfig: its own client certificate, the identity the Node authorizer checks. */
+function workerKubeconfigArgs(node: Node, server: string): Args {
+  return { name: node.name, cert: `kubelet-client-${node.name}`, user: `system:node:${node.name}`, server };
+}
+
+/** Why: one kubeconfig per worker, however many the spec has; a playbook cannot list them by hand. */
+export const workerKubeconfigsModule = defineModule({
+  name: 'worker-kubeconfigs',
+  where: 'local',
+  summary: 'Write one kubelet kubeconfig per worker (system:node:NAME)',
+  args: z.strictObject({ server: args.shape.server }),
+  async check(ctx, { server }) {
+    const workers = new Nodes(ctx.run.inventory.nodes).workers();
+    const changes: string[] = [];
+    for (const node of workers) {
+      const result = await checkKubeconfig(ctx.run, workerKubeconfigArgs(node, server));
+      if (result.changed) changes.push(`${node.name}: ${result.reason}`);
+    }
+    if (!changes.length) return { changed: false, reason: workers.length ? `${workers.length} kubeconfigs match` : 'no workers' };
+    return { changed: true, reason: changes.join('; ') };
+  },
+  async apply(ctx, { server }) {
+    const workers = new Nodes(ctx.run.inventory.nodes).workers();
+    const written: string[] = [];
+    for (const node of workers) {
+      if (!(await checkKubeconfig(ctx.run, workerKubeconfigArgs(node, server))).changed) continue;
+      await writeKubeconfig(ctx.run, workerKubeconfigArgs(node, server), ctx.log);
+      written.push(node.name);
+    }
+    return { changed: written.length > 0, reason: `wrote the kubeconfigs of ${written.join(', ')}` };
+  },
+  describe(ctx, { server }) {
+    return new Nodes(ctx.run.inventory.nodes).workers().flatMap((node) => describeOne(ctx.run, workerKubeconfigArgs(node, server)));
   },
 });

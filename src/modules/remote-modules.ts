@@ -5,6 +5,7 @@ import { directoryModule } from './directory.ts';
 import { etcHostsModule } from './etc-hosts.ts';
 import { factsModule } from './facts.ts';
 import { hostnameModule } from './hostname.ts';
+import { imageModule } from './image.ts';
 import type { TaskModule } from './module.ts';
 import { serviceModule } from './service.ts';
 import { templateModule } from './template.ts';
@@ -12,5 +13,5 @@ import { waitModule } from './wait.ts';
 
 /** Why: one list the registry spreads in, so adding a remote module is one line here. */
 export function remoteModules(): TaskModule<any>[] {
-  return [directoryModule, copyModule, templateModule, serviceModule, commandModule, waitModule, hostnameModule, etcHostsModule, factsModule];
+  return [directoryModule, copyModule, templateModule, serviceModule, commandModule, waitModule, hostnameModule, etcHostsModule, factsModule, imageModule];
 }

@@ -46,6 +46,9 @@ export const verifyModule = defineModule({
     }
     // As apply does, a fresh cluster gets up to a minute to elect its leaders.
     if (args.check === 'leaders') return [`timeout ${LEADER_WAIT_MS / 1000} sh -c ${shellQuote(`until ${kubectl} -n kube-system get lease ${LEADER_LEASES.join(' ')}; do sleep 1; done`)}`];
+    if (args.check === 'nodes') {
+      return [`${kubectl} wait --for=condition=Ready --timeout=${(2 * LEADER_WAIT_MS) / 1000}s ${nodes.workers().map((worker) => `node/${worker.name}`).join(' ')}`];
+    }
     if (args.check === 'apiservers') {
       return nodes.controllers().flatMap((controller) => [
         `curl -fsS -w '\\n' --cacert pki/ca.pem https://${controller.internalIP}:6443/healthz`,

@@ -30,9 +30,11 @@ const SCHEDULER_CONFIG_API: (Row & { apiVersion: string })[] = [
 const EXTRA_FLAGS: (Row & { component: Component; flags: string[] })[] = [
   { from: 20, until: 22, component: 'kube-controller-manager', flags: ['--port=0'] },
   { from: 20, until: 22, component: 'kube-scheduler', flags: ['--port=0'] },
+  // dockershim went in 1.24: before it the kubelet must be told to use a CRI runtime and CNI.
+  { from: 20, until: 23, component: 'kubelet', flags: ['--container-runtime=remote', '--network-plugin=cni'] },
 ];
 
-export type Component = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler';
+export type Component = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet';
 
 /** What templates read as `it.k8s`. */
 export interface KubernetesFeatures {
@@ -66,7 +68,7 @@ export function kubernetesFeatures(version: string): KubernetesFeatures {
   if (problem) throw new RangeError(problem);
   const minor = kubernetesMinor(version)!;
   const schedulerConfigAPI = SCHEDULER_CONFIG_API.find((row) => applies(row, minor))!.apiVersion;
-  const flags: Record<Component, string[]> = { 'kube-apiserver': [], 'kube-controller-manager': [], 'kube-scheduler': [] };
+  const flags: Record<Component, string[]> = { 'kube-apiserver': [], 'kube-controller-manager': [], 'kube-scheduler': [], kubelet: [] };
   for (const row of EXTRA_FLAGS) if (applies(row, minor)) flags[row.component].push(...row.flags);
   return { version, minor, schedulerConfigAPI, flags };
 }
