@@ -10,18 +10,40 @@ import { runCommand } from './exec.ts';
 import { removeTree } from './mounts.ts';
 import { withBuildLock } from './build-lock.ts';
 
-/** What every node needs: a real systemd and sshd, python3 for the kube-* stand-ins, haproxy for lb. */
-export const IMAGE_PACKAGES: readonly string[] = ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'ca-certificates', 'python3', 'haproxy', 'curl'];
+/**
+ * What every node needs: a real systemd and sshd, python3 for the kube-* stand-ins, haproxy for lb.
+ * Workers run real pods with Debian's own container stack, so the one image serves every role:
+ * containerd 1.6 and runc, the CNI plugins in /usr/lib/cni (bridge, host-local, loopback, portmap),
+ * iptables (kubelet's and kube-proxy's iptables mode, the bridge plugin's masquerade) and conntrack
+ * (kube-proxy clears stale UDP flows with it). No socat: containerd's CRI does port-forward itself.
+ */
+export const IMAGE_PACKAGES: readonly string[] = [
+  'systemd',
+  'systemd-sysv',
+  'dbus',
+  'openssh-server',
+  'iproute2',
+  'ca-certificates',
+  'python3',
+  'haproxy',
+  'curl',
+  'containerd',
+  'runc',
+  'containernetworking-plugins',
+  'iptables',
+  'conntrack',
+];
 
 /** Bump when customiseImage changes, so images cached by an older hardway are rebuilt. */
-export const IMAGE_RECIPE = 2;
+export const IMAGE_RECIPE = 3;
 
 /**
  * Units that fail or misbehave in a container, or must wait for a step: masked (never start).
- * haproxy is only disabled, so the loadbalancer step can enable it with systemctl.
+ * haproxy and containerd are only disabled: the loadbalancer and workers steps enable them with
+ * systemctl on the nodes that need them, and every other node never runs them.
  */
 export const MASKED_UNITS: readonly string[] = [];
-export const DISABLED_UNITS: readonly string[] = ['haproxy.service'];
+export const DISABLED_UNITS: readonly string[] = ['haproxy.service', 'containerd.service'];
 
 export interface ImageInputs {
   suite: string;

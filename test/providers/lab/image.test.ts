@@ -11,6 +11,10 @@ describe('node image identity', () => {
     for (const pkg of ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'ca-certificates', 'python3', 'haproxy', 'curl']) expect(IMAGE_PACKAGES).toContain(pkg);
   });
 
+  it('includes what workers run pods with: Debian\'s containerd, runc, CNI plugins, iptables, conntrack', () => {
+    for (const pkg of ['containerd', 'runc', 'containernetworking-plugins', 'iptables', 'conntrack']) expect(IMAGE_PACKAGES).toContain(pkg);
+  });
+
   it('keys the cache by packages, suite and mirror, not by package order', () => {
     const key = imageKey(inputs);
     expect(key).toMatch(/^[0-9a-f]{12}$/);
@@ -24,7 +28,7 @@ describe('node image identity', () => {
   it('builds a minbase root with the packages named', () => {
     expect(debootstrapArgs(inputs, '/cache/tmp')).toEqual([
       '--variant=minbase',
-      '--include=systemd,systemd-sysv,dbus,openssh-server,iproute2,ca-certificates,python3,haproxy,curl',
+      '--include=systemd,systemd-sysv,dbus,openssh-server,iproute2,ca-certificates,python3,haproxy,curl,containerd,runc,containernetworking-plugins,iptables,conntrack',
       'bookworm',
       '/cache/tmp',
       'http://deb.debian.org/debian',
@@ -43,6 +47,7 @@ describe('customiseImage', () => {
     const wants = join(root, 'etc/systemd/system/multi-user.target.wants');
     await mkdir(wants, { recursive: true });
     await symlink('/lib/systemd/system/haproxy.service', join(wants, 'haproxy.service'));
+    await symlink('/lib/systemd/system/containerd.service', join(wants, 'containerd.service'));
     await symlink('/lib/systemd/system/ssh.service', join(wants, 'ssh.service'));
     await mkdir(join(root, 'etc/ssh'), { recursive: true });
     for (const name of ['ssh_host_ed25519_key', 'ssh_host_ed25519_key.pub', 'ssh_host_rsa_key', 'sshd_config']) await writeFile(join(root, 'etc/ssh', name), 'x');
@@ -55,7 +60,7 @@ describe('customiseImage', () => {
     return root;
   }
 
-  it('removes shared identities, keeps sshd able to start, and leaves haproxy for the loadbalancer step', async () => {
+  it('removes shared identities, keeps sshd able to start, and leaves haproxy and containerd for their steps', async () => {
     const dir = await fakeDebootstrapRoot();
     await customiseImage(dir, inputs);
     expect((await readdir(join(dir, 'etc/ssh'))).filter((name) => name.startsWith('ssh_host_'))).toEqual([]);
