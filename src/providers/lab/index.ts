@@ -8,7 +8,7 @@ import { ensureLab, replaceLabNode } from './ensure.ts';
 import { stopNodeProcesses, type StopOptions } from './node.ts';
 import { planLab } from './plan.ts';
 import { checkLabPrerequisites, hostFacts } from './preflight.ts';
-import { labSite, type LabProviderOptions } from './site.ts';
+import { labNodeIdentity, labSite, type LabProviderOptions } from './site.ts';
 
 export type { LabProviderOptions } from './site.ts';
 
@@ -25,7 +25,7 @@ export function createLabProvider(options: LabProviderOptions = {}): LabProvider
     preflight: () => checkLabPrerequisites(hostFacts(options.env ?? process.env)),
     plan: (ctx) => planLab(ctx, options),
     ensure: (ctx) => ensureLab(ctx, options),
-    replace: (ctx, node: Node) => replaceLabNode(ctx, options, { name: node.name, ip: node.internalIP }),
+    replace: (ctx, node: Node) => replaceLabNode(ctx, options, labNodeIdentity(node)),
     destroy: (ctx) => destroyLab(ctx, options),
     stopNode: (ctx, name, stop) => stopNode(ctx, name, stop, options),
   };

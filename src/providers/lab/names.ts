@@ -74,6 +74,8 @@ export interface NodePaths {
   seededMarker: string;
   /** The image the node's layer was made on: a restart keeps using it while it exists. */
   imageRecord: string;
+  /** Workers: host directories bound over the container runtime's state dirs (part of its disk). */
+  workerState: string;
 }
 
 export function nodePaths(root: string, cluster: string, node: string): NodePaths {
@@ -87,5 +89,6 @@ export function nodePaths(root: string, cluster: string, node: string): NodePath
     consoleLog: join(dir, 'console.log'),
     seededMarker: join(dir, 'seeded'),
     imageRecord: join(dir, 'image'),
+    workerState: join(dir, 'state'),
   };
 }

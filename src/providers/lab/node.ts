@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { appendFile, chmod, mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Role } from '../../inventory/node.ts';
 import { removeNodeCgroups } from './cgroups.ts';
 import { runCommand } from './exec.ts';
 import { isMounted, overlayMountArgs, removeTree, unmountBelow } from './mounts.ts';
@@ -12,6 +13,8 @@ import { machineName, macAddress, netnsName, nodePaths, vethName, type NodePaths
 import { createNodeNetwork, deleteNodeNetwork, netnsExists, nodeNetworkIntact, type NodeLink } from './network.ts';
 import { spawnNspawn } from './nspawn.ts';
 import { containerInitPid, findNspawnPids, signalProcess, waitForExit } from './processes.ts';
+import { isWorker, prepareWorkerState, serviceRouteArgs } from './worker.ts';
+import { seedWorkerSetup } from './worker-setup.ts';
 
 /** Where and how the nodes of one cluster live on this machine. */
 export interface LabSite {
@@ -20,6 +23,8 @@ export interface LabSite {
   cluster: string;
   bridge: string;
   prefixLength: number;
+  /** The spec's network.serviceCIDR: workers get a route for it (worker.ts). */
+  serviceCIDR: string;
   signal?: AbortSignal;
   log: (line: string) => void;
 }
@@ -27,6 +32,8 @@ export interface LabSite {
 export interface LabNodeIdentity {
   name: string;
   ip: string;
+  /** A worker's container gets what running pods needs (worker.ts, worker-setup.ts). */
+  roles: readonly Role[];
 }
 
 export function nodeLink(site: LabSite, node: LabNodeIdentity): NodeLink {
@@ -74,10 +81,20 @@ export async function startNode(site: LabSite, node: LabNodeIdentity, image: str
   const lower = await lowerFor(site, paths, node.name, image);
   await runCommand('mount', overlayMountArgs(lower, paths.upper, paths.work, paths.merged), { signal: site.signal, purpose: `mount the root of node ${node.name}` });
   await seedRoot(paths, node, publicKey);
+  const worker = isWorker(node);
+  if (worker) {
+    await prepareWorkerState(paths.workerState);
+    await seedWorkerSetup(paths.merged);
+  }
   const link = nodeLink(site, node);
+  // The namespace is made anew at every start, so the worker's service route comes back with it.
   await createNodeNetwork(link, site.signal);
+  if (worker) await runCommand('ip', serviceRouteArgs(link.netns, site.serviceCIDR), { signal: site.signal, purpose: `route the service CIDR on node ${node.name}` });
   await writeFile(paths.consoleLog, '', { mode: 0o600 });
-  const pid = await spawnNspawn({ root: paths.merged, netns: link.netns, machine: machineName(site.cluster, node.name), hostname: node.name }, paths.consoleLog);
+  const pid = await spawnNspawn(
+    { root: paths.merged, netns: link.netns, machine: machineName(site.cluster, node.name), hostname: node.name, ...(worker ? { workerState: paths.workerState } : {}) },
+    paths.consoleLog,
+  );
   await writeFile(paths.pidFile, `${pid}\n`);
   return pid;
 }
@@ -117,7 +134,7 @@ async function seedRoot(paths: NodePaths, node: LabNodeIdentity, publicKey: stri
   await writeFile(paths.seededMarker, `${new Date().toISOString()}\n`);
 }
 
-export function hostsFile(node: LabNodeIdentity): string {
+export function hostsFile(node: Pick<LabNodeIdentity, 'name' | 'ip'>): string {
   return ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `${node.ip}\t${node.name}`, ''].join('\n');
 }
 
@@ -190,7 +207,7 @@ export async function cleanupNode(site: LabSite, name: string, options: CleanupO
       removed.push(`directory ${paths.dir}`);
     }
   } else if (options.discardUpper) {
-    for (const dir of [paths.upper, paths.work]) await removeTree(dir, site.signal);
+    for (const dir of [paths.upper, paths.work, paths.workerState]) await removeTree(dir, site.signal);
     await rm(paths.seededMarker, { force: true });
     await rm(paths.imageRecord, { force: true });
   }

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { prepareNodeCgroups, systemdIsInit } from './cgroups.ts';
 import { toolEnv } from './exec.ts';
+import { workerNspawnArgs } from './worker.ts';
 
 export interface NspawnOptions {
   /** The node's merged overlay root. */
@@ -11,6 +12,8 @@ export interface NspawnOptions {
   netns: string;
   machine: string;
   hostname: string;
+  /** Set for a worker: where its container runtime's state lives on this machine (see worker.ts). */
+  workerState?: string;
 }
 
 /**
@@ -33,6 +36,7 @@ export function nspawnArgs(options: NspawnOptions): string[] {
     '--resolv-conf=off',
     '--settings=false',
     '--console=read-only',
+    ...(options.workerState ? workerNspawnArgs(options.workerState) : []),
   ];
 }
 
@@ -40,18 +44,22 @@ export function nspawnArgs(options: NspawnOptions): string[] {
 export const ENTER_CGROUPS_SCRIPT = 'while [ "$1" != "--" ]; do echo $$ > "$1/cgroup.procs" || exit 97; shift; done; shift; exec "$@"';
 
 /**
- * The full command line: on a systemd host, systemd-run gives the node a transient scope of its own;
- * elsewhere a tiny sh enters the node's prepared cgroups and execs nspawn.
+ * The full command line: on a systemd host, systemd-run gives the node a transient scope of its own
+ * (a worker's with its controllers delegated, for kubelet's and containerd's groups); elsewhere a
+ * tiny sh enters the node's prepared cgroups and execs nspawn.
  */
 export function launchCommand(options: NspawnOptions, placement: { systemd: true } | { systemd: false; cgroups: string[] }): [string, string[]] {
   const nspawn = ['systemd-nspawn', ...nspawnArgs(options)];
-  if (placement.systemd) return ['systemd-run', ['--scope', '--quiet', '--collect', `--unit=${options.machine}`, '--', ...nspawn]];
+  if (placement.systemd) {
+    const delegate = options.workerState ? ['--property=Delegate=yes'] : [];
+    return ['systemd-run', ['--scope', '--quiet', '--collect', `--unit=${options.machine}`, ...delegate, '--', ...nspawn]];
+  }
   return ['sh', ['-c', ENTER_CGROUPS_SCRIPT, 'hardway-enter-cgroups', ...placement.cgroups, '--', ...nspawn]];
 }
 
 /** Why: the node must keep running after this command exits; its console goes to a log file. */
 export async function spawnNspawn(options: NspawnOptions, consoleLog: string): Promise<number> {
-  const placement = systemdIsInit() ? ({ systemd: true } as const) : ({ systemd: false, cgroups: await prepareNodeCgroups(options.machine) } as const);
+  const placement = systemdIsInit() ? ({ systemd: true } as const) : ({ systemd: false, cgroups: await prepareNodeCgroups(options.machine, options.workerState !== undefined) } as const);
   const [file, args] = launchCommand(options, placement);
   const fd = openSync(consoleLog, 'a', 0o600);
   try {

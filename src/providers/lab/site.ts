@@ -1,6 +1,7 @@
 // Everything the lab derives from a provider context once: where its dirs are, its bridge, its
 // image inputs, its nodes.
 import { parseCidr } from '../../inventory/ipv4.ts';
+import type { Node } from '../../inventory/node.ts';
 import type { ProviderContext } from '../provider.ts';
 import { IMAGE_PACKAGES, type ImageInputs } from './image.ts';
 import { resolveMirror } from './mirror.ts';
@@ -24,13 +25,19 @@ export function labSite(ctx: ProviderContext, options: LabProviderOptions): LabS
     cluster: ctx.spec.name,
     bridge: bridgeName(ctx.spec.name),
     prefixLength: parseCidr(ctx.spec.network.nodeSubnet).bits,
+    serviceCIDR: ctx.spec.network.serviceCIDR,
     signal: ctx.signal,
     log: ctx.log,
   };
 }
 
 export function labNodes(ctx: ProviderContext): LabNodeIdentity[] {
-  return ctx.inventory.nodes.map((node) => ({ name: node.name, ip: node.internalIP }));
+  return ctx.inventory.nodes.map(labNodeIdentity);
+}
+
+/** What the lab needs of an inventory node: its name, address and roles (a worker boots differently). */
+export function labNodeIdentity(node: Node): LabNodeIdentity {
+  return { name: node.name, ip: node.internalIP, roles: node.roles };
 }
 
 export function labSettings(ctx: ProviderContext): { suite: string; mirror: string | undefined; cacheDir: string | undefined } {

@@ -12,7 +12,7 @@ afterEach(async () => {
 
 async function site(lines: string[]): Promise<LabSite> {
   root = await mkdtemp(join(tmpdir(), 'hardway-labroot-'));
-  return { root, cluster: `claim-${process.pid}`, bridge: 'hw000000-br', prefixLength: 24, log: (line) => lines.push(line) };
+  return { root, cluster: `claim-${process.pid}`, bridge: 'hw000000-br', prefixLength: 24, serviceCIDR: '10.32.0.0/24', log: (line) => lines.push(line) };
 }
 
 describe('lab cluster ownership', () => {

@@ -35,6 +35,34 @@ describe('nspawn command', () => {
   });
 });
 
+describe('nspawn command of a worker', () => {
+  const worker = { root: '/var/lib/hardway/lab/demo/worker-0/rootfs', netns: 'hw-demo-worker-0', machine: 'hw-demo-worker-0', hostname: 'worker-0', workerState: '/var/lib/hardway/lab/demo/worker-0/state' };
+  const extras = ['--capability=CAP_NET_ADMIN,CAP_SYSLOG', '--system-call-filter=@keyring', '--bind-ro=/dev/kmsg'];
+
+  it('keeps the capabilities, syscalls and devices containers need, and binds the runtime state from the host', () => {
+    const args = nspawnArgs(worker);
+    for (const flag of extras) expect(args).toContain(flag);
+    expect(args.filter((arg) => arg.startsWith('--bind='))).toEqual([
+      '--bind=/var/lib/hardway/lab/demo/worker-0/state/var-lib-containerd:/var/lib/containerd',
+      '--bind=/var/lib/hardway/lab/demo/worker-0/state/var-lib-kubelet:/var/lib/kubelet',
+      '--bind=/var/lib/hardway/lab/demo/worker-0/state/var-log-pods:/var/log/pods',
+    ]);
+    // Everything a plain node has, a worker has too.
+    for (const flag of nspawnArgs({ ...options, root: worker.root, netns: worker.netns, machine: worker.machine, hostname: worker.hostname })) expect(args).toContain(flag);
+  });
+
+  it('gives a plain node none of it', () => {
+    const args = nspawnArgs(options);
+    for (const flag of extras) expect(args).not.toContain(flag);
+    expect(args.some((arg) => arg.startsWith('--bind') || arg.startsWith('--capability') || arg.startsWith('--system-call-filter'))).toBe(false);
+  });
+
+  it('delegates the controllers of a worker\'s scope on a systemd host, not of a plain node\'s', () => {
+    expect(launchCommand(worker, { systemd: true })[1]).toContain('--property=Delegate=yes');
+    expect(launchCommand(options, { systemd: true })[1]).not.toContain('--property=Delegate=yes');
+  });
+});
+
 describe('entering cgroups before nspawn', () => {
   let dir = '';
   afterEach(async () => {

@@ -30,20 +30,26 @@ describe('reading the system', () => {
     ]);
   });
 
-  it('finds the cgroup hierarchies nspawn manages (cgroup2 and the named systemd one), not controllers', () => {
+  it('finds the cgroup hierarchies: controllers (workers join them), the named systemd one and cgroup2', () => {
     const hierarchies = parseCgroupHierarchies(mountinfo);
     expect(hierarchies).toEqual([
-      { mount: '/sys/fs/cgroup/systemd', kind: 'systemd' },
-      { mount: '/sys/fs/cgroup/unified', kind: 'unified' },
+      { mount: '/sys/fs/cgroup/memory', kind: 'controller', controllers: ['memory'] },
+      { mount: '/sys/fs/cgroup/systemd', kind: 'systemd', controllers: [] },
+      { mount: '/sys/fs/cgroup/unified', kind: 'unified', controllers: [] },
     ]);
-    expect(nodeCgroupDirs(hierarchies, 'hw-demo-etcd-0')).toEqual(['/sys/fs/cgroup/systemd/hardway/hw-demo-etcd-0', '/sys/fs/cgroup/unified/hardway/hw-demo-etcd-0']);
-    expect(parseCgroupHierarchies('30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n')).toEqual([{ mount: '/sys/fs/cgroup', kind: 'unified' }]);
+    expect(nodeCgroupDirs(hierarchies, 'hw-demo-etcd-0')).toEqual([
+      '/sys/fs/cgroup/memory/hardway/hw-demo-etcd-0',
+      '/sys/fs/cgroup/systemd/hardway/hw-demo-etcd-0',
+      '/sys/fs/cgroup/unified/hardway/hw-demo-etcd-0',
+    ]);
+    expect(parseCgroupHierarchies('30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n')).toEqual([{ mount: '/sys/fs/cgroup', kind: 'unified', controllers: [] }]);
   });
 
   it("matches only this cluster's namespaces when scanning for leftovers", () => {
     const pattern = clusterNetnsPattern('a');
     expect(pattern.exec('hw-a-etcd-0')?.[1]).toBe('etcd-0');
     expect(pattern.exec('hw-a-controller-12')?.[1]).toBe('controller-12');
+    expect(pattern.exec('hw-a-worker-3')?.[1]).toBe('worker-3');
     expect(pattern.test('hw-a-b-etcd-0')).toBe(false);
     expect(pattern.test('hwexplore')).toBe(false);
   });
