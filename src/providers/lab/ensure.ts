@@ -13,6 +13,8 @@ import { assertSubnetFree, bridgeAddress, ensureBridge } from './network.ts';
 import { cleanupNode, pathsOf, probeNode, startNode, type LabNodeIdentity, type LabSite } from './node.ts';
 import { isProcessAlive } from './processes.ts';
 import { imageCacheRoot, imageInputs, labNodes, labSite, type LabProviderOptions } from './site.ts';
+import { checkInotifyRoom } from './inotify.ts';
+import { isWorker } from './worker.ts';
 import { recordLab, type LabNodeRecord } from './state.ts';
 import { waitForSsh } from './wait-ssh.ts';
 
@@ -49,9 +51,10 @@ export async function ensureLab(ctx: ProviderContext, options: LabProviderOption
   for (const name of await nodeDirs(site)) {
     if (!nodes.some((node) => node.name === name)) ctx.log(`node ${name} is no longer in the spec; it is left as it is until \`hardway destroy\``);
   }
+  const probes = await Promise.all(nodes.map(async (node) => [node, await probeNode(site, node)] as const));
+  await checkInotifyRoom(bootCounts(probes.filter(([, probe]) => !probe.running).map(([node]) => node)));
   const records = await Promise.all(
-    nodes.map(async (node): Promise<[LabNodeIdentity, number, boolean]> => {
-      const probe = await probeNode(site, node);
+    probes.map(async ([node, probe]): Promise<[LabNodeIdentity, number, boolean]> => {
       if (probe.running) return [node, probe.pids[0]!, false];
       if (probe.reason !== 'no nspawn process') ctx.log(`node ${node.name}: ${probe.reason}; cleaning up and booting it again (its disk is kept)`);
       await cleanupNode(site, node.name);
@@ -68,9 +71,16 @@ export async function ensureLab(ctx: ProviderContext, options: LabProviderOption
 export async function replaceLabNode(ctx: ProviderContext, options: LabProviderOptions, node: LabNodeIdentity): Promise<void> {
   const prepared = await prepare(ctx, options);
   await cleanupNode(prepared.site, node.name, { discardUpper: true });
+  await checkInotifyRoom(bootCounts([node]));
   const pid = await startNode(prepared.site, node, prepared.image.path, prepared.publicKey);
   await recordNodes(ctx, prepared.site, prepared.image, [[node, pid]]);
   await waitUntilReachable(ctx, prepared.site, [node], options);
+}
+
+/** Nodes about to boot, by what they cost in inotify instances. */
+function bootCounts(nodes: readonly LabNodeIdentity[]): { plain: number; workers: number } {
+  const workers = nodes.filter(isWorker).length;
+  return { plain: nodes.length - workers, workers };
 }
 
 async function recordNodes(ctx: ProviderContext, site: LabSite, image: Image, started: [LabNodeIdentity, number][]): Promise<void> {
