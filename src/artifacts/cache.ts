@@ -1,12 +1,15 @@
-// The local artifact cache: each release binary is downloaded once, checked against the sha256
-// upstream publishes, and kept with a small record of what was verified, so later runs (and the
-// other nodes of this run) reuse it without downloading or re-hashing 100 MB files.
-import { chmod, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+// The local artifact cache: each release file is downloaded once, checked against the sha256
+// upstream publishes, and kept with a record of what was verified (cache-record.ts), so later runs
+// (and the other nodes of this run) reuse it without downloading or re-hashing 100 MB files.
+// Layout: <cacheDir>/<release>/v<version>/ holds archives and release-wide checksum files,
+// <cacheDir>/<release>/v<version>/linux-<arch>/ the binaries, under their artifact names.
+import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { TaskError } from '../errors.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
-import type { EtcdSource, KubernetesSource } from './catalog.ts';
-import { parseSha256Sums, parseSingleDigest, sha256Buffer, sha256File } from './checksum.ts';
+import { keep, readOptional, unpackedCopy, verifiedCopy, writeRecord } from './cache-record.ts';
+import type { ArchiveSource, ArtifactSource, FileSource, Release } from './catalog.ts';
+import { parseSha256Sums, parseSingleDigest, sha256Buffer } from './checksum.ts';
 import { downloadToTemp, fetchText } from './download.ts';
 import { withFileLock } from './lock.ts';
 import type { ResolvedArtifact } from './resolved.ts';
@@ -19,27 +22,25 @@ export interface CacheOptions {
   log?: (line: string) => void;
 }
 
-/** What was verified about a cached file; trusted while the file's size, mtime and inode are unchanged. */
-interface VerifiedRecord {
-  sha256: string;
-  size: number;
-  mtimeMs: number;
-  ino: number;
-  /** The published digest it was checked against (kubernetes) or the tarball's (etcd). */
-  checkedAgainst: string;
+/** Why: readable directory names for each release (`versions.cniPlugins` -> `cni-plugins/`). */
+const RELEASE_DIRS: Record<Release, string> = { kubernetes: 'kubernetes', etcd: 'etcd', containerd: 'containerd', runc: 'runc', cniPlugins: 'cni-plugins' };
+
+/** A verified local copy of one artifact, downloading what the cache lacks. */
+export function cachedArtifact(source: ArtifactSource, options: CacheOptions): Promise<ResolvedArtifact> {
+  return source.kind === 'archive' ? cachedArchiveMember(source, options) : cachedFile(source, options);
 }
 
-/** Why: a Kubernetes binary is published as a file with its own .sha256. */
-export async function cachedKubernetesBinary(source: KubernetesSource, options: CacheOptions): Promise<ResolvedArtifact> {
-  const directory = join(options.cacheDir, 'kubernetes', `v${source.version}`, `linux-${source.arch}`);
+/** Why: Kubernetes binaries and runc are published as files, each checked against a published digest. */
+export async function cachedFile(source: FileSource, options: CacheOptions): Promise<ResolvedArtifact> {
+  const directory = join(releaseDir(options.cacheDir, source), `linux-${source.arch}`);
   const path = join(directory, source.name);
   return withFileLock(join(directory, `.${source.name}.lock`), async () => {
-    const published = await publishedDigest(source, join(directory, `${source.name}.sha256`), options);
-    const cached = await verifiedCopy(path, published, options);
+    const published = await publishedDigest(source, join(directory, basename(source.checksumUrl)), options);
+    const cached = await verifiedCopy(path, published, options.log);
     if (cached) return { name: source.name, path, sha256: cached, origin: source.url, from: 'cache' };
 
     options.log?.(`downloading ${source.url}`);
-    const download = await downloadToTemp(source.url, path, options.signal);
+    const download = await downloadToTemp(source.url, path, { signal: options.signal, notFoundHint: notFoundHint(source) });
     if (download.sha256 !== published) {
       await rm(download.tempPath, { force: true });
       throw mismatch(source.name, source.url, published, download.sha256, source.checksumUrl);
@@ -49,29 +50,22 @@ export async function cachedKubernetesBinary(source: KubernetesSource, options: 
   }, options.signal);
 }
 
-/** Why: etcd binaries come inside a release tarball whose sha256 is a line of SHA256SUMS. */
-export async function cachedEtcdBinary(source: EtcdSource, options: CacheOptions): Promise<ResolvedArtifact> {
-  const release = join(options.cacheDir, 'etcd', `v${source.version}`);
+/** Why: etcd, containerd and the CNI plugins come inside a release archive with a published sha256. */
+export async function cachedArchiveMember(source: ArchiveSource, options: CacheOptions): Promise<ResolvedArtifact> {
+  const release = releaseDir(options.cacheDir, source);
   const directory = join(release, `linux-${source.arch}`);
   const path = join(directory, source.name);
+  const origin = `${source.url} (${source.member})`;
   return withFileLock(join(release, `.${source.archive}.lock`), async () => {
-    const sums = await publishedSums(source, join(release, 'SHA256SUMS'), options);
-    const archiveDigest = sums.get(source.archive);
-    if (!archiveDigest) {
-      throw new TaskError(`${source.checksumUrl} has no line for ${source.archive}`, {}, {
-        hint: 'Check versions.etcd in cluster.yaml and the node architecture: that release may not exist for it.',
-      });
-    }
-    const record = await readRecord(path);
-    if (record && record.checkedAgainst === archiveDigest && (await unchanged(path, record))) {
-      return { name: source.name, path, sha256: record.sha256, origin: `${source.url} (${source.member})`, from: 'cache' };
-    }
+    const archiveDigest = await publishedDigest(source, join(release, basename(source.checksumUrl)), options);
+    const unpacked = await unpackedCopy(path, archiveDigest);
+    if (unpacked) return { name: source.name, path, sha256: unpacked.sha256, origin, from: 'cache' };
 
     const archivePath = join(release, source.archive);
     let from: ResolvedArtifact['from'] = 'cache';
-    if (!(await verifiedCopy(archivePath, archiveDigest, options))) {
+    if (!(await verifiedCopy(archivePath, archiveDigest, options.log))) {
       options.log?.(`downloading ${source.url}`);
-      const download = await downloadToTemp(source.url, archivePath, options.signal);
+      const download = await downloadToTemp(source.url, archivePath, { signal: options.signal, notFoundHint: notFoundHint(source) });
       if (download.sha256 !== archiveDigest) {
         await rm(download.tempPath, { force: true });
         throw mismatch(source.archive, source.url, archiveDigest, download.sha256, source.checksumUrl);
@@ -80,112 +74,80 @@ export async function cachedEtcdBinary(source: EtcdSource, options: CacheOptions
       from = 'download';
     }
 
-    // Both binaries of the release at once: etcd and etcdctl share the tarball.
-    const prefix = source.member.slice(0, source.member.lastIndexOf('/') + 1);
-    const members = ['etcd', 'etcdctl'].map((name) => `${prefix}${name}`);
-    const extracted = extractTarGz(await readFile(archivePath), members);
+    // Every binary hardway takes from this archive at once: they share the download and the unpacking.
+    const extracted = await unpack(archivePath, source);
     if (!extracted.has(source.member)) {
-      throw new TaskError(`${source.archive} (${source.url}) has no ${source.member}`, {}, { hint: `Delete ${archivePath} and run again.` });
+      throw new TaskError(`${source.archive} (${source.url}) has no ${source.member}`, {}, {
+        hint: `The archive matches its published sha256, so this release lays out its files differently: check versions.${source.release} (${source.version}) in cluster.yaml.`,
+      });
     }
     let digest = '';
     await mkdir(directory, { recursive: true });
-    for (const [member, data] of extracted) {
-      const target = join(directory, member.slice(prefix.length));
+    for (const { name, member } of source.members) {
+      const data = extracted.get(member);
+      if (!data) continue;
+      const target = join(directory, name);
       await writeFileAtomic(target, data, { mode: 0o755 });
       await chmod(target, 0o755);
       const sha256 = sha256Buffer(data);
       await writeRecord(target, sha256, archiveDigest);
-      if (member === source.member) digest = sha256;
+      if (name === source.name) digest = sha256;
     }
-    return { name: source.name, path, sha256: digest, origin: `${source.url} (${source.member})`, from };
+    return { name: source.name, path, sha256: digest, origin, from };
   }, options.signal);
 }
 
-async function publishedDigest(source: KubernetesSource, cachePath: string, options: CacheOptions): Promise<string> {
-  const text = (await readOptional(cachePath)) ?? (await fetchText(source.checksumUrl, options.signal));
-  const digest = parseSingleDigest(text);
-  if (!digest) {
-    await rm(cachePath, { force: true });
-    throw new TaskError(`${source.checksumUrl} is not a sha256 digest`, {}, { hint: 'The release server answered something else; check the URL.' });
+async function unpack(archivePath: string, source: ArchiveSource): Promise<Map<string, Buffer>> {
+  try {
+    return extractTarGz(await readFile(archivePath), source.members.map(({ member }) => member));
+  } catch (error) {
+    throw new TaskError(`cannot unpack ${source.archive} (${source.url}): ${(error as Error).message}`, {}, {
+      hint: `It matched its published sha256, so the release server publishes something other than a .tar.gz; check the release URL, or delete ${archivePath} and run again.`,
+      cause: error,
+    });
   }
-  await writeFileAtomic(cachePath, `${digest}\n`);
+}
+
+/** The sha256 the release publishes for `source.url`: from the cached checksum file, else downloaded. */
+async function publishedDigest(source: ArtifactSource, cachePath: string, options: CacheOptions): Promise<string> {
+  const cached = await readOptional(cachePath);
+  const text = cached ?? (await fetchText(source.checksumUrl, { signal: options.signal, notFoundHint: notFoundHint(source) }));
+  let digest: string;
+  try {
+    digest = digestIn(text, source);
+  } catch (error) {
+    // Why: a bad cached checksum file must not fail every later run without asking upstream again.
+    await rm(cachePath, { force: true });
+    throw error;
+  }
+  if (cached === undefined) await writeFileAtomic(cachePath, text);
   return digest;
 }
 
-async function publishedSums(source: EtcdSource, cachePath: string, options: CacheOptions): Promise<Map<string, string>> {
-  const text = (await readOptional(cachePath)) ?? (await fetchText(source.checksumUrl, options.signal));
+function digestIn(text: string, source: ArtifactSource): string {
+  const checksum = source.checksum;
+  if (checksum.format === 'digest') {
+    const digest = parseSingleDigest(text);
+    if (!digest) throw new TaskError(`${source.checksumUrl} is not a sha256 digest`, {}, { hint: 'The release server answered something else; check the URL.' });
+    return digest;
+  }
   const { sums } = parseSha256Sums(text);
-  if (!sums.size) {
-    await rm(cachePath, { force: true });
-    throw new TaskError(`${source.checksumUrl} has no sha256sum lines`, {}, { hint: 'The release server answered something else; check the URL.' });
+  if (!sums.size) throw new TaskError(`${source.checksumUrl} has no sha256sum lines`, {}, { hint: 'The release server answered something else; check the URL.' });
+  const digest = sums.get(checksum.listedAs);
+  if (!digest) {
+    throw new TaskError(`${source.checksumUrl} has no line for ${checksum.listedAs}`, {}, {
+      hint: `Check versions.${source.release} in cluster.yaml and the node architecture: that release may not exist for it.`,
+    });
   }
-  await writeFileAtomic(cachePath, text);
-  return sums;
+  return digest;
 }
 
-/** The cached file's digest when it is there and matches `expected`; a corrupt copy is removed. */
-async function verifiedCopy(path: string, expected: string, options: CacheOptions): Promise<string | undefined> {
-  const record = await readRecord(path);
-  if (record && record.sha256 === expected && (await unchanged(path, record))) return expected;
-  let actual: string;
-  try {
-    actual = await sha256File(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  if (actual === expected) {
-    await writeRecord(path, actual, expected);
-    return actual;
-  }
-  options.log?.(`cached ${path} does not match its published sha256; downloading it again`);
-  await rm(path, { force: true });
-  await rm(recordPath(path), { force: true });
-  return undefined;
+function releaseDir(cacheDir: string, source: ArtifactSource): string {
+  return join(cacheDir, RELEASE_DIRS[source.release], `v${source.version}`);
 }
 
-async function keep(tempPath: string, path: string, sha256: string, checkedAgainst: string, mode = 0o755): Promise<void> {
-  await chmod(tempPath, mode);
-  await rename(tempPath, path);
-  await writeRecord(path, sha256, checkedAgainst);
-}
-
-function recordPath(path: string): string {
-  return join(dirname(path), `.${path.slice(dirname(path).length + 1)}.verified.json`);
-}
-
-async function readRecord(path: string): Promise<VerifiedRecord | undefined> {
-  const text = await readOptional(recordPath(path));
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text) as VerifiedRecord;
-  } catch {
-    return undefined;
-  }
-}
-
-async function writeRecord(path: string, sha256: string, checkedAgainst: string): Promise<void> {
-  const info = await stat(path);
-  const record: VerifiedRecord = { sha256, size: info.size, mtimeMs: info.mtimeMs, ino: info.ino, checkedAgainst };
-  await writeFileAtomic(recordPath(path), `${JSON.stringify(record)}\n`);
-}
-
-async function unchanged(path: string, record: VerifiedRecord): Promise<boolean> {
-  try {
-    const info = await stat(path);
-    return info.size === record.size && info.mtimeMs === record.mtimeMs && info.ino === record.ino;
-  } catch {
-    return false;
-  }
-}
-
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+function notFoundHint(source: ArtifactSource): string {
+  return `Check versions.${source.release} in cluster.yaml (${source.version}): that release, or its linux/${source.arch} build, may not exist.`;
 }
 
 /** Why: a mismatch must say which file, both digests and where the expected one came from. */

@@ -11,6 +11,12 @@ const OFFLINE_HINT =
   'hardway downloads release binaries from dl.k8s.io and github.com. Without internet access, use --artifacts-dir DIR ' +
   '(or artifacts.dir in cluster.yaml) with a directory holding the binaries and a SHA256SUMS file; scripts/fill-artifacts.sh fills one.';
 
+export interface DownloadOptions {
+  signal?: AbortSignal;
+  /** What to check when the server answers 404 (which versions field names a release that may not exist). */
+  notFoundHint?: string;
+}
+
 export interface Downloaded {
   /** A temporary file next to the destination; the caller renames it after verifying. */
   tempPath: string;
@@ -19,8 +25,9 @@ export interface Downloaded {
 }
 
 /** Why: large binaries stream to disk while hashing, so a mismatch is known before anything is kept. */
-export async function downloadToTemp(url: string, dest: string, signal?: AbortSignal): Promise<Downloaded> {
-  const response = await request(url, signal);
+export async function downloadToTemp(url: string, dest: string, options: DownloadOptions = {}): Promise<Downloaded> {
+  const { signal } = options;
+  const response = await request(url, options);
   const tempPath = `${dest}.${randomBytes(6).toString('hex')}.part`;
   const hash = createHash('sha256');
   let bytes = 0;
@@ -42,14 +49,14 @@ export async function downloadToTemp(url: string, dest: string, signal?: AbortSi
 }
 
 /** A small text file (a checksum list). */
-export async function fetchText(url: string, signal?: AbortSignal): Promise<string> {
-  const response = await request(url, signal);
+export async function fetchText(url: string, options: DownloadOptions = {}): Promise<string> {
+  const response = await request(url, options);
   const text = await response.text();
   if (text.length > 1_000_000) throw new TaskError(`${url} is not a checksum file (${text.length} bytes)`, {});
   return text;
 }
 
-async function request(url: string, signal?: AbortSignal): Promise<Response> {
+async function request(url: string, { signal, notFoundHint }: DownloadOptions): Promise<Response> {
   let response: Response;
   try {
     response = await fetch(url, { signal, redirect: 'follow', headers: { 'user-agent': 'hardway' } });
@@ -60,7 +67,7 @@ async function request(url: string, signal?: AbortSignal): Promise<Response> {
     await response.body?.cancel();
     const hint =
       response.status === 404
-        ? 'Check versions.kubernetes and versions.etcd in cluster.yaml: that release or architecture may not exist.'
+        ? (notFoundHint ?? 'Check versions in cluster.yaml: that release or architecture may not exist.')
         : OFFLINE_HINT;
     throw new TaskError(`cannot download ${url}: HTTP ${response.status} ${response.statusText}`, {}, { hint });
   }

@@ -1,14 +1,17 @@
 // Artifacts from a local directory (--artifacts-dir, artifacts.dir) instead of downloads: each
 // file is verified against the directory's SHA256SUMS, and an optional VERSIONS file (written by
 // scripts/fill-artifacts.sh) must agree with the spec's versions and the node's architecture.
+// VERSIONS lines are `<field>=<version>` with the spec's field names (kubernetes, etcd,
+// containerd, runc, cniPlugins) plus `arch=`; a release it does not list is not checked.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SpecError, TaskError } from '../errors.ts';
-import type { Arch, ArtifactName, Versions } from './catalog.ts';
+import { releaseOf, type Arch, type ArtifactName, type Release, type Versions } from './catalog.ts';
 import { parseSha256Sums, sha256File } from './checksum.ts';
 import type { ResolvedArtifact } from './resolved.ts';
 
-const FILL_HINT = 'scripts/fill-artifacts.sh DIR fills such a directory; or write SHA256SUMS with `(cd DIR && sha256sum etcd etcdctl kube-* > SHA256SUMS)`.';
+// Files are named as artifacts (`kubelet`, `containerd`, `cni-bridge`), whatever their name on the node.
+const FILL_HINT = 'scripts/fill-artifacts.sh DIR fills such a directory; or write SHA256SUMS with `(cd DIR && sha256sum FILE... > SHA256SUMS)` for the files it holds (etcd, kube-apiserver, kubelet, containerd, runc, cni-bridge, ...).';
 
 export interface DirectoryOptions {
   versions: Versions;
@@ -30,7 +33,7 @@ export async function artifactsFromDirectory(dir: string, names: readonly Artifa
   for (const name of names) {
     const path = join(dir, name);
     const expected = sums.get(name);
-    if (!expected) throw new TaskError(`${sumsPath} has no line for ${name}`, { file: sumsPath }, { hint: FILL_HINT });
+    if (!expected) throw new TaskError(`${sumsPath} has no line for ${name}`, { file: sumsPath }, { hint: `Add it: (cd ${dir} && sha256sum ${name} >> SHA256SUMS). ${FILL_HINT}` });
     let actual: string;
     try {
       actual = await sha256File(path);
@@ -59,16 +62,14 @@ async function checkVersions(dir: string, names: readonly ArtifactName[], option
       .filter((line) => line && !line.startsWith('#') && line.includes('='))
       .map((line) => [line.slice(0, line.indexOf('=')).trim(), line.slice(line.indexOf('=') + 1).trim()] as const),
   );
-  const wantsEtcd = names.some((name) => name === 'etcd' || name === 'etcdctl');
-  const wantsKubernetes = names.some((name) => name.startsWith('kube-'));
-  for (const [key, wanted, relevant] of [
-    ['etcd', options.versions.etcd, wantsEtcd],
-    ['kubernetes', options.versions.kubernetes, wantsKubernetes],
-  ] as const) {
-    const have = recorded.get(key);
-    if (relevant && have !== undefined && have !== wanted) {
-      throw new SpecError(`the artifacts directory ${dir} has ${key} ${have} (${path}) but versions.${key} is ${wanted}`, { file: options.specFile, field: `versions.${key}` }, {
-        hint: `Set versions.${key}: "${have}" in cluster.yaml, or refill the directory for ${wanted}.`,
+  // Only the releases asked for matter: a directory for other etcd versions still serves kubelet.
+  const wanted = new Set<Release>(names.map(releaseOf));
+  for (const release of wanted) {
+    const have = recorded.get(release);
+    const want = options.versions[release];
+    if (have !== undefined && have !== want) {
+      throw new SpecError(`the artifacts directory ${dir} has ${release} ${have} (${path}) but versions.${release} is ${want}`, { file: options.specFile, field: `versions.${release}` }, {
+        hint: `Set versions.${release}: "${have}" in cluster.yaml, or refill the directory for ${want}.`,
       });
     }
   }

@@ -3,8 +3,8 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { RunContext } from '../engine/context.ts';
-import { cachedEtcdBinary, cachedKubernetesBinary } from './cache.ts';
-import { artifactSource, DEFAULT_RELEASE_URLS, type Arch, type ArtifactName, type ReleaseUrls } from './catalog.ts';
+import { cachedArtifact } from './cache.ts';
+import { artifactSource, DEFAULT_RELEASE_URLS, type Arch, type ArtifactName, type Release, type ReleaseUrls } from './catalog.ts';
 import { artifactsFromDirectory } from './local-dir.ts';
 import type { ResolvedArtifact } from './resolved.ts';
 
@@ -29,12 +29,20 @@ export function artifactsLocation(run: Pick<RunContext, 'options' | 'spec' | 'cl
   return { kind: 'download', cacheDir, urls: urls ?? releaseUrls(env) };
 }
 
-/** Upstream base URLs, overridable for mirrors: HARDWAY_KUBERNETES_RELEASE_URL, HARDWAY_ETCD_RELEASE_URL. */
+/** The environment variable that points each release at a mirror (a tree laid out like upstream's). */
+export const RELEASE_URL_ENV: Record<Release, string> = {
+  kubernetes: 'HARDWAY_KUBERNETES_RELEASE_URL',
+  etcd: 'HARDWAY_ETCD_RELEASE_URL',
+  containerd: 'HARDWAY_CONTAINERD_RELEASE_URL',
+  runc: 'HARDWAY_RUNC_RELEASE_URL',
+  cniPlugins: 'HARDWAY_CNI_RELEASE_URL',
+};
+
+/** Upstream base URLs, each overridable for mirrors by its RELEASE_URL_ENV variable. */
 export function releaseUrls(env: NodeJS.ProcessEnv = process.env): ReleaseUrls {
-  return {
-    kubernetes: env.HARDWAY_KUBERNETES_RELEASE_URL || DEFAULT_RELEASE_URLS.kubernetes,
-    etcd: env.HARDWAY_ETCD_RELEASE_URL || DEFAULT_RELEASE_URLS.etcd,
-  };
+  const urls = { ...DEFAULT_RELEASE_URLS };
+  for (const release of Object.keys(urls) as Release[]) urls[release] = env[RELEASE_URL_ENV[release]] || urls[release];
+  return urls;
 }
 
 /** Verified local copies of `names` for one architecture, downloading what the cache lacks. */
@@ -46,8 +54,7 @@ export async function resolveArtifacts(run: Pick<RunContext, 'options' | 'spec' 
   const resolved: ResolvedArtifact[] = [];
   for (const name of names) {
     const source = artifactSource(name, run.spec.versions, options.arch, location.urls);
-    const cacheOptions = { cacheDir: location.cacheDir, signal: options.signal, log: options.log };
-    resolved.push(source.kind === 'etcd' ? await cachedEtcdBinary(source, cacheOptions) : await cachedKubernetesBinary(source, cacheOptions));
+    resolved.push(await cachedArtifact(source, { cacheDir: location.cacheDir, signal: options.signal, log: options.log }));
   }
   return resolved;
 }

@@ -1,11 +1,16 @@
-// Reads members out of a .tar.gz in memory (ustar, with GNU long names and pax paths), so etcd's
-// release tarball unpacks the same on every workstation without a `tar` binary.
+// Reads members out of a .tar.gz/.tgz in memory (ustar, with GNU long names and pax paths), so the
+// etcd, containerd and CNI plugin release archives unpack the same on every workstation without a
+// `tar` binary.
 import { gunzipSync } from 'node:zlib';
 
 const BLOCK = 512;
 
-/** Why: only etcd and etcdctl are wanted from the etcd tarball; returns them by member path. */
+/**
+ * Why: only a few binaries are wanted from each release archive. Returns them keyed as `wanted`
+ * names them; `./bridge` and `bridge` are the same member (the CNI archive stores `./bridge`).
+ */
 export function extractTarGz(archive: Uint8Array, wanted: readonly string[]): Map<string, Buffer> {
+  const byPath = new Map(wanted.map((name) => [withoutDotSlash(name), name] as const));
   const data = gunzipSync(archive);
   const found = new Map<string, Buffer>();
   let offset = 0;
@@ -34,10 +39,14 @@ export function extractTarGz(archive: Uint8Array, wanted: readonly string[]): Ma
     const name = paxPath ?? longName ?? (prefix ? `${prefix}/${cString(header.subarray(0, 100))}` : cString(header.subarray(0, 100)));
     longName = undefined;
     paxPath = undefined;
-    const path = name.replace(/^\.\//, '');
-    if ((type === '0' || type === '\0') && wanted.includes(path)) found.set(path, Buffer.from(body));
+    const key = byPath.get(withoutDotSlash(name));
+    if ((type === '0' || type === '\0') && key !== undefined) found.set(key, Buffer.from(body));
   }
   return found;
+}
+
+function withoutDotSlash(path: string): string {
+  return path.replace(/^(\.\/)+/, '');
 }
 
 function checksumOk(header: Uint8Array): boolean {

@@ -1,16 +1,17 @@
-// `binaries: { role, files }`: put release binaries (etcd, etcdctl, kube-*) in /usr/local/bin on the
-// nodes of one role. The files come verified from the artifact cache (downloaded once, checked
-// against upstream's published sha256) or from --artifacts-dir; a node whose copies already have
-// the same sha256 and mode is left alone. Nodes without the role report "nothing to install".
+// `binaries: { role, files, dir }`: put release binaries (etcd, kube-*, kubelet, containerd, runc,
+// CNI plugins) in `dir` (default /usr/local/bin) on the nodes of one role, each under its install
+// name (`cni-bridge` becomes `bridge`). The files come verified from the artifact cache (downloaded
+// once, checked against upstream's published sha256) or from --artifacts-dir; a node whose copies
+// already have the same sha256 and mode is left alone. Nodes without the role report "nothing to install".
 import { stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { z } from 'zod';
 import type { DescribeContext, TaskContext } from '../engine/context.ts';
-import { ARTIFACT_NAMES, artifactSource, normalizeArch, type Arch, type ArtifactName } from '../artifacts/catalog.ts';
+import { ARTIFACT_NAMES, artifactSource, installName, normalizeArch, releaseOf, RELEASE_TITLES, type Arch, type ArtifactName, type ArtifactSource, type Release, type Versions } from '../artifacts/catalog.ts';
 import { artifactsLocation, resolveArtifacts } from '../artifacts/resolve.ts';
 import type { ResolvedArtifact } from '../artifacts/resolved.ts';
 import { TaskError } from '../errors.ts';
-import type { Node } from '../inventory/node.ts';
+import type { Node, Role } from '../inventory/node.ts';
 import { describeUpload, planUpload, type WantedFile } from '../transport/remote-file.ts';
 import { shellQuote } from '../transport/shell.ts';
 import type { Transport } from '../transport/transport.ts';
@@ -20,7 +21,7 @@ import { readFileFacts, requireNode, sshTarget } from './remote-support.ts';
 
 export const binariesArgs = z.strictObject({
   /** Only nodes with this role get the files. */
-  role: z.enum(['etcd', 'controller', 'lb']),
+  role: z.enum(['etcd', 'controller', 'lb', 'worker'] as const satisfies readonly Role[]),
   files: z.array(z.enum(ARTIFACT_NAMES)).min(1),
   /** Where the binaries go on the node. */
   dir: z.string().regex(/^\/./, { message: 'must be an absolute path on the node' }).default('/usr/local/bin'),
@@ -48,9 +49,9 @@ export const binariesModule = defineModule({
     const arch = await nodeArch(ctx, node, transport);
     const artifacts = await resolveArtifacts(ctx.run, args.files, { arch, signal: ctx.signal, log: ctx.log });
     const uploads: PlannedUpload[] = [];
-    const unchanged: string[] = [];
+    const unchanged: ArtifactName[] = [];
     for (const artifact of artifacts) {
-      const dest = posix.join(args.dir, artifact.name);
+      const dest = posix.join(args.dir, installName(artifact.name));
       const { size } = await stat(artifact.path);
       const facts = await readFileFacts(transport, dest, { hashIfSize: size, signal: ctx.signal });
       let plan;
@@ -105,7 +106,7 @@ export function uploadProgress(log: (line: string) => void, what: string, now: (
 }
 
 /** Why: the pure decision, testable without a node: what to upload and how to say it. */
-export function decideBinaries(uploads: PlannedUpload[], unchanged: string[], versions: { kubernetes: string; etcd: string }): CheckResult {
+export function decideBinaries(uploads: PlannedUpload[], unchanged: ArtifactName[], versions: Versions): CheckResult {
   if (!uploads.length) return { changed: false, reason: `sha256 matches: ${unchanged.join(', ')} (${versionNote(unchanged, versions)})` };
   return {
     changed: true,
@@ -115,11 +116,9 @@ export function decideBinaries(uploads: PlannedUpload[], unchanged: string[], ve
   };
 }
 
-function versionNote(names: readonly string[], versions: { kubernetes: string; etcd: string }): string {
-  const notes: string[] = [];
-  if (names.some((name) => name.startsWith('etcd'))) notes.push(`etcd v${versions.etcd}`);
-  if (names.some((name) => name.startsWith('kube-'))) notes.push(`Kubernetes v${versions.kubernetes}`);
-  return notes.join(', ');
+function versionNote(names: readonly ArtifactName[], versions: Versions): string {
+  const releases = new Set<Release>(names.map(releaseOf));
+  return [...releases].map((release) => `${RELEASE_TITLES[release]} v${versions[release]}`).join(', ');
 }
 
 /** The node's release architecture: recorded by the hosts step's facts, else asked with uname -m. */
@@ -130,7 +129,7 @@ async function nodeArch(ctx: TaskContext, node: Node, transport: Transport): Pro
   const machine = (await transport.exec('uname -m', { signal: ctx.signal })).stdout.trim();
   const arch = normalizeArch(machine);
   if (!arch) {
-    throw new TaskError(`architecture ${machine || 'unknown'} is not supported: Kubernetes and etcd publish amd64 and arm64 binaries`, { node: node.name, step: ctx.step, task: ctx.task });
+    throw new TaskError(`architecture ${machine || 'unknown'} is not supported: hardway installs the amd64 and arm64 release binaries`, { node: node.name, step: ctx.step, task: ctx.task });
   }
   return arch;
 }
@@ -150,21 +149,37 @@ function describeBinaries(ctx: DescribeContext, args: BinariesArgs): string[] {
     const fetched = new Set<string>();
     for (const name of args.files) {
       const source = artifactSource(name, ctx.run.spec.versions, arch, location.urls);
-      if (source.kind === 'kubernetes') {
-        lines.push(`curl -fsSLo ${name} ${source.url}`, `echo "$(curl -fsSL ${source.checksumUrl})  ${name}" | sha256sum --check`);
-      } else if (!fetched.has(source.archive)) {
-        fetched.add(source.archive);
-        const members = args.files.filter((file) => file === 'etcd' || file === 'etcdctl').map((file) => `${source.member.slice(0, source.member.lastIndexOf('/'))}/${file}`);
-        lines.push(
-          `curl -fsSLO ${source.url}`,
-          `curl -fsSL ${source.checksumUrl} | grep ' ${source.archive}$' | sha256sum --check`,
-          `tar -xzf ${source.archive} --strip-components=1 ${members.join(' ')}`,
-        );
-      }
-      local.set(name, name);
+      local.set(name, localName(source));
+      if (fetched.has(source.url)) continue;
+      fetched.add(source.url);
+      lines.push(...fetchCommands(source, args.files));
     }
   }
   if (ctx.node) lines.push(onNode(ctx.node.name));
-  for (const name of args.files) lines.push(...describeUpload(local.get(name) ?? name, posix.join(args.dir, name), target, WANTED));
+  for (const name of args.files) lines.push(...describeUpload(local.get(name) ?? name, posix.join(args.dir, installName(name)), target, WANTED));
   return lines;
+}
+
+/** Download, verify and (for an archive) unpack the files of `files` that `source.url` holds. */
+function fetchCommands(source: ArtifactSource, files: readonly ArtifactName[]): string[] {
+  if (source.checksum.format === 'digest') {
+    // dl.k8s.io's .sha256 holds the digest alone: sha256sum needs the file name added.
+    return [`curl -fsSLo ${source.name} ${source.url}`, `echo "$(curl -fsSL ${source.checksumUrl})  ${source.name}" | sha256sum --check`];
+  }
+  const commands = [`curl -fsSLO ${source.url}`, `curl -fsSL ${source.checksumUrl} | grep ' ${source.checksum.listedAs}$' | sha256sum --check`];
+  if (source.kind === 'archive') {
+    const members = source.members.filter((member) => files.includes(member.name)).map((member) => member.member);
+    commands.push(`tar -xzf ${source.archive} --strip-components=${stripDepth(source.member)} ${members.join(' ')}`);
+  }
+  return commands;
+}
+
+/** The file on the workstation after fetchCommands: what `curl -o`/`-O` or `tar --strip-components` wrote. */
+function localName(source: ArtifactSource): string {
+  if (source.kind === 'archive') return posix.basename(source.member);
+  return source.checksum.format === 'digest' ? source.name : posix.basename(source.url);
+}
+
+function stripDepth(member: string): number {
+  return member.split('/').length - 1;
 }

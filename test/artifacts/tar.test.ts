@@ -37,6 +37,14 @@ describe('extractTarGz', () => {
     });
   }
 
+  it('matches ./name members as upstream CNI archives store them (`tar -C bin .`), keyed as asked', async () => {
+    const archive = join(dir, 'dot.tgz');
+    execFileSync('tar', ['-czf', archive, '-C', join(dir, 'src', top), '.']);
+    const found = extractTarGz(await readFile(archive), ['./etcdctl', 'README.md', './absent']);
+    expect([...found.keys()].sort()).toEqual(['./etcdctl', 'README.md']);
+    expect(found.get('./etcdctl')?.toString()).toBe('etcdctl binary\n');
+  });
+
   it('refuses data that is not a tar archive', async () => {
     const { gzipSync } = await import('node:zlib');
     expect(() => extractTarGz(gzipSync(Buffer.alloc(1024, 65)), ['x'])).toThrow(/not a tar archive/);

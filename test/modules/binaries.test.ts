@@ -3,7 +3,7 @@
 // (the download path, into the cache). Files land under the test's own directory (`dir` argument).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -15,18 +15,23 @@ import { ModuleRegistry } from '../../src/modules/module.ts';
 import { clusterSpecSchema } from '../../src/spec/schema.ts';
 import { labSpecInput, projectRoot, testRunContext, testTaskContext } from '../helpers/context.ts';
 import { startReleaseServer, type ReleaseServer } from '../artifacts/release-server.ts';
+import { buildWorkerArchives, serveWorkerReleases, workerBinaries } from '../artifacts/worker-releases.ts';
 import { converge, remoteNode, type RemoteNode } from './remote-node.ts';
 
 const sha = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 const KUBE = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
+const CNI = ['cni-bridge', 'cni-host-local', 'cni-loopback', 'cni-portmap'] as const;
+const versions = { kubernetes: '1.32.3', etcd: '3.5.16', containerd: '1.7.24', runc: '1.2.3', cniPlugins: '1.6.1' };
 
 describe('decideBinaries (fixtures)', () => {
   const artifact = { name: 'etcd' as const, path: '/cache/etcd', sha256: 'a'.repeat(64), origin: 'https://example/etcd.tar.gz (etcd)', from: 'cache' as const };
   it('is ok, naming the files and versions, when every file matches', () => {
-    expect(decideBinaries([], ['etcd', 'etcdctl'], { kubernetes: '1.32.3', etcd: '3.5.16' })).toEqual({ changed: false, reason: 'sha256 matches: etcd, etcdctl (etcd v3.5.16)' });
+    expect(decideBinaries([], ['etcd', 'etcdctl'], versions)).toEqual({ changed: false, reason: 'sha256 matches: etcd, etcdctl (etcd v3.5.16)' });
+    expect(decideBinaries([], ['kubelet', 'kube-proxy'], versions).reason).toBe('sha256 matches: kubelet, kube-proxy (Kubernetes v1.32.3)');
+    expect(decideBinaries([], ['containerd', 'ctr', 'runc', 'cni-bridge'], versions).reason).toBe('sha256 matches: containerd, ctr, runc, cni-bridge (containerd v1.7.24, runc v1.2.3, CNI plugins v1.6.1)');
   });
   it('lists what changes and why, with the new digest and origin in the diff', () => {
-    const result = decideBinaries([{ artifact, dest: '/usr/local/bin/etcd', reason: 'upload (missing)' }], ['etcdctl'], { kubernetes: '1.32.3', etcd: '3.5.16' });
+    const result = decideBinaries([{ artifact, dest: '/usr/local/bin/etcd', reason: 'upload (missing)' }], ['etcdctl'], versions);
     expect(result).toMatchObject({ changed: true, reason: 'etcd: upload (missing)', diff: `/usr/local/bin/etcd: upload (missing) -> sha256 ${'a'.repeat(64)} (https://example/etcd.tar.gz (etcd))` });
   });
 });
@@ -66,6 +71,83 @@ describe('binaries describe', () => {
   });
 });
 
+describe('binaries describe (worker)', () => {
+  const workerSpec = { ...labSpecInput, nodes: { ...labSpecInput.nodes, workers: { count: 1 } } };
+  const worker = (run: RunContext) => run.inventory.nodes.find((item) => item.name === 'worker-0');
+  const describeWorker = (args: unknown, run = testRunContext({ spec: workerSpec })) => binariesModule.describe({ run, node: worker(run), vars: {} }, binariesArgs.parse(args));
+  const upload = (local: string, dest: string) => [`scp ${local} root@10.240.0.40:${dest}`, `chmod 0755 ${dest}`, `chown root:root ${dest}`];
+
+  it('accepts the worker role and refuses names it does not know', () => {
+    expect(binariesArgs.parse({ role: 'worker', files: ['runc'], dir: '/usr/local/sbin' })).toEqual({ role: 'worker', files: ['runc'], dir: '/usr/local/sbin' });
+    expect(binariesArgs.safeParse({ role: 'worker', files: ['bridge'] }).success).toBe(false);
+  });
+
+  it('fetches kubelet and kube-proxy from dl.k8s.io like the control plane binaries', () => {
+    expect(describeWorker({ role: 'worker', files: ['kubelet', 'kube-proxy'] })).toEqual([
+      '# on the workstation:',
+      'curl -fsSLo kubelet https://dl.k8s.io/release/v1.32.3/bin/linux/amd64/kubelet',
+      'echo "$(curl -fsSL https://dl.k8s.io/release/v1.32.3/bin/linux/amd64/kubelet.sha256)  kubelet" | sha256sum --check',
+      'curl -fsSLo kube-proxy https://dl.k8s.io/release/v1.32.3/bin/linux/amd64/kube-proxy',
+      'echo "$(curl -fsSL https://dl.k8s.io/release/v1.32.3/bin/linux/amd64/kube-proxy.sha256)  kube-proxy" | sha256sum --check',
+      '# on worker-0:',
+      ...upload('kubelet', '/usr/local/bin/kubelet'),
+      ...upload('kube-proxy', '/usr/local/bin/kube-proxy'),
+    ]);
+  });
+
+  it('downloads the containerd tarball once, checks it against its .sha256sum and unpacks the three binaries', () => {
+    const base = 'https://github.com/containerd/containerd/releases/download/v1.7.24';
+    expect(describeWorker({ role: 'worker', files: ['containerd', 'containerd-shim-runc-v2', 'ctr'] })).toEqual([
+      '# on the workstation:',
+      `curl -fsSLO ${base}/containerd-1.7.24-linux-amd64.tar.gz`,
+      `curl -fsSL ${base}/containerd-1.7.24-linux-amd64.tar.gz.sha256sum | grep ' containerd-1.7.24-linux-amd64.tar.gz$' | sha256sum --check`,
+      'tar -xzf containerd-1.7.24-linux-amd64.tar.gz --strip-components=1 bin/containerd bin/containerd-shim-runc-v2 bin/ctr',
+      '# on worker-0:',
+      ...upload('containerd', '/usr/local/bin/containerd'),
+      ...upload('containerd-shim-runc-v2', '/usr/local/bin/containerd-shim-runc-v2'),
+      ...upload('ctr', '/usr/local/bin/ctr'),
+    ]);
+  });
+
+  it('checks runc.<arch> against runc.sha256sum and installs it as runc in the given dir', () => {
+    const run = testRunContext({ spec: workerSpec, state: StateStore.inMemory('test', { facts: { 'worker-0': { arch: 'aarch64', goArch: 'arm64' } } }) });
+    const base = 'https://github.com/opencontainers/runc/releases/download/v1.2.3';
+    expect(describeWorker({ role: 'worker', files: ['runc'], dir: '/usr/local/sbin' }, run)).toEqual([
+      '# on the workstation:',
+      `curl -fsSLO ${base}/runc.arm64`,
+      `curl -fsSL ${base}/runc.sha256sum | grep ' runc.arm64$' | sha256sum --check`,
+      '# on worker-0:',
+      ...upload('runc.arm64', '/usr/local/sbin/runc'),
+    ]);
+  });
+
+  it('unpacks ./bridge ... from the CNI plugins archive and installs each under its plugin name', () => {
+    const base = 'https://github.com/containernetworking/plugins/releases/download/v1.6.1';
+    expect(describeWorker({ role: 'worker', files: [...CNI], dir: '/opt/cni/bin' })).toEqual([
+      '# on the workstation:',
+      `curl -fsSLO ${base}/cni-plugins-linux-amd64-v1.6.1.tgz`,
+      `curl -fsSL ${base}/cni-plugins-linux-amd64-v1.6.1.tgz.sha256 | grep ' cni-plugins-linux-amd64-v1.6.1.tgz$' | sha256sum --check`,
+      'tar -xzf cni-plugins-linux-amd64-v1.6.1.tgz --strip-components=1 ./bridge ./host-local ./loopback ./portmap',
+      '# on worker-0:',
+      ...['bridge', 'host-local', 'loopback', 'portmap'].flatMap((plugin) => upload(plugin, `/opt/cni/bin/${plugin}`)),
+    ]);
+  });
+
+  it('copies the artifacts directory files (named cni-bridge ...) under their install names, and nothing to non-workers', () => {
+    const run = testRunContext({ spec: workerSpec, options: { artifactsDir: '/srv/artifacts' } });
+    const args = { role: 'worker', files: ['cni-bridge', 'runc'], dir: '/opt/cni/bin' };
+    expect(describeWorker(args, run)).toEqual([
+      '# on the workstation:',
+      '(cd /srv/artifacts && sha256sum --check --ignore-missing SHA256SUMS)',
+      '# on worker-0:',
+      ...upload('/srv/artifacts/cni-bridge', '/opt/cni/bin/bridge'),
+      ...upload('/srv/artifacts/runc', '/opt/cni/bin/runc'),
+    ]);
+    const controller = run.inventory.nodes.find((item) => item.name === 'controller-0');
+    expect(binariesModule.describe({ run, node: controller, vars: {} }, binariesArgs.parse(args))).toEqual([]);
+  });
+});
+
 describe('binaries on a node (real sshd)', () => {
   let remote: RemoteNode;
   let artifacts: string;
@@ -74,11 +156,11 @@ describe('binaries on a node (real sshd)', () => {
   beforeAll(async () => {
     remote = await remoteNode();
     artifacts = await mkdtemp(join(tmpdir(), 'binaries-artifacts-'));
-    for (const name of [...KUBE, 'etcd', 'etcdctl']) {
+    for (const name of [...KUBE, 'etcd', 'etcdctl', ...CNI]) {
       await writeFile(join(artifacts, name), `#!/bin/sh\necho ${name}\n${'x'.repeat(10_000)}\n`);
       await chmod(join(artifacts, name), 0o755);
     }
-    execFileSync('sh', ['-c', 'sha256sum etcd etcdctl kube-* > SHA256SUMS'], { cwd: artifacts });
+    execFileSync('sh', ['-c', 'sha256sum etcd etcdctl kube-* cni-* > SHA256SUMS'], { cwd: artifacts });
   });
 
   afterAll(async () => {
@@ -108,6 +190,18 @@ describe('binaries on a node (real sshd)', () => {
     const second = await converge(binariesModule, context(), args);
     expect(second.check).toEqual({ changed: false, reason: `sha256 matches: ${KUBE.join(', ')} (Kubernetes v1.32.3)` });
     expect(second.applied).toBeUndefined();
+  });
+
+  it('installs the CNI plugins of the artifacts directory under their plugin names on a worker', async () => {
+    const worker = { ...remote.node, roles: ['worker' as const] };
+    const args = { role: 'worker', files: [...CNI], dir: bin };
+    const first = await converge(binariesModule, testTaskContext({ ...remote.run, options: { ...remote.run.options, artifactsDir: artifacts } }, worker, remote.transport), args);
+    expect(first.applied).toEqual({ changed: true, reason: `installed ${CNI.join(', ')}` });
+    expect(first.check).toMatchObject({ diff: expect.stringContaining(`${join(bin, 'host-local')}: upload (missing) -> sha256 `) });
+    for (const name of CNI) expect(await readFile(join(bin, name.slice('cni-'.length)))).toEqual(await readFile(join(artifacts, name)));
+    expect((await readdir(bin)).sort()).toEqual(['bridge', 'host-local', 'loopback', 'portmap']);
+    const second = await converge(binariesModule, testTaskContext({ ...remote.run, options: { ...remote.run.options, artifactsDir: artifacts } }, worker, remote.transport), args);
+    expect(second.check).toEqual({ changed: false, reason: `sha256 matches: ${CNI.join(', ')} (CNI plugins v1.6.1)` });
   });
 
   it('replaces only a file whose content or mode drifted', async () => {
@@ -191,6 +285,60 @@ describe('binaries on a node (real sshd)', () => {
       expect(server.requests).toEqual([]);
     });
   });
+
+  describe('downloading worker releases (release server on 127.0.0.1, mirror variables)', () => {
+    let server: ReleaseServer;
+    const names = ['HARDWAY_KUBERNETES_RELEASE_URL', 'HARDWAY_CONTAINERD_RELEASE_URL', 'HARDWAY_RUNC_RELEASE_URL', 'HARDWAY_CNI_RELEASE_URL'] as const;
+    const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));
+
+    beforeAll(async () => {
+      server = await startReleaseServer();
+      const urls = serveWorkerReleases(server, await buildWorkerArchives());
+      process.env.HARDWAY_KUBERNETES_RELEASE_URL = urls.kubernetes;
+      process.env.HARDWAY_CONTAINERD_RELEASE_URL = urls.containerd;
+      process.env.HARDWAY_RUNC_RELEASE_URL = urls.runc;
+      process.env.HARDWAY_CNI_RELEASE_URL = urls.cniPlugins;
+    });
+
+    afterAll(async () => {
+      for (const name of names) {
+        if (saved[name] === undefined) delete process.env[name];
+        else process.env[name] = saved[name];
+      }
+      await server?.close();
+    });
+
+    it('installs each playbook task\'s files under their install names, then downloads nothing', async () => {
+      const spec = clusterSpecSchema.parse({ ...labSpecInput, artifacts: { cacheDir: 'worker-cache' } });
+      const run: RunContext = { ...remote.run, spec };
+      const worker = { ...remote.node, roles: ['worker' as const] };
+      const sbin = await mkdtemp(join(remote.root, 'sbin-'));
+      const cni = await mkdtemp(join(remote.root, 'cni-'));
+      const tasks = [
+        { role: 'worker', files: ['kubelet', 'kube-proxy'], dir: bin },
+        { role: 'worker', files: ['containerd', 'containerd-shim-runc-v2', 'ctr'], dir: bin },
+        { role: 'worker', files: ['runc'], dir: sbin },
+        { role: 'worker', files: [...CNI], dir: cni },
+      ];
+      for (const args of tasks) expect((await converge(binariesModule, testTaskContext(run, worker, remote.transport), args)).applied).toMatchObject({ changed: true });
+      for (const name of ['kubelet', 'kube-proxy', 'containerd', 'containerd-shim-runc-v2', 'ctr'] as const) expect(await readFile(join(bin, name))).toEqual(workerBinaries[name]);
+      expect(await readFile(join(sbin, 'runc'))).toEqual(workerBinaries.runc);
+      expect((await stat(join(sbin, 'runc'))).mode & 0o777).toBe(0o755);
+      for (const plugin of ['bridge', 'host-local', 'loopback', 'portmap'] as const) expect(await readFile(join(cni, plugin))).toEqual(workerBinaries[plugin]);
+      expect((await readdir(cni)).sort()).toEqual(['bridge', 'host-local', 'loopback', 'portmap']);
+
+      server.requests.length = 0;
+      const again = [];
+      for (const args of tasks) again.push((await converge(binariesModule, testTaskContext(run, worker, remote.transport), args)).check.reason);
+      expect(again).toEqual([
+        'sha256 matches: kubelet, kube-proxy (Kubernetes v1.32.3)',
+        'sha256 matches: containerd, containerd-shim-runc-v2, ctr (containerd v1.7.24)',
+        'sha256 matches: runc (runc v1.2.3)',
+        `sha256 matches: ${CNI.join(', ')} (CNI plugins v1.6.1)`,
+      ]);
+      expect(server.requests).toEqual([]);
+    });
+  });
 });
 
 describe('uploadProgress', () => {
@@ -219,7 +367,9 @@ describe('playbooks/60-binaries.yaml', () => {
     const file = join(projectRoot, 'playbooks', '60-binaries.yaml');
     const playbook = parsePlaybook(await readFile(file, 'utf8'), file, new ModuleRegistry([binariesModule]));
     expect(playbook).toMatchObject({ step: 'binaries', needs: ['hosts'], hosts: { kind: 'all' } });
-    expect(playbook.tasks.map((task) => [task.module, task.args, task.notify])).toEqual([
+    // The worker tasks are the lead's to write; the control plane's are pinned here.
+    const controlPlane = playbook.tasks.filter((task) => (task.args as { role?: string }).role !== 'worker');
+    expect(controlPlane.map((task) => [task.module, task.args, task.notify])).toEqual([
       ['binaries', { role: 'etcd', files: ['etcd'] }, ['etcd: restart etcd']],
       ['binaries', { role: 'etcd', files: ['etcdctl'] }, []],
       ['binaries', { role: 'controller', files: ['kube-apiserver'] }, ['control-plane: restart kube-apiserver']],
