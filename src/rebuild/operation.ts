@@ -5,19 +5,21 @@ import type { StateData, StateStore } from '../engine/state.ts';
 import type { Role } from '../inventory/node.ts';
 
 /** Why: the order of a rebuild, the same on every run; operation records name these. */
-export const PHASES = ['lb-out', 'remove-member', 'replace', 'prepare', 'add-member', 'start-member', 'provision', 'lb-in'] as const;
+export const PHASES = ['lb-out', 'drain', 'remove-member', 'replace', 'prepare', 'add-member', 'start-member', 'provision', 'uncordon', 'lb-in'] as const;
 /** One step of a rebuild, recorded when done. */
 export type Phase = (typeof PHASES)[number];
 
 /** What each phase does, for the plan shown before confirming and the progress lines. */
 export const PHASE_TITLES: Record<Phase, string> = {
   'lb-out': 'take the controller out of the load balancer (and let it drain)',
+  drain: 'cordon the worker and move its pods to the other workers (bounded wait)',
   'remove-member': 'remove its etcd member through a healthy peer',
   replace: 'replace the machine (same name and address) and forget its old host key',
   prepare: "run the node's hosts and binaries steps",
   'add-member': 'add it back as a new etcd member (a learner where etcd supports it)',
   'start-member': 'start etcd with an empty data dir and --initial-cluster-state=existing, promote it, wait for health',
   provision: "run the node's remaining steps and verify",
+  uncordon: 'let pods be scheduled on the worker again',
   'lb-in': 'put the controller back into the load balancer',
 };
 
@@ -43,6 +45,7 @@ export function plannedPhases(roles: readonly Role[], loadBalancer: LoadBalancer
   return PHASES.filter((phase) => {
     if (phase === 'lb-out' || phase === 'lb-in') return inLoadBalancer;
     if (phase === 'remove-member' || phase === 'add-member' || phase === 'start-member') return member;
+    if (phase === 'drain' || phase === 'uncordon') return roles.includes('worker');
     return true;
   });
 }

@@ -7,6 +7,7 @@ import { WIPE_COMMAND } from '../providers/static/wipe.ts';
 import { sleep } from '../transport/retry.ts';
 import { currentNode, providerContextOf, type RebuildContext } from './context.ts';
 import type { EtcdPeer } from './etcdctl.ts';
+import { drainWorker, uncordonWorker } from './drain.ts';
 import { putBackIntoLoadBalancer, takeOutOfLoadBalancer } from './loadbalancer.ts';
 import { peerURLOf } from './member-list.ts';
 import { decideJoin, decideRemoval, learnerSupported } from './membership-decisions.ts';
@@ -36,7 +37,13 @@ type PhaseRunner = (input: PhaseInput) => Promise<PhaseOutcome>;
 
 /** The node's steps after etcd: its control plane, its load balancer, then verify. */
 export function provisionSteps(roles: readonly string[]): string[] {
-  return [...(roles.includes('controller') ? ['control-plane'] : []), ...(roles.includes('lb') ? ['loadbalancer'] : []), 'verify'];
+  return [
+    ...(roles.includes('controller') ? ['control-plane'] : []),
+    ...(roles.includes('lb') ? ['loadbalancer'] : []),
+    'routes',
+    ...(roles.includes('worker') ? ['container-runtime', 'images', 'workers'] : []),
+    'verify',
+  ];
 }
 
 async function done(input: PhaseInput, phase: Phase, line: string, also?: (draft: StateData) => void): Promise<PhaseOutcome> {
@@ -157,16 +164,22 @@ const provisionPhase: PhaseRunner = async (input) => {
   return done(input, 'provision', `${steps.join(', ')} done`);
 };
 
+const drain: PhaseRunner = async (input) => done(input, 'drain', input.ctx.force ? `--force: ${input.ctx.node.name} is not drained` : await drainWorker(input.ctx));
+
+const uncordon: PhaseRunner = async (input) => done(input, 'uncordon', await uncordonWorker(input.ctx));
+
 const lbIn: PhaseRunner = async (input) => done(input, 'lb-in', await putBackIntoLoadBalancer(input.ctx));
 
 /** Why: the orchestrator runs phases by name; their order lives in operation.ts. */
 export const PHASE_RUNNERS: Record<Phase, PhaseRunner> = {
   'lb-out': lbOut,
+  drain,
   'remove-member': removeMemberPhase,
   replace: replacePhase,
   prepare: preparePhase,
   'add-member': addMemberPhase,
   'start-member': startMemberPhase,
   provision: provisionPhase,
+  uncordon,
   'lb-in': lbIn,
 };

@@ -18,7 +18,7 @@ describe('api-objects: the kubelet RBAC manifest', () => {
 
   it('what the API server adds is not a difference; a changed rule or label is', () => {
     const [role] = parseManifest(manifest, 'm');
-    const stored = { ...structuredClone(role!.object), metadata: { ...role!.object.metadata, uid: 'u', resourceVersion: '7', creationTimestamp: 'now' } };
+    const stored: Record<string, any> = { ...structuredClone(role!.object), metadata: { ...role!.object.metadata, uid: 'u', resourceVersion: '7', creationTimestamp: 'now' } };
     expect(differingFields(role!.object, stored)).toEqual([]);
     stored.rules[0].verbs = ['get'];
     stored.metadata.labels = {};
