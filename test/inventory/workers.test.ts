@@ -5,7 +5,7 @@ import { catalog } from '../../src/pki/catalog.ts';
 import { assertConsistent } from '../../src/spec/consistency.ts';
 import { formatProblem, parseSpecText, SpecProblems } from '../../src/spec/load.ts';
 
-const lab = await readFile(new URL('../../examples/lab/cluster.yaml', import.meta.url), 'utf8');
+const lab = await readFile(new URL('../../examples/lab/workers.yaml', import.meta.url), 'utf8');
 
 function load(text: string) {
   const { spec, located } = parseSpecText(text, 'cluster.yaml');
@@ -18,8 +18,8 @@ describe('workers in the inventory', () => {
     const inventory = deriveInventory(load(lab));
     const workers = inventory.nodes.filter((node) => node.roles.includes('worker'));
     expect(workers.map((node) => [node.name, node.internalIP, node.podCIDR])).toEqual([
-      ['worker-0', '10.240.0.40', '10.200.0.0/24'],
-      ['worker-1', '10.240.0.41', '10.200.1.0/24'],
+      ['worker-0', '10.242.0.40', '10.200.0.0/24'],
+      ['worker-1', '10.242.0.41', '10.200.1.0/24'],
     ]);
   });
 
@@ -44,7 +44,7 @@ describe('workers in the inventory', () => {
     const entries = catalog(spec, deriveInventory(spec));
     const byName = new Map(entries.map((entry) => [entry.name, entry]));
     expect(byName.get('kubelet-client-worker-1')).toMatchObject({ cn: 'system:node:worker-1', organization: 'system:nodes', profile: 'client', hosts: [] });
-    expect(byName.get('kubelet-server-worker-1')).toMatchObject({ cn: 'system:node:worker-1', profile: 'server', hosts: ['worker-1', '10.240.0.41'] });
+    expect(byName.get('kubelet-server-worker-1')).toMatchObject({ cn: 'system:node:worker-1', profile: 'server', hosts: ['worker-1', '10.242.0.41'] });
     expect(byName.get('kube-proxy')).toMatchObject({ cn: 'system:kube-proxy', organization: 'system:node-proxier' });
     // The API server reaches kubelets through RBAC, not the all-powerful system:masters group.
     expect(byName.get('apiserver-kubelet-client')?.organization).toBeUndefined();
