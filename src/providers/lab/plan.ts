@@ -5,6 +5,7 @@ import { findImage, imageName } from './image.ts';
 import { bridgeAddress, linkExists } from './network.ts';
 import { pathsOf, probeNode } from './node.ts';
 import { imageCacheRoot, imageInputs, labNodes, labSite, type LabProviderOptions } from './site.ts';
+import { isWorker, workerPlan } from './worker.ts';
 
 /** Why: `hardway plan` shows a learner what the lab will create before anything is touched. */
 export async function planLab(ctx: ProviderContext, options: LabProviderOptions): Promise<string[]> {
@@ -23,6 +24,7 @@ export async function planLab(ctx: ProviderContext, options: LabProviderOptions)
     if (probe.running) lines.push(`found node ${node.name} (${node.ip}, running, pid ${probe.pids[0]})`);
     else if (existsSync(pathsOf(site, node.name).upper)) lines.push(`start node ${node.name} (${node.ip}) again on its existing disk (${probe.reason})`);
     else lines.push(`create node ${node.name} (${node.ip})`);
+    if (!probe.running && isWorker(node)) lines.push(`  ${workerPlan(pathsOf(site, node.name).workerState, site.serviceCIDR)}`);
   }
   return lines;
 }

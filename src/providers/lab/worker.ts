@@ -4,6 +4,7 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Role } from '../../inventory/node.ts';
+import { WORKER_SETUP_UNIT } from './worker-setup.ts';
 
 /**
  * Capabilities a worker keeps beyond nspawn's default set. CAP_NET_ADMIN: the CNI bridge plugin
@@ -65,4 +66,9 @@ export async function prepareWorkerState(stateRoot: string): Promise<void> {
  */
 export function serviceRouteArgs(netns: string, serviceCIDR: string): string[] {
   return ['-n', netns, 'route', 'replace', serviceCIDR, 'dev', 'eth0'];
+}
+
+/** What booting a worker adds to a plain node, for `hardway plan` (one line). */
+export function workerPlan(stateRoot: string, serviceCIDR: string): string {
+  return `as a worker: ${WORKER_CAPABILITIES.join(',')}, @keyring syscalls, /dev/kmsg read-only; ${WORKER_STATE_DIRS.map(({ inside }) => inside).join(', ')} on ${stateRoot}; a cgroup of its own in every v1 hierarchy; ${WORKER_SETUP_UNIT} inside; route ${serviceCIDR} dev eth0`;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findExecutable } from '../../../src/providers/lab/preflight.ts';
-import { isWorker, prepareWorkerState, serviceRouteArgs, WORKER_STATE_DIRS, workerNspawnArgs, workerStatePath } from '../../../src/providers/lab/worker.ts';
+import { isWorker, prepareWorkerState, serviceRouteArgs, WORKER_STATE_DIRS, workerNspawnArgs, workerPlan, workerStatePath } from '../../../src/providers/lab/worker.ts';
 import { PINNED_KERNEL_SETTINGS, seedWorkerSetup, WORKER_SETUP_SCRIPT, WORKER_SETUP_UNIT, workerSetupScript, workerSetupUnit } from '../../../src/providers/lab/worker-setup.ts';
 
 let dir = '';
@@ -32,6 +32,12 @@ describe('worker nodes on the host', () => {
     expect((await lstat(join(dir, 'state/var-lib-containerd'))).mode & 0o777).toBe(0o711);
     expect((await lstat(join(dir, 'state/var-lib-kubelet'))).mode & 0o777).toBe(0o700);
     expect((await lstat(join(dir, 'state/var-log-pods'))).mode & 0o777).toBe(0o755);
+  });
+
+  it('says in the plan what a worker gets beyond a plain node', () => {
+    expect(workerPlan('/n/state', '10.32.0.0/24')).toBe(
+      'as a worker: CAP_NET_ADMIN,CAP_SYSLOG, @keyring syscalls, /dev/kmsg read-only; /var/lib/containerd, /var/lib/kubelet, /var/log/pods on /n/state; a cgroup of its own in every v1 hierarchy; hardway-lab-worker.service inside; route 10.32.0.0/24 dev eth0',
+    );
   });
 
   it('routes the service CIDR on the node\'s own link, in its namespace', () => {
