@@ -12,6 +12,10 @@
 #                            real Kubernetes v1.20.2, built from Debian bookworm's kubernetes source
 #                            package by scripts/build-kubernetes.sh (cached; the first build takes
 #                            10-15 minutes on 2 cores)
+#   pause.tar, smoke.tar     container images for workers, docker-save archives built with no
+#                            registry (scripts/lib/images.sh, as scripts/build-images.sh does):
+#                            k8s.gcr.io/pause:3.2 from the pause binary, hardway.local/smoke:1.0
+#   IMAGES                   "FILE NAME" per image (pause.tar k8s.gcr.io/pause:3.2, ...)
 #   SHA256SUMS               sha256sum format; hardway verifies every file against it
 #   VERSIONS                 kubernetes=, etcd=, arch=; hardway refuses a spec whose versions differ
 #
@@ -68,13 +72,17 @@ cp "$work/root/usr/bin/etcd" "$work/out/etcd"
 cp "$work/root/usr/bin/etcdctl" "$work/out/etcdctl"
 for program in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy pause; do cp "$kubernetes/$program" "$work/out/$program"; done
 chmod 0755 "$work/out"/*
+# The images workers import (pause from the binary just copied); cached, so a refill is quick.
+# shellcheck source=lib/images.sh
+. "$here/scripts/lib/images.sh"
+build_images "$work/out"
 printf 'kubernetes=%s\netcd=%s\narch=%s\n' "$kubernetes_version" "$etcd_version" "$arch" > "$work/out/VERSIONS"
-(cd "$work/out" && sha256sum etcd etcdctl kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy pause > SHA256SUMS)
+(cd "$work/out" && sha256sum etcd etcdctl kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy pause pause.tar smoke.tar > SHA256SUMS)
 
 # Replace only what changed, each file atomically (same directory, then rename).
 mkdir -p "$dir"
 changed=0
-for file in etcd etcdctl kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy pause VERSIONS SHA256SUMS; do
+for file in etcd etcdctl kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy pause pause.tar smoke.tar IMAGES VERSIONS SHA256SUMS; do
   if ! cmp -s "$work/out/$file" "$dir/$file"; then
     cp -p "$work/out/$file" "$dir/.$file.tmp"
     mv -f "$dir/.$file.tmp" "$dir/$file"
