@@ -54,7 +54,7 @@ describe('lab: a transcript of `up`, replayed by hand', () => {
 
     const ssh = '-i ssh/id_ed25519 -o IdentitiesOnly=yes -o UserKnownHostsFile=known_hosts -o StrictHostKeyChecking=accept-new';
     expect(text).toContain(`cd ${dir}\n`);
-    expect(text).toMatch(/^steps=\(infra pki kubeconfigs encryption hosts binaries etcd control-plane loadbalancer verify\)$/m);
+    expect(text).toMatch(/^steps=\(infra pki kubeconfigs encryption hosts binaries etcd control-plane loadbalancer kubelet-access container-runtime routes images workers verify\)$/m);
     expect(text).toContain('cfssl gencert -initca pki/ca-csr.json | cfssljson -bare pki/ca');
     expect(text).toContain('kubectl config set-credentials admin --client-certificate=pki/admin.pem --client-key=pki/admin-key.pem --embed-certs=true --kubeconfig=kubeconfigs/admin.kubeconfig');
     expect(text).toContain(`scp ${ssh} pki/etcd-server-etcd-1-key.pem root@${subnet}.21:/etc/etcd/server-key.pem\n`);
@@ -88,7 +88,7 @@ describe('lab: a transcript of `up`, replayed by hand', () => {
 
     // The workstation steps (pki, kubeconfigs, encryption) need cfssl and kubectl: their files are
     // still in the cluster directory, so only the node steps are replayed, then the transcript's own verify.
-    const replay = await exec('bash', [transcript, 'hosts', 'binaries', 'etcd', 'control-plane', 'loadbalancer', 'verify'], { cwd: dir, maxBuffer: 64 * 1024 * 1024, timeout: 600_000 }).catch(
+    const replay = await exec('bash', [transcript, 'hosts', 'binaries', 'etcd', 'control-plane', 'loadbalancer', 'kubelet-access', 'verify'], { cwd: dir, maxBuffer: 64 * 1024 * 1024, timeout: 600_000 }).catch(
       (error: { code: number; stdout: string; stderr: string }) => error,
     );
     expect(replay.stderr.includes('Host key verification failed'), replay.stderr).toBe(false);
@@ -100,7 +100,7 @@ describe('lab: a transcript of `up`, replayed by hand', () => {
     const verify = await cli('provision', '--step', 'verify', '--with-deps', '--artifacts-dir', artifacts, '--json');
     expectOk(verify);
     const report = JSON.parse(verify.stdout) as { steps: string[]; totals: { changed: number; failed: number }; results: { step: string; node: string; task: string; status: string; reason: string }[] };
-    expect(report.steps).toEqual(['pki', 'kubeconfigs', 'encryption', 'hosts', 'binaries', 'etcd', 'control-plane', 'loadbalancer', 'verify']);
+    expect(report.steps).toEqual(['pki', 'kubeconfigs', 'encryption', 'hosts', 'binaries', 'etcd', 'control-plane', 'loadbalancer', 'kubelet-access', 'container-runtime', 'routes', 'images', 'workers', 'verify']);
     expect(report.results.filter((result) => result.status !== 'ok').map((result) => `${result.step} ${result.node} ${result.task}: ${result.reason}`)).toEqual([]);
     expect(report.totals).toMatchObject({ changed: 0, failed: 0 });
     expect(report.results.filter((result) => result.step === 'verify').map((result) => result.task)).toEqual([

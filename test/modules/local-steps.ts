@@ -6,12 +6,13 @@ import { parse } from 'yaml';
 import type { RunContext } from '../../src/engine/context.ts';
 import { interpolate } from '../../src/engine/vars.ts';
 import { encryptionConfigModule } from '../../src/modules/encryption.ts';
-import { kubeconfigModule } from '../../src/modules/kubeconfigs.ts';
+import { kubeconfigModule, workerKubeconfigsModule } from '../../src/modules/kubeconfigs.ts';
+import { conditionUnmet, type TaskCondition } from '../../src/engine/when.ts';
 import type { TaskModule } from '../../src/modules/module.ts';
 import { pkiModule } from '../../src/modules/pki.ts';
 import { projectRoot, testTaskContext } from '../helpers/context.ts';
 
-const modules: Record<string, TaskModule<any>> = { pki: pkiModule, kubeconfig: kubeconfigModule, encryption_config: encryptionConfigModule };
+const modules: Record<string, TaskModule<any>> = { pki: pkiModule, kubeconfig: kubeconfigModule, 'worker-kubeconfigs': workerKubeconfigsModule, encryption_config: encryptionConfigModule };
 
 export interface StepOutcome {
   task: string;
@@ -26,7 +27,9 @@ export async function runLocalPlaybook(run: RunContext, file: string): Promise<S
   if (playbook.hosts !== 'local') throw new Error(`${file} is not a local playbook`);
   const outcomes: StepOutcome[] = [];
   for (const task of playbook.tasks) {
-    const [moduleName] = Object.keys(task).filter((key) => key !== 'name');
+    // As the engine does: a task whose `when:` does not hold is skipped.
+    if (conditionUnmet(task.when as TaskCondition | undefined, run)) continue;
+    const [moduleName] = Object.keys(task).filter((key) => key !== 'name' && key !== 'when');
     const module = modules[moduleName!]!;
     const ctx = testTaskContext(run, undefined);
     const args = module.args.parse(interpolate(task[moduleName!], ctx.vars));

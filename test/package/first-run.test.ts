@@ -14,7 +14,7 @@ import { hardway, hardwayBin } from '../helpers/cli.ts';
 
 const run = promisify(execFile);
 const repo = new URL('../../', import.meta.url);
-const STEPS = ['infra', 'pki', 'kubeconfigs', 'encryption', 'hosts', 'binaries', 'etcd', 'control-plane', 'loadbalancer', 'verify'];
+const STEPS = ['infra', 'pki', 'kubeconfigs', 'encryption', 'hosts', 'binaries', 'etcd', 'control-plane', 'loadbalancer', 'kubelet-access', 'container-runtime', 'routes', 'images', 'workers', 'verify'];
 
 let dir: string;
 beforeAll(async () => {

@@ -50,7 +50,7 @@ describe('catalog', () => {
     ['apiserver-etcd-client', 'leaf', 'etcd-ca', 'client', 'kube-apiserver-etcd-client', undefined],
     ['etcd-healthcheck-client', 'leaf', 'etcd-ca', 'client', 'kube-etcd-healthcheck-client', undefined],
     ['kube-apiserver', 'leaf', 'ca', 'server', 'kube-apiserver', undefined],
-    ['apiserver-kubelet-client', 'leaf', 'ca', 'client', 'kube-apiserver-kubelet-client', 'system:masters'],
+    ['apiserver-kubelet-client', 'leaf', 'ca', 'client', 'kube-apiserver-kubelet-client', undefined],
     ['admin', 'leaf', 'ca', 'client', 'admin', 'system:masters'],
     ['kube-controller-manager', 'leaf', 'ca', 'client', 'system:kube-controller-manager', 'system:kube-controller-manager'],
     ['kube-scheduler', 'leaf', 'ca', 'client', 'system:kube-scheduler', 'system:kube-scheduler'],

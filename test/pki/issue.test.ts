@@ -121,7 +121,7 @@ describe('the certificate catalogue, checked with openssl', () => {
 
   it.each([
     ['admin', 'CN = admin', 'O = system:masters'],
-    ['apiserver-kubelet-client', 'CN = kube-apiserver-kubelet-client', 'O = system:masters'],
+    ['apiserver-kubelet-client', 'CN = kube-apiserver-kubelet-client', 'O = Kubernetes'],
     ['kube-controller-manager', 'CN = system:kube-controller-manager', 'O = system:kube-controller-manager'],
     ['kube-scheduler', 'CN = system:kube-scheduler', 'O = system:kube-scheduler'],
     ['etcd-server-etcd-1', 'CN = etcd-1', 'O = Kubernetes'],
