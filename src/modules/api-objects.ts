@@ -73,7 +73,15 @@ export const apiObjectsModule = defineModule({
     const health = { run: ctx.run, signal: ctx.signal };
     const changes: string[] = [];
     for (const item of wanted) {
-      const { status, object } = await kubeRequest(health, item.path);
+      let answer;
+      try {
+        answer = await kubeRequest(health, item.path);
+      } catch (error) {
+        // A dry run before the control plane exists (no certificates, no machines) plans them all.
+        if (!ctx.run.options.dryRun) throw error;
+        return { changed: true, reason: `create ${wanted.map((entry) => `${entry.kind} ${entry.name}`).join(', ')} (the API cannot be asked yet: ${(error as Error).message.split('\n')[0]})` };
+      }
+      const { status, object } = answer;
       if (status === 404) changes.push(`create ${item.kind} ${item.name}`);
       else if (status !== 200) throw new TaskError(`reading ${item.kind} ${item.name} answered HTTP ${status}: ${object.message ?? ''}`.trim(), { step: ctx.step, task: ctx.task });
       else {

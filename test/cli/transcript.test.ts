@@ -209,7 +209,7 @@ describe('a whole transcript', () => {
     }
     const text = renderTranscript({ spec: runCtx.spec, clusterDir: runCtx.clusterDir, nodes: runCtx.inventory.nodes, dryRun: false }, entries);
     expect(await lint(text)).toBe('');
-    expect(text).toMatch(/^steps=\(infra pki kubeconfigs encryption hosts binaries etcd control-plane loadbalancer kubelet-access container-runtime routes images workers verify\)$/m);
+    expect(text).toMatch(/^steps=\(infra pki kubeconfigs encryption hosts binaries etcd control-plane loadbalancer kubelet-access verify\)$/m);
     expect(text).toContain("\ncat > pki/ca-csr.json <<'EOF'\n".replace('\ncat', '\n  cat'));
     expect(text).toContain(`  scp ${prefix} /srv/artifacts/etcd ${user}@10.240.0.20:/${ssh.user ? 'tmp/hardway-upload.' : 'usr/local/bin/'}etcd\n`);
     const haproxy = ssh.user ? `"sudo sh -c 'cat > /etc/haproxy/haproxy.cfg.hardway-new'"` : "'cat > /etc/haproxy/haproxy.cfg.hardway-new'";

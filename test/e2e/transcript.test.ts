@@ -54,7 +54,7 @@ describe('lab: a transcript of `up`, replayed by hand', () => {
 
     const ssh = '-i ssh/id_ed25519 -o IdentitiesOnly=yes -o UserKnownHostsFile=known_hosts -o StrictHostKeyChecking=accept-new';
     expect(text).toContain(`cd ${dir}\n`);
-    expect(text).toMatch(/^steps=\(infra pki kubeconfigs encryption hosts binaries etcd control-plane loadbalancer kubelet-access container-runtime routes images workers verify\)$/m);
+    expect(text).toMatch(/^steps=\(infra pki kubeconfigs encryption hosts binaries etcd control-plane loadbalancer kubelet-access verify\)$/m);
     expect(text).toContain('cfssl gencert -initca pki/ca-csr.json | cfssljson -bare pki/ca');
     expect(text).toContain('kubectl config set-credentials admin --client-certificate=pki/admin.pem --client-key=pki/admin-key.pem --embed-certs=true --kubeconfig=kubeconfigs/admin.kubeconfig');
     expect(text).toContain(`scp ${ssh} pki/etcd-server-etcd-1-key.pem root@${subnet}.21:/etc/etcd/server-key.pem\n`);

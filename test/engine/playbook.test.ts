@@ -45,8 +45,8 @@ describe('parsePlaybook', () => {
   });
 
   it('rejects a task with two modules, unknown keys and a bad hosts value', () => {
-    expect(problems(`step: s\ntitle: S\nhosts: role:worker\ntasks:\n  - name: a\n    set: { key: k, value: v }\n    probe: { what: x }\n`)).toEqual([
-      expect.stringMatching(/^3 hosts: unknown role in role:worker/),
+    expect(problems(`step: s\ntitle: S\nhosts: role:gpu\ntasks:\n  - name: a\n    set: { key: k, value: v }\n    probe: { what: x }\n`)).toEqual([
+      expect.stringMatching(/^3 hosts: unknown role in role:gpu/),
       expect.stringMatching(/^5 tasks\[0\]: has several module keys \(set, probe\)/),
     ]);
     expect(problems(`step: s\ntitle: S\nhost: all\ntasks: []\n`)).toEqual([

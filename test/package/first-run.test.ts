@@ -14,7 +14,8 @@ import { hardway, hardwayBin } from '../helpers/cli.ts';
 
 const run = promisify(execFile);
 const repo = new URL('../../', import.meta.url);
-const STEPS = ['infra', 'pki', 'kubeconfigs', 'encryption', 'hosts', 'binaries', 'etcd', 'control-plane', 'loadbalancer', 'kubelet-access', 'container-runtime', 'routes', 'images', 'workers', 'verify'];
+// A cluster without workers: the worker steps have nothing to do on it, so its transcript has no functions for them.
+const STEPS = ['infra', 'pki', 'kubeconfigs', 'encryption', 'hosts', 'binaries', 'etcd', 'control-plane', 'loadbalancer', 'kubelet-access', 'verify'];
 
 let dir: string;
 beforeAll(async () => {
@@ -75,7 +76,7 @@ describe('a dry run of a cluster that was never built', () => {
   it('aws: the provider plan with nothing found, without asking AWS; every step on new instances', async () => {
     const result = await firstRun('aws', offline);
     const script = await expectWholeFirstRun(result, offline);
-    expect(result.dry.stdout).toMatch(/would \d+ to create: create vpc hardway-new-aws-vpc/);
+    expect(result.dry.stdout).toMatch(/would \d+ to create(?: or change)?: create vpc hardway-new-aws-vpc/);
     // Public addresses are known only once the instances exist: the script takes them from the environment.
     expect(script).toContain('#   HARDWAY_ADDR_CONTROLLER_0=ADDRESS   (controller-0, 10.240.0.10)');
     expect(script).toMatch(/admin@"\$HARDWAY_ADDR_ETCD_0" /);
