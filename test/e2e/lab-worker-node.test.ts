@@ -1,7 +1,8 @@
 // A lab worker node against the real thing: one systemd-nspawn worker booted by the lab provider,
 // Debian's containerd started inside it with a minimal config, the offline images imported with
-// ctr, the smoke image serving HTTP (on the node's address and on a CNI bridge address), and
-// destroy leaving nothing of it behind (cgroups with containers' groups in them, state dirs).
+// ctr, the smoke image serving HTTP (on the node's address and on a CNI bridge address), a real
+// v1.20.2 kubelet running it as a static pod, and destroy leaving nothing of it behind (cgroups
+// with containers' groups in them, state dirs).
 // Needs root on Linux and the offline artifacts (scripts/fill-artifacts.sh, cached).
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -54,6 +55,16 @@ const BRIDGE_CONFLIST = JSON.stringify({
   name: 'e2e',
   plugins: [{ type: 'bridge', bridge: 'cnio0', isGateway: true, ipam: { type: 'host-local', ranges: [[{ subnet: '10.200.0.0/24' }]] } }, { type: 'loopback' }],
 });
+
+const STATIC_POD = `apiVersion: v1
+kind: Pod
+metadata: { name: smoke, namespace: default }
+spec:
+  containers:
+    - name: smoke
+      image: hardway.local/smoke:1.0
+      imagePullPolicy: Never
+`;
 
 describe('lab worker node (root, systemd-nspawn, containerd)', () => {
   const cluster = `lw-${randomBytes(3).toString('hex')}`;
@@ -182,6 +193,29 @@ describe('lab worker node (root, systemd-nspawn, containerd)', () => {
       return response.ok ? await response.text() : undefined;
     });
     expect(page).toBe('hardway smoke\n');
+  });
+
+  it('runs a standalone kubelet v1.20.2 whose static pod serves the smoke image on the CNI bridge', async () => {
+    const { dir } = await offlineImages();
+    await shell('cat > /usr/local/bin/kubelet && chmod 0755 /usr/local/bin/kubelet', { file: join(dir, 'kubelet') });
+    await shell('mkdir -p /etc/kubernetes/manifests');
+    await shell('cat > /etc/kubernetes/manifests/smoke.yaml', { file: await tempFile('smoke.yaml', STATIC_POD) });
+    // No API server: kubelet runs the manifests it finds, through containerd's CRI, as it would pods.
+    await shell(
+      `systemd-run --unit=e2e-kubelet /usr/local/bin/kubelet --container-runtime=remote --container-runtime-endpoint=unix:///run/containerd/containerd.sock --cgroup-driver=cgroupfs --pod-manifest-path=/etc/kubernetes/manifests --node-ip=${worker.internalIP} --hostname-override=worker-0`,
+    );
+    const container = await eventually('kubelet to start the static pod\'s container', 120_000, async () => {
+      const id = await shell(`ctr -n k8s.io containers ls -q 'labels."io.kubernetes.container.name"==smoke'`);
+      return id && (await shell(`ctr -n k8s.io tasks ls | grep '^${id} .*RUNNING' || true`)) ? id : undefined;
+    });
+    const podIP = await shell(`ctr -n k8s.io tasks exec --exec-id ip ${container} ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1`);
+    expect(podIP).toMatch(/^10\.200\.0\.\d+$/);
+    expect(await shell(`curl -s --max-time 5 http://${podIP}:8080/`)).toBe('hardway smoke');
+    // Its cgroups are below the worker's own group, not at the top of this machine's hierarchies.
+    const machine = machineName(cluster, 'worker-0');
+    expect(existsSync(`/sys/fs/cgroup/memory/hardway/${machine}/kubepods/besteffort`)).toBe(true);
+    expect(await shell('ls /var/log/pods')).toMatch(/^default_smoke-worker-0_/);
+    expect(await shell('systemctl is-active e2e-kubelet')).toBe('active');
   });
 
   it('destroy removes the worker with its containers\' cgroups and its state directories', async () => {
