@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveInventory } from '../../src/inventory/derive.ts';
 import { catalog } from '../../src/pki/catalog.ts';
 import { clusterSpecSchema } from '../../src/spec/schema.ts';
-import { motoEnv, motoRoot, requireRoot, startMoto, type MotoAmi, type MotoServer } from '../helpers/moto.ts';
+import { motoRoot, requireRoot, startMoto, type MotoAmi, type MotoServer } from '../helpers/moto.ts';
+import { driverFor } from './aws-run.ts';
 
 const DEBIAN = '136693071363';
 /** The image the provider must pick: the newest Debian 12 amd64 of Debian's account. */
@@ -26,15 +27,6 @@ const AMIS: MotoAmi[] = [
 
 const ADMIN = ['203.0.113.0/24', '198.51.100.7/32'];
 
-interface DriverOutput {
-  ok: boolean;
-  result: any;
-  error?: { name: string; message: string; exitCode?: number; hint?: string };
-  logs: string[];
-  requests: Record<string, string>[];
-  state: any;
-}
-
 describe('aws provider against moto (root, network namespace)', () => {
   const id = randomBytes(3).toString('hex');
   const main = `hwt-${id}`;
@@ -44,23 +36,10 @@ describe('aws provider against moto (root, network namespace)', () => {
   let base = '';
   const dirs: Record<string, string> = {};
 
-  async function driver(cluster: string, ...args: string[]): Promise<DriverOutput> {
-    if (!moto) throw new Error('moto is not running');
-    const env = motoEnv(moto);
-    const out = await moto.runNode(['test/e2e/aws-driver.ts', dirs[cluster] as string, ...args], env);
-    const line = out.stdout.trim().split('\n').pop() ?? '';
-    try {
-      return JSON.parse(line) as DriverOutput;
-    } catch {
-      throw new Error(`driver ${args.join(' ')} printed no JSON (exit ${out.code}):\n${out.stdout}\n${out.stderr}`);
-    }
-  }
-
-  async function ok(cluster: string, ...args: string[]): Promise<DriverOutput> {
-    const out = await driver(cluster, ...args);
-    if (!out.ok) throw new Error(`${args.join(' ')} on ${cluster} failed: ${out.error?.name}: ${out.error?.message}\n${out.logs.join('\n')}`);
-    return out;
-  }
+  const { driver, ok } = driverFor(
+    () => moto,
+    (cluster) => dirs[cluster] as string,
+  );
 
   beforeAll(async () => {
     requireRoot('the AWS provider e2e test');
@@ -126,7 +105,8 @@ describe('aws provider against moto (root, network namespace)', () => {
     for (const instance of live) {
       expect(instance.imageId).toBe(NEWEST_DEBIAN_AMD64);
       expect(instance.keyName).toBe(`hardway-${main}`);
-      expect(instance.sourceDestCheck).toBe(false);
+      // Off on workers only (test/e2e/aws-workers.test.ts); controllers and etcd forward nothing.
+      expect(instance.sourceDestCheck).toBe(true);
       expect(instance.subnetId).toBe(inv.subnets[0].id);
       expect(instance.groups).toEqual([nodesGroup.id]);
       expect(instance.hasPublicIp).toBe(true);
@@ -273,7 +253,7 @@ describe('aws provider against moto (root, network namespace)', () => {
     expect(fresh.id).not.toBe(old.id);
     expect(fresh.privateIp).toBe('10.240.0.20');
     expect(fresh.tags).toEqual(old.tags);
-    expect(fresh.sourceDestCheck).toBe(false);
+    expect(fresh.sourceDestCheck).toBe(true);
     expect(out.state.provider.aws.instances['etcd-0'].instanceId).toBe(fresh.id);
     expect(out.state.providerFacts.sshAddresses['etcd-0']).toBeTruthy();
   });

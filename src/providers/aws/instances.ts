@@ -1,6 +1,6 @@
 // One EC2 instance per node: found by its `hardway:node` tag, launched when missing, started
-// when stopped, and converged (source/dest check off, IMDSv2 required). Waits are bounded and
-// say which nodes they wait for.
+// when stopped, and converged (source/dest check off on workers only, IMDSv2 required). Waits
+// are bounded and say which nodes they wait for.
 import {
   DescribeInstancesCommand,
   DescribeInstanceStatusCommand,
@@ -15,7 +15,7 @@ import { TaskError } from '../../errors.ts';
 import type { Node } from '../../inventory/node.ts';
 import { resolveImage, type MachineImage } from './ami.ts';
 import { awsErrorCode, isCapacity } from './errors.ts';
-import { instanceTypeFor, runInstancesInput } from './launch.ts';
+import { instanceTypeFor, nodeGroupOf, runInstancesInput, sourceDestCheckFor } from './launch.ts';
 import { noteCreated, noteFound, retryWhile, waitBounded, type AwsRun } from './run.ts';
 import { recordAws, type AwsInstanceRecord } from './state.ts';
 import { clusterFilters, tagValue, TAG_NODE } from './tags.ts';
@@ -111,7 +111,7 @@ export async function launchInstance(run: AwsRun, placement: InstancePlacement, 
   } catch (error) {
     if (isCapacity(error)) {
       throw new TaskError(`AWS has no ${input.InstanceType} capacity for ${node.name} in this availability zone (${awsErrorCode(error)})`, { node: node.name }, {
-        hint: `Set nodes.${node.roles.includes('controller') ? 'controllers' : 'etcd'}.instanceType to another type, or aws.availabilityZone to another zone (after \`hardway destroy\`), or re-run later.`,
+        hint: `Set nodes.${nodeGroupOf(node) ?? 'controllers'}.instanceType to another type, or aws.availabilityZone to another zone (after \`hardway destroy\`), or re-run later.`,
         cause: error,
       });
     }
@@ -189,10 +189,12 @@ async function converge(run: AwsRun, nodes: readonly Node[], ids: Map<string, st
   for (const instance of instances) {
     const name = nameOf(nodes, ids, instance.InstanceId);
     const instanceId = instance.InstanceId as string;
-    if (instance.SourceDestCheck !== false) {
-      // Off so the node can later route pod traffic that is not addressed to itself.
-      await run.api.ec2(new ModifyInstanceAttributeCommand({ InstanceId: instanceId, SourceDestCheck: { Value: false } }));
-      run.ctx.log(`turned off source/dest check on ${name} (${instanceId})`);
+    const node = nodes.find((candidate) => candidate.name === name);
+    // Read back first, so a converged instance gets no call; EC2's default (unset) is on.
+    const wanted = node ? sourceDestCheckFor(node) : undefined;
+    if (wanted !== undefined && (instance.SourceDestCheck ?? true) !== wanted) {
+      await run.api.ec2(new ModifyInstanceAttributeCommand({ InstanceId: instanceId, SourceDestCheck: { Value: wanted } }));
+      run.ctx.log(`turned ${wanted ? 'on' : 'off'} source/dest check on ${name} (${instanceId})${wanted ? '' : ": it forwards its pods' traffic"}`);
     }
     if (instance.MetadataOptions?.HttpTokens === 'optional') {
       await run.api.ec2(new ModifyInstanceMetadataOptionsCommand({ InstanceId: instanceId, HttpTokens: 'required', HttpEndpoint: 'enabled' }));

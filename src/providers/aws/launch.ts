@@ -7,17 +7,38 @@ import type { ClusterSpec } from '../../spec/schema.ts';
 import type { MachineImage } from './ami.ts';
 import { resourceTags, tagSpecifications, TAG_NODE, TAG_ROLE } from './tags.ts';
 
+// Workers get 4 GiB like controllers: kubelet, containerd and kube-proxy take about 180 MB before
+// the first pod (shared/ENVIRONMENT.md), and 2 GiB leaves little room for pods.
 const DEFAULT_TYPES = {
-  x86_64: { controller: 't3.medium', etcd: 't3.small', lb: 't3.small' },
-  arm64: { controller: 't4g.medium', etcd: 't4g.small', lb: 't4g.small' },
+  x86_64: { controller: 't3.medium', etcd: 't3.small', worker: 't3.medium', lb: 't3.small' },
+  arm64: { controller: 't4g.medium', etcd: 't4g.small', worker: 't4g.medium', lb: 't4g.small' },
 } as const;
+
+/** The spec's node group a node belongs to (`nodes.<group>`), for instance types and hints. */
+export function nodeGroupOf(node: Node): 'controllers' | 'etcd' | 'workers' | undefined {
+  if (node.roles.includes('controller')) return 'controllers';
+  if (node.roles.includes('etcd')) return 'etcd';
+  if (node.roles.includes('worker')) return 'workers';
+  return undefined;
+}
 
 /** The spec's instance type for the node's group, or a default that fits the role. */
 export function instanceTypeFor(spec: ClusterSpec, node: Node): string {
-  const architecture = spec.aws?.architecture ?? 'x86_64';
-  if (node.roles.includes('controller')) return spec.nodes.controllers.instanceType ?? DEFAULT_TYPES[architecture].controller;
-  if (node.roles.includes('etcd')) return spec.nodes.etcd?.instanceType ?? DEFAULT_TYPES[architecture].etcd;
-  return DEFAULT_TYPES[architecture].lb;
+  const defaults = DEFAULT_TYPES[spec.aws?.architecture ?? 'x86_64'];
+  const group = nodeGroupOf(node);
+  if (group === 'controllers') return spec.nodes.controllers.instanceType ?? defaults.controller;
+  if (group === 'etcd') return spec.nodes.etcd?.instanceType ?? defaults.etcd;
+  if (group === 'workers') return spec.nodes.workers?.instanceType ?? defaults.worker;
+  return defaults.lb;
+}
+
+/**
+ * The source/destination check a node's instance must have. Only workers turn it off: they send
+ * and receive packets from and to their pods' addresses, which are not the instance's own, and
+ * EC2 drops such packets while the check is on. Every other node keeps it (least privilege).
+ */
+export function sourceDestCheckFor(node: Node): boolean {
+  return !node.roles.includes('worker');
 }
 
 /** The instance's Name tag: the node's name, prefixed by the cluster's so the console stays readable. */

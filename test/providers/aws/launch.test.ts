@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newestImage } from '../../../src/providers/aws/ami.ts';
-import { instanceTypeFor, runInstancesInput } from '../../../src/providers/aws/launch.ts';
+import { instanceTypeFor, runInstancesInput, sourceDestCheckFor } from '../../../src/providers/aws/launch.ts';
 import { deriveInventory } from '../../../src/inventory/derive.ts';
 import { awsSpec } from './spec.ts';
 
@@ -39,6 +39,22 @@ describe('RunInstances input', () => {
     expect(instanceTypeFor(spec, etcd!)).toBe('t3.small');
     const arm = awsSpec({ aws: { region: 'eu-west-1', adminCidrs: ['203.0.113.0/24'], architecture: 'arm64' } });
     expect(deriveInventory(arm).nodes.map((node) => instanceTypeFor(arm, node))).toEqual(['t4g.medium', 't4g.medium', 't4g.small']);
+  });
+
+  it("gives workers their group's type or a 4 GiB default, and turns the source/dest check off on workers only", () => {
+    const workers = awsSpec({ nodes: { controllers: { count: 1 }, etcd: { count: 1 }, workers: { count: 2 } } });
+    const nodes = deriveInventory(workers).nodes;
+    expect(nodes.map((node) => `${node.name} ${instanceTypeFor(workers, node)} ${sourceDestCheckFor(node)}`)).toEqual([
+      'controller-0 t3.medium true',
+      'etcd-0 t3.small true',
+      'worker-0 t3.medium false',
+      'worker-1 t3.medium false',
+    ]);
+    const large = awsSpec({ nodes: { controllers: { count: 1 }, etcd: { count: 1 }, workers: { count: 1, instanceType: 'm7i.xlarge' } } });
+    const worker = deriveInventory(large).nodes.find((node) => node.name === 'worker-0')!;
+    expect(instanceTypeFor(large, worker)).toBe('m7i.xlarge');
+    const tags = runInstancesInput({ spec: large, node: worker, image, subnetId: 's', securityGroupId: 'g', keyName: 'k' }).TagSpecifications![0]!.Tags!;
+    expect(tags).toContainEqual({ Key: 'hardway:role', Value: 'worker' });
   });
 });
 
