@@ -1,14 +1,20 @@
 // Which traffic the security groups let in, as data: everything between the nodes and from the
-// pod network, SSH and the API only from aws.adminCidrs, and the NLB's health checks. Kept pure
-// so the rule set can be read and tested without AWS.
+// pod network, SSH and the API only from aws.adminCidrs, the NLB's health checks, and with
+// workers the kubelet API from each controller and NodePorts from aws.adminCidrs. Kept pure so
+// the rule set can be read and tested without AWS.
 import type { IpPermission } from '@aws-sdk/client-ec2';
 import { SpecError } from '../../errors.ts';
+import { deriveInventory } from '../../inventory/derive.ts';
 import { parseCidr } from '../../inventory/ipv4.ts';
 import type { ClusterSpec } from '../../spec/schema.ts';
 import { loadBalancerType } from '../../spec/schema.ts';
 
 /** The apiserver's port on every controller (the NLB listener may use another). */
 export const APISERVER_PORT = 6443;
+/** The kubelet's API (logs, exec, port-forward, metrics), which the apiservers dial. */
+export const KUBELET_PORT = 10250;
+/** Kubernetes' default --service-node-port-range. */
+export const NODE_PORTS = { from: 30000, to: 32767 } as const;
 
 export interface IngressRule {
   /** 'tcp', or '-1' for all protocols and ports (other protocols appear only in groups read back). */
@@ -37,8 +43,25 @@ export function nodeIngressRules(spec: ClusterSpec): IngressRule[] {
     // The NLB lives in the node subnet: its health checks and forwarded traffic come from there.
     rules.push(tcp(APISERVER_PORT, spec.network.nodeSubnet, 'hardway: NLB health checks and forwarded API traffic'));
   }
+  rules.push(...workerIngressRules(spec, admin));
   assertNotOpenToTheWorld(rules);
   return rules;
+}
+
+/**
+ * Only with workers. Pod traffic between nodes is already let in by the two rules above (from the
+ * node subnet and from the pod network). The kubelet rule names each controller, so the API
+ * servers' reach into kubelets stays written down even if the node-subnet rule is ever narrowed;
+ * NodePorts are the one worker port meant for people, so only adminCidrs reach them.
+ */
+function workerIngressRules(spec: ClusterSpec, admin: readonly string[]): IngressRule[] {
+  const nodes = deriveInventory(spec).nodes;
+  if (!nodes.some((node) => node.roles.includes('worker'))) return [];
+  const controllers = nodes.filter((node) => node.roles.includes('controller'));
+  return [
+    ...controllers.map((node) => tcp(KUBELET_PORT, `${node.internalIP}/32`, `hardway: kubelet API from ${node.name}`)),
+    ...admin.map((cidr) => ({ protocol: 'tcp', fromPort: NODE_PORTS.from, toPort: NODE_PORTS.to, cidr, description: 'hardway: NodePort Services from an admin network' })),
+  ];
 }
 
 /** The NLB's own group: its listener only from adminCidrs (health checks are not filtered by it). */

@@ -19,6 +19,20 @@ describe('security group rules', () => {
     expect(summary(nodeIngressRules(spec))).not.toContain('tcp/6443 10.240.0.0/24');
   });
 
+  it('with workers, adds the kubelet API from each controller and NodePorts from adminCidrs only', () => {
+    const spec = awsSpec({ nodes: { controllers: { count: 2 }, etcd: { count: 1 }, workers: { count: 2 } }, aws: { region: 'eu-west-1', adminCidrs: ['203.0.113.0/24', '198.51.100.7/32'] } });
+    const added = nodeIngressRules(spec).filter((rule) => !nodeIngressRules(awsSpec({ aws: spec.aws! })).some((plain) => ruleKey(plain) === ruleKey(rule)));
+    expect(added.map((rule) => `${ruleKey(rule)} ${rule.description}`).sort()).toEqual([
+      'tcp|10250-10250|10.240.0.10/32| hardway: kubelet API from controller-0',
+      'tcp|10250-10250|10.240.0.11/32| hardway: kubelet API from controller-1',
+      'tcp|30000-32767|198.51.100.7/32| hardway: NodePort Services from an admin network',
+      'tcp|30000-32767|203.0.113.0/24| hardway: NodePort Services from an admin network',
+    ]);
+    // Nothing reaches a NodePort or a kubelet from outside the cluster and adminCidrs.
+    const outside = nodeIngressRules(spec).filter((rule) => rule.protocol === '-1' || (rule.fromPort! <= 30000 && 30000 <= rule.toPort!) || rule.fromPort === 10250);
+    expect([...new Set(outside.map((rule) => rule.cidr))].sort()).toEqual(['10.200.0.0/16', '10.240.0.0/24', '10.240.0.10/32', '10.240.0.11/32', '198.51.100.7/32', '203.0.113.0/24']);
+  });
+
   it('refuses 0.0.0.0/0 even if the spec let it through', () => {
     const spec = awsSpec();
     const open = { ...spec, aws: { ...spec.aws!, adminCidrs: ['0.0.0.0/0'] } };
