@@ -21,11 +21,16 @@ export function providerContext(ctx: TaskContext): ProviderContext {
 
 const FOUND_NODE = /^(?:found|start) node (\S+)/;
 
+/** Plan lines that make or alter something: a route re-pointed or a setting changed counts as much as a new resource. */
+const CHANGE_LINE = /^(?:create|replace|change) /;
+
 /** A provider plan as the task's result; the whole list (found and to create) is the diff `plan --diff` shows. */
 function summarizePlan(plan: readonly string[]): CheckResult {
-  const creates = plan.filter((line) => line.startsWith('create'));
-  return creates.length
-    ? { changed: true, reason: `${creates.length} to create: ${creates.join('; ')}`, diff: plan.map((line) => `${line.startsWith('create') ? '+' : ' '} ${line}`).join('\n') }
+  const changes = plan.filter((line) => CHANGE_LINE.test(line));
+  const creates = changes.filter((line) => line.startsWith('create'));
+  const what = creates.length === changes.length ? `${creates.length} to create` : `${changes.length} to create or change`;
+  return changes.length
+    ? { changed: true, reason: `${what}: ${changes.join('; ')}`, diff: plan.map((line) => `${CHANGE_LINE.test(line) ? '+' : ' '} ${line}`).join('\n') }
     : { changed: false, reason: `found all: ${plan.length} resources` };
 }
 

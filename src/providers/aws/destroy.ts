@@ -1,11 +1,12 @@
-// Tear-down in dependency order: NLB targets, listeners, the NLB, target groups, instances
-// (waited), security groups, route tables, subnets, internet gateways, VPCs, key pairs. Deletes
-// refused while AWS still releases a dependency are retried within a bound; at the end nothing
-// tagged with the cluster may remain.
+// Tear-down in dependency order: NLB targets, listeners, the NLB, target groups, the workers'
+// pod routes, instances (waited), security groups, route tables, subnets, internet gateways,
+// VPCs, key pairs. Deletes refused while AWS still releases a dependency are retried within a
+// bound; at the end nothing tagged with the cluster may remain.
 import {
   DeleteInternetGatewayCommand,
   DeleteKeyPairCommand,
   DeleteNetworkInterfaceCommand,
+  DeleteRouteCommand,
   DeleteRouteTableCommand,
   DeleteSecurityGroupCommand,
   DeleteSubnetCommand,
@@ -77,6 +78,17 @@ export async function destroyCluster(run: AwsRun): Promise<string[]> {
   }
   for (const group of of('target-group')) {
     await remove(run, `target-group ${group.detail}`, () => run.api.elb(new DeleteTargetGroupCommand({ TargetGroupArn: group.id })), deleted);
+  }
+
+  // Routes to instances are only ever the workers' pod routes (the table is the cluster's own);
+  // they go before the instances, so no route is left pointing at a terminated one.
+  for (const table of of('route-table')) {
+    const out = await run.api.ec2(new DescribeRouteTablesCommand({ RouteTableIds: [table.id] })).catch(() => ({ RouteTables: [] }));
+    for (const route of out.RouteTables?.[0]?.Routes ?? []) {
+      const cidr = route.DestinationCidrBlock;
+      if (!cidr || !(route.InstanceId || route.NetworkInterfaceId)) continue;
+      await remove(run, `route ${cidr} -> ${route.InstanceId ?? route.NetworkInterfaceId} (${table.id})`, () => run.api.ec2(new DeleteRouteCommand({ RouteTableId: table.id, DestinationCidrBlock: cidr })), deleted);
+    }
   }
 
   const instances = of('instance');

@@ -1,6 +1,6 @@
-// `ensure` for aws: the network, security groups and key pair first, then instances and the NLB
-// side by side (each takes minutes on AWS). Every step finds before it creates, so a re-run
-// creates nothing and a run that crashed midway is completed.
+// `ensure` for aws: the network, security groups and key pair first, then instances (and after
+// them the workers' pod routes) and the NLB side by side (each takes minutes on AWS). Every step
+// finds before it creates, so a re-run creates nothing and a run that crashed midway is completed.
 import { loadBalancerType } from '../../spec/schema.ts';
 import type { Node } from '../../inventory/node.ts';
 import type { EnsureResult } from '../provider.ts';
@@ -9,6 +9,7 @@ import { ensureInstances, type InstancePlacement } from './instances.ts';
 import { ensureKeyPair, loadSshKey } from './key-pair.ts';
 import { ensureLoadBalancer } from './load-balancer.ts';
 import { ensureNetwork, type NetworkIds } from './network.ts';
+import { ensurePodRoutes } from './routes.ts';
 import { recordAwsIds, type AwsRun } from './run.ts';
 import { ensureSecurityGroups, type SecurityGroupIds } from './security-groups.ts';
 
@@ -39,7 +40,11 @@ export async function ensureCluster(run: AwsRun): Promise<EnsureResult> {
   const wantsNlb = loadBalancerType(run.spec) === 'nlb';
   // allSettled: neither half may still be running when the clients close.
   const [instances, balancer] = await Promise.allSettled([
-    ensureInstances(run, foundation.placement, nodes),
+    // The pod routes need the workers' instance ids, so they follow the instances.
+    ensureInstances(run, foundation.placement, nodes).then(async (records) => {
+      await ensurePodRoutes(run, foundation.network.routeTableId, nodes, records);
+      return records;
+    }),
     wantsNlb && foundation.groups.lb ? ensureLoadBalancer(run, foundation.network, foundation.groups.lb) : Promise.resolve(undefined),
   ]);
   if (instances.status === 'rejected') throw instances.reason;

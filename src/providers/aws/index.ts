@@ -12,6 +12,7 @@ import { resolveOptions, type AwsProviderOptions } from './options.ts';
 import { sshKeyLocation } from './key-pair.ts';
 import { planCluster } from './plan.ts';
 import { replaceNode } from './replace.ts';
+import { podRoutes } from './routes.ts';
 import { loadBalancerIngressRules, nodeIngressRules } from './rules.ts';
 import { withRun } from './run.ts';
 import { deregisterTargets, registerTargets } from './targets.ts';
@@ -29,6 +30,8 @@ export function createAwsProvider(options: AwsProviderOptions = {}): Provider {
         // A forbidden rule (a /0 source) stops the run before anything is made.
         nodeIngressRules(run.spec);
         if (loadBalancerType(run.spec) === 'nlb') loadBalancerIngressRules(run.spec);
+        // So does a pod network the workers' routes could never reach.
+        podRoutes(run.spec, ctx.inventory.nodes);
         const { region } = await resolveIdentity(run.api);
         // One signed read proves the credentials work (a refusal names the missing permission).
         await run.api.ec2(new DescribeAvailabilityZonesCommand({}));

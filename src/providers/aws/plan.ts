@@ -1,12 +1,15 @@
 // `hardway plan` for aws: what ensure would find and what it would create, from Describe calls
 // only. Nothing is created, modified or tagged.
+import type { Instance } from '@aws-sdk/client-ec2';
+import type { Node } from '../../inventory/node.ts';
 import { loadBalancerType } from '../../spec/schema.ts';
 import { resolveImage } from './ami.ts';
 import { findInstances } from './instances.ts';
 import { keyPairName, findKeyPair } from './key-pair.ts';
-import { instanceTypeFor } from './launch.ts';
+import { instanceTypeFor, sourceDestCheckFor } from './launch.ts';
 import { findListener, findLoadBalancer, findTargetGroup, loadBalancerName, targetGroupName } from './load-balancer.ts';
 import { findInternetGateway, findRouteTable, findSubnet, findVpc } from './network.ts';
+import { planPodRoutes } from './routes.ts';
 import { APISERVER_PORT, diffRules, rulesFromPermissions } from './rules.ts';
 import type { AwsRun } from './run.ts';
 import { describeRule, findSecurityGroup, wantedRules } from './security-groups.ts';
@@ -29,7 +32,7 @@ export async function planCluster(run: AwsRun, keyPath: string): Promise<string[
   line(vpc?.VpcId, 'vpc', `${name('vpc')} (${run.aws.vpcCIDR}, DNS hostnames on)`);
   line(gateway?.InternetGatewayId, 'internet-gateway', `${name('igw')} (attached to the VPC)`);
   line(subnet?.SubnetId, 'subnet', `${name('nodes')} (${run.spec.network.nodeSubnet} in ${run.aws.availabilityZone ?? "the region's first availability zone"})`);
-  line(table?.RouteTableId, 'route-table', `${name('public')} (default route via the internet gateway)`);
+  line(table?.RouteTableId, 'route-table', `${name('public')} (default route via the internet gateway${run.ctx.inventory.nodes.some((node) => node.podCIDR) ? ", a route to each worker's pods" : ''})`);
 
   const kinds = loadBalancerType(run.spec) === 'nlb' ? (['sg-nodes', 'sg-lb'] as const) : (['sg-nodes'] as const);
   for (const kind of kinds) {
@@ -60,7 +63,10 @@ export async function planCluster(run: AwsRun, keyPath: string): Promise<string[
       'instance',
       `${node.name} (${node.internalIP}, ${instanceTypeFor(run.spec, node)}, ${image?.imageId} ${image?.name}, ${run.aws.rootVolumeGiB} GiB encrypted gp3, IMDSv2 required)`,
     );
+    const change = sourceDestCheckChange(node, instance);
+    if (change) lines.push(change);
   }
+  lines.push(...planPodRoutes(run, table, (node) => live(node)?.InstanceId));
 
   if (loadBalancerType(run.spec) === 'nlb') {
     const balancer = await findLoadBalancer(run);
@@ -71,4 +77,13 @@ export async function planCluster(run: AwsRun, keyPath: string): Promise<string[
     line(listener && `TCP ${listener.Port}`, 'listener', `TCP ${run.spec.loadBalancer.port} -> ${targetGroupName(run.cluster)}`);
   }
   return lines;
+}
+
+/** A new instance starts with the check on (EC2's default); ensure turns it off on workers only. */
+function sourceDestCheckChange(node: Node, instance: Instance | undefined): string | undefined {
+  const wanted = sourceDestCheckFor(node);
+  const reason = wanted ? 'it forwards no traffic' : "it forwards its pods' traffic";
+  if (!instance) return wanted ? undefined : `change instance ${node.name} once launched: source/dest check off (${reason})`;
+  if ((instance.SourceDestCheck ?? true) === wanted) return undefined;
+  return `change instance ${instance.InstanceId} (${node.name}): source/dest check ${wanted ? 'on' : 'off'} (${reason})`;
 }

@@ -1,8 +1,9 @@
 // `hardway rebuild` on aws: terminate the node's instance, wait until its private IP is free,
-// and launch a fresh one with the same IP, tags and settings.
+// and launch a fresh one with the same IP, tags and settings; a worker's pod route follows it.
 import type { Node } from '../../inventory/node.ts';
 import { ensureFoundation } from './ensure.ts';
 import { ensureInstances, findInstances, terminateInstances } from './instances.ts';
+import { ensurePodRoutes } from './routes.ts';
 import type { AwsRun } from './run.ts';
 
 /** Why: a broken or outdated machine is replaced, never repaired in place. */
@@ -14,6 +15,8 @@ export async function replaceNode(run: AwsRun, node: Node): Promise<void> {
   const records = await ensureInstances(run, foundation.placement, [node]);
   const record = records[node.name];
   if (!record) return;
+  // Until this runs, the route points at the terminated instance (a blackhole on AWS).
+  await ensurePodRoutes(run, foundation.network.routeTableId, [node], records);
   // The new machine has a new public address: later steps must reach it there.
   await run.ctx.state.update((draft) => {
     draft.providerFacts.sshAddresses = { ...draft.providerFacts.sshAddresses, [node.name]: record.publicIp ?? record.privateIp };

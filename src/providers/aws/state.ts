@@ -21,6 +21,8 @@ export interface AwsState {
   keyPairName?: string;
   amiId?: string;
   instances?: Record<string, AwsInstanceRecord>;
+  /** Per worker: its pod range and the instance the route table sends it to. */
+  podRoutes?: Record<string, { cidr: string; instanceId: string }>;
   loadBalancer?: { arn?: string; dnsName?: string; targetGroupArn?: string; listenerArn?: string };
 }
 
