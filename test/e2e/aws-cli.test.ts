@@ -1,7 +1,8 @@
 // The aws provider through the `hardway` command, as a user runs it, against a real moto_server in
 // a network namespace with only `lo` up (the CLI runs in that namespace too, so nothing can reach
-// an address moto invents): infra, then pki with the NLB's name in the apiserver certificate, a
-// re-run that creates nothing, plan listing what exists, and destroy leaving nothing tagged.
+// an address moto invents): infra (with the example's two workers and their pod routes), then pki
+// with the NLB's name in the apiserver certificate, a re-run that creates nothing, plan listing
+// what exists, and destroy leaving nothing tagged.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -50,6 +51,10 @@ describe('hardway CLI with the aws provider, against moto', () => {
     expect(plan.code, `${plan.stderr}\n${plan.stdout}`).toBe(0);
     expect(plan.stdout).toMatch(/\+ create .*vpc/i);
     expect(plan.stdout).toMatch(/\+ create .*instance .*controller-0/i);
+    // The example's two workers: instances, the source/dest check off, a route to each one's pods.
+    expect(plan.stdout).toMatch(/\+ create instance worker-1 \(10\.240\.0\.41, t3\.medium/);
+    expect(plan.stdout).toMatch(/\+ change instance worker-0 once launched: source\/dest check off/);
+    expect(plan.stdout).toMatch(/\+ create route 10\.200\.1\.0\/24 -> the new instance of worker-1/);
     const inventory = await driver('inventory');
     const found = JSON.parse(inventory.stdout.trim().split('\n').pop() ?? '{}') as { result: { instances: unknown[]; vpcs: unknown[] } };
     expect(found.result.instances).toEqual([]);
@@ -65,8 +70,17 @@ describe('hardway CLI with the aws provider, against moto', () => {
     const { stdout } = await exec('openssl', ['x509', '-in', join(dir, 'pki/kube-apiserver.pem'), '-noout', '-ext', 'subjectAltName']);
     expect(stdout).toContain(`DNS:${dnsName}`);
     const inventory = await driver('inventory');
-    const found = JSON.parse(inventory.stdout.trim().split('\n').pop() ?? '{}') as { result: { instances: { privateIp: string }[] } };
-    expect(found.result.instances.map((instance) => instance.privateIp).sort()).toEqual(['10.240.0.10', '10.240.0.11', '10.240.0.20', '10.240.0.21', '10.240.0.22']);
+    const found = JSON.parse(inventory.stdout.trim().split('\n').pop() ?? '{}') as {
+      result: { instances: { id: string; privateIp: string; sourceDestCheck: boolean }[]; podRoutes: { cidr: string; instanceId: string }[] };
+    };
+    const { instances, podRoutes } = found.result;
+    expect(instances.map((instance) => instance.privateIp).sort()).toEqual(['10.240.0.10', '10.240.0.11', '10.240.0.20', '10.240.0.21', '10.240.0.22', '10.240.0.40', '10.240.0.41']);
+    const ipOf = new Map(instances.map((instance) => [instance.id, instance.privateIp]));
+    expect(podRoutes.map((route) => [route.cidr, ipOf.get(route.instanceId)]).sort()).toEqual([
+      ['10.200.0.0/24', '10.240.0.40'],
+      ['10.200.1.0/24', '10.240.0.41'],
+    ]);
+    expect(instances.filter((instance) => !instance.sourceDestCheck).map((instance) => instance.privateIp).sort()).toEqual(['10.240.0.40', '10.240.0.41']);
   });
 
   it('a second infra run creates nothing, and plan lists what it found', async () => {
@@ -90,6 +104,6 @@ describe('hardway CLI with the aws provider, against moto', () => {
       const live = kind === 'instances' ? (items as { state: string }[]).filter((instance) => instance.state !== 'terminated') : items;
       expect(live, kind).toEqual([]);
     }
-    expect((found.result.instances as unknown[]).length).toBe(5);
+    expect((found.result.instances as unknown[]).length).toBe(7);
   });
 });

@@ -5,7 +5,7 @@
 // node test/e2e/aws-driver.ts DIR COMMAND [ARG]
 //   DIR holds cluster.json (the spec as data) and the cluster's state and keys.
 //   COMMAND: preflight | plan | ensure | destroy | replace NODE | register | deregister NODE |
-//            inventory | damage NODE | block
+//            inventory | damage NODE | block | misroute
 //   --record               send the provider's requests through a recording proxy (set as aws.endpoint)
 //   --abort-after S        abort the run (its AbortSignal) right after a log line starting with S
 //   --dependency-ms N      the provider's bound for deletes refused with DependencyViolation
@@ -21,7 +21,7 @@ import { deriveInventory } from '../../src/inventory/derive.ts';
 import { createAwsProvider } from '../../src/providers/aws/index.ts';
 import type { ProviderContext } from '../../src/providers/provider.ts';
 import { clusterSpecSchema } from '../../src/spec/schema.ts';
-import { block, damage, inventory } from './aws-inventory.ts';
+import { block, damage, inventory, misroute } from './aws-inventory.ts';
 
 const positional: string[] = [];
 const flags = new Map<string, string>();
@@ -116,6 +116,9 @@ try {
       break;
     case 'block':
       result = await block(clients(), spec.name);
+      break;
+    case 'misroute':
+      result = await misroute(clients(), spec.name);
       break;
     default:
       throw new Error(`unknown command ${command}`);

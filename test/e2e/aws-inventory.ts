@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import {
   CreateRouteTableCommand,
+  DeleteRouteCommand,
   DescribeInstancesCommand,
   DescribeInternetGatewaysCommand,
   DescribeKeyPairsCommand,
@@ -24,6 +25,8 @@ import {
   DescribeVpcAttributeCommand,
   DescribeVpcsCommand,
   EC2Client,
+  ModifyInstanceAttributeCommand,
+  ReplaceRouteCommand,
   RevokeSecurityGroupIngressCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
@@ -78,11 +81,18 @@ export async function inventory({ ec2, elb }: Clients, cluster: string) {
     id: gateway.InternetGatewayId,
     attachedTo: (gateway.Attachments ?? []).map((attachment) => attachment.VpcId),
   }));
-  const routeTables = ((await ec2.send(new DescribeRouteTablesCommand({ Filters }))).RouteTables ?? []).map((table) => ({
+  const tables = (await ec2.send(new DescribeRouteTablesCommand({ Filters }))).RouteTables ?? [];
+  const routeTables = tables.map((table) => ({
     id: table.RouteTableId,
     defaultRouteVia: table.Routes?.find((route) => route.DestinationCidrBlock === '0.0.0.0/0')?.GatewayId,
     subnets: (table.Associations ?? []).map((association) => association.SubnetId).filter(Boolean),
   }));
+  // Routes to an instance or an interface: the workers' pod routes.
+  const podRoutes = tables.flatMap((table) =>
+    (table.Routes ?? [])
+      .filter((route) => route.InstanceId || route.NetworkInterfaceId)
+      .map((route) => ({ tableId: table.RouteTableId, cidr: route.DestinationCidrBlock, instanceId: route.InstanceId })),
+  );
   const keyPairs = ((await ec2.send(new DescribeKeyPairsCommand({ Filters }))).KeyPairs ?? []).map((pair) => pair.KeyName);
   const interfaces = ((await ec2.send(new DescribeNetworkInterfacesCommand({ Filters }))).NetworkInterfaces ?? []).map((eni) => eni.NetworkInterfaceId);
 
@@ -129,7 +139,7 @@ export async function inventory({ ec2, elb }: Clients, cluster: string) {
   const liveVolumes = volumes.filter((volume) => volume.state !== 'deleting' && volume.state !== 'deleted');
   const taggedCount =
     vpcs.length + subnets.length + gateways.length + routeTables.length + groups.length + keyPairs.length + interfaces.length + live.length + liveVolumes.length + loadBalancers.length + targetGroups.length;
-  return { vpcs: vpcDetails, subnets, gateways, routeTables, groups, keyPairs, interfaces, instances, volumes, loadBalancers, targetGroups, taggedCount };
+  return { vpcs: vpcDetails, subnets, gateways, routeTables, podRoutes, groups, keyPairs, interfaces, instances, volumes, loadBalancers, targetGroups, taggedCount };
 }
 
 /** Break the cluster the way a crash or a hand in the console would: one instance gone, the listener gone, one SSH rule revoked. */
@@ -153,6 +163,25 @@ export async function damage({ ec2, elb }: Clients, cluster: string, nodeName: s
   // The whole range, description included: moto matches on it (AWS matches on the CIDR alone).
   await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: group?.GroupId, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: range ? [range] : [] }] }));
   return { terminated: instance.InstanceId, deletedListener: listener?.ListenerArn, revokedSshFrom: cidr };
+}
+
+/**
+ * Undo by hand what infra set up for workers: worker-1's pod route pointed at worker-0, worker-0's
+ * route deleted, the source/dest check back on on worker-0 and off on controller-0.
+ */
+export async function misroute({ ec2 }: Clients, cluster: string) {
+  const byNode = new Map<string, string>();
+  const live = { Name: 'instance-state-name', Values: ['pending', 'running'] };
+  for (const instance of ((await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:hardway:cluster', Values: [cluster] }, live] }))).Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+    const node = instance.Tags?.find((tag) => tag.Key === 'hardway:node')?.Value;
+    if (node && instance.InstanceId) byNode.set(node, instance.InstanceId);
+  }
+  const table = (await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'tag:hardway:cluster', Values: [cluster] }] }))).RouteTables?.[0];
+  await ec2.send(new ReplaceRouteCommand({ RouteTableId: table?.RouteTableId, DestinationCidrBlock: '10.200.1.0/24', InstanceId: byNode.get('worker-0') }));
+  await ec2.send(new DeleteRouteCommand({ RouteTableId: table?.RouteTableId, DestinationCidrBlock: '10.200.0.0/24' }));
+  await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: byNode.get('worker-0'), SourceDestCheck: { Value: true } }));
+  await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: byNode.get('controller-0'), SourceDestCheck: { Value: false } }));
+  return Object.fromEntries(byNode);
 }
 
 /** A route table made by hand (untagged) in the cluster's VPC: the VPC cannot be deleted while it exists. */
