@@ -1,12 +1,12 @@
 // `hardway explain STEP [--node N]`: what a step does and why, what it needs, and for the node(s)
 // the exact files it writes and commands it runs, in order: what a learner would type by hand.
-import { conditionUnmet, describeCondition } from '../engine/when.ts';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
 import type { DescribeContext } from '../engine/context.ts';
 import type { Playbook, PlaybookTask } from '../engine/playbook.ts';
 import { hostsOf } from '../engine/select.ts';
 import { interpolate, templateVars } from '../engine/vars.ts';
+import { conditionUnmet, describeCondition } from '../engine/when.ts';
 import { Nodes, type Node } from '../inventory/node.ts';
 import type { ModuleRegistry } from '../modules/module.ts';
 import type { RunContext } from '../engine/context.ts';

@@ -3,11 +3,12 @@
 // Running on the workers, port-forward, logs, exec, a NodePort Service, and pod-to-pod traffic
 // across workers. Each check reports on its own; the objects live in the namespace hardway-smoke.
 import { execa } from 'execa';
-import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { RunContext } from '../engine/context.ts';
 import { PrerequisiteError } from '../errors.ts';
-import { viaNode } from '../health/connect.ts';
+import { directTcp, viaNode } from '../health/connect.ts';
 import { Nodes } from '../inventory/node.ts';
+import { pollUntil } from '../modules/wait.ts';
 
 export const SMOKE_NAMESPACE = 'hardway-smoke';
 export const SMOKE_IMAGE = 'hardway.local/smoke:1.0';
@@ -59,7 +60,7 @@ function deployment(replicas: number): string {
   });
 }
 
-async function httpGet(open: () => Promise<import('node:stream').Duplex>, host: string, port: number): Promise<string> {
+async function httpGet(open: () => Promise<Duplex>, host: string, port: number): Promise<string> {
   const socket = await open();
   return new Promise((resolve, reject) => {
     let data = '';
@@ -77,26 +78,20 @@ async function httpGet(open: () => Promise<import('node:stream').Duplex>, host: 
   });
 }
 
-function direct(host: string, port: number): () => Promise<import('node:stream').Duplex> {
-  return () =>
-    new Promise((resolve, reject) => {
-      const socket = connect({ host, port }, () => resolve(socket));
-      socket.once('error', reject);
-    });
+function direct(host: string, port: number): () => Promise<Duplex> {
+  return () => directTcp(host, port);
 }
 
+/** The project's one bounded poll, keeping the value the successful attempt produced. */
 async function retry<T>(what: string, timeoutMs: number, signal: AbortSignal, attempt: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline && !signal.aborted) {
-    try {
-      return await attempt();
-    } catch (error) {
-      last = error;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  }
-  throw new Error(`${what} within ${Math.round(timeoutMs / 1000)}s: ${(last as Error | undefined)?.message ?? 'interrupted'}`);
+  let value: T | undefined;
+  await pollUntil(
+    async () => {
+      value = await attempt();
+    },
+    { timeoutMs, what, signal, where: { step: 'smoke' } },
+  );
+  return value as T;
 }
 
 type Check = { name: string; run: (ctx: SmokeContext, pods: PodFacts) => Promise<string> };
