@@ -14,8 +14,13 @@ import { hardway, hardwayBin } from '../helpers/cli.ts';
 
 const run = promisify(execFile);
 const repo = new URL('../../', import.meta.url);
-// A cluster without workers: the worker steps have nothing to do on it, so its transcript has no functions for them.
-const STEPS = ['infra', 'pki', 'kubeconfigs', 'encryption', 'hosts', 'binaries', 'etcd', 'control-plane', 'loadbalancer', 'kubelet-access', 'verify'];
+const CONTROL_PLANE_STEPS = ['infra', 'pki', 'kubeconfigs', 'encryption', 'hosts', 'binaries', 'etcd', 'control-plane', 'loadbalancer', 'kubelet-access'];
+// The lab example has no workers: the worker steps have nothing to do on it, so its transcript has no functions for them.
+// The AWS example has two workers: its transcript sets up their runtime, routes, images and kubelets too.
+const STEPS = {
+  lab: [...CONTROL_PLANE_STEPS, 'verify'],
+  aws: [...CONTROL_PLANE_STEPS, 'container-runtime', 'routes', 'images', 'workers', 'verify'],
+};
 
 let dir: string;
 beforeAll(async () => {
@@ -44,17 +49,17 @@ async function firstRun(provider: 'lab' | 'aws', env: NodeJS.ProcessEnv) {
   expect(init.code, init.stderr).toBe(0);
   const transcript = join(dir, `${name}.sh`);
   const dry = await hardway(['provision', '--dry-run', '--transcript', transcript, '-c', `${name}/cluster.yaml`], { cwd: dir, env });
-  return { name, transcript, dry, clusterDir: join(dir, name) };
+  return { name, provider, transcript, dry, clusterDir: join(dir, name) };
 }
 
 async function expectWholeFirstRun(result: Awaited<ReturnType<typeof firstRun>>, env: NodeJS.ProcessEnv) {
-  const { dry, transcript, clusterDir, name } = result;
+  const { dry, transcript, clusterDir, name, provider } = result;
   expect(dry.code, `${dry.stdout}\n${dry.stderr}`).toBe(0);
   expect(dry.stdout).toMatch(/RECAP \(dry run: nothing was changed\)/);
   expect(dry.stdout).toMatch(/ 0 failed/);
   const script = await readFile(transcript, 'utf8');
-  for (const step of STEPS) expect(script, step).toContain(`step_${step.replace('-', '_')}() {`);
-  expect(script).toContain(`steps=(${STEPS.join(' ')})`);
+  for (const step of STEPS[provider]) expect(script, step).toContain(`step_${step.replaceAll('-', '_')}() {`);
+  expect(script).toContain(`steps=(${STEPS[provider].join(' ')})`);
   // Each node gets its files and units as on a fresh machine: the etcd unit, written and started.
   expect(script).toMatch(/cat > \/etc\/systemd\/system\/etcd\.service/);
   expect(script).toMatch(/systemctl --no-block start etcd/);
