@@ -4,7 +4,8 @@
 #   pause.tar   k8s.gcr.io/pause:3.2      the pod sandbox: the name must equal containerd's
 #                                         sandbox_image, or containerd tries to pull it
 #   smoke.tar   hardway.local/smoke:1.0   busybox's httpd serving "hardway smoke" on port 8080
-#                                         (no root needed for the port), busybox applets for exec
+#                                         (no root needed for the port), each request logged
+#                                         (-vv) for `kubectl logs`, busybox applets for exec
 #   IMAGES      one "FILE NAME" line per image, for the step that imports them
 #
 #   source scripts/lib/images.sh
@@ -63,7 +64,7 @@ build_images_into() {
   printf 'hardway smoke\n' > "$root/www/index.html"
   chmod 0644 "$root/etc/passwd" "$root/etc/group" "$root/www/index.html"
   docker_archive "$tmp/smoke.tar" "$smoke_image" "$root" "$arch" \
-    '{"Cmd":["/bin/busybox","httpd","-f","-p","8080","-h","/www"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"ExposedPorts":{"8080/tcp":{}},"WorkingDir":"/"}' || return 1
+    '{"Cmd":["/bin/busybox","httpd","-f","-vv","-p","8080","-h","/www"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"ExposedPorts":{"8080/tcp":{}},"WorkingDir":"/"}' || return 1
 
   rm -rf "$tmp/pause-root" "$tmp/busybox-deb" "$root"
   printf 'pause.tar %s\nsmoke.tar %s\n' "$pause_image" "$smoke_image" > "$tmp/IMAGES"

@@ -19,14 +19,20 @@ export function registerSmokeCommand(program: Command, io: CliIO): void {
       const cluster = await openCluster(global, io);
       const controller = new AbortController();
       const run = runContext({ cluster, modules: (await loadStepGraph()).modules, options: { dryRun: false, verbose: global.verbose ?? false, concurrency: 10 }, signal: controller.signal, log: () => undefined });
-      const ctx = { run, kubeconfig: join(cluster.clusterDir, 'kubeconfigs', 'admin.kubeconfig'), signal: controller.signal, log: (line: string) => io.stdout(`${line}\n`) };
+      const ctx = {
+        run,
+        kubeconfig: join(cluster.clusterDir, 'kubeconfigs', 'admin.kubeconfig'),
+        signal: controller.signal,
+        // With --json, stdout is the JSON alone: the lines as each check ends go to stderr.
+        log: (line: string) => (global.json ? io.stderr : io.stdout)(`${line}\n`),
+      };
       try {
         const results = await runSmoke(ctx);
         if (!options.keep) await cleanSmoke(ctx).catch(() => io.stderr('note: could not delete the namespace hardway-smoke\n'));
         const failed = results.filter((result) => !result.ok);
         if (global.json) io.stdout(`${JSON.stringify(results, null, 2)}\n`);
         if (failed.length) throw new TaskError(`smoke test failed: ${failed.map((result) => `${result.check} (${result.detail})`).join('; ')}`, { step: 'smoke' });
-        io.stdout(`smoke test passed: ${results.length} checks\n`);
+        if (!global.json) io.stdout(`smoke test passed: ${results.length} checks\n`);
       } finally {
         await run.close();
       }

@@ -1,7 +1,9 @@
-// A worker's pods leave before its machine does: cordon (no new pods), then delete the pods bound
-// to it, DaemonSet pods and static (mirror) pods aside, and wait, with a bound, until they are
-// gone; their controllers recreate them on the other workers. Uncordon lets pods back once the
-// rebuilt kubelet is Ready. Both go through an API server with the admin identity.
+// A worker's pods leave before its machine does: cordon (no new pods), then evict the pods bound
+// to it, DaemonSet pods and static (mirror) pods aside, through the Eviction API as `kubectl
+// drain` does, so a PodDisruptionBudget is honoured (an eviction it refuses is tried again until
+// the bound), and wait, with the same bound, until they are gone; their controllers recreate them
+// on the other workers. Uncordon lets pods back once the rebuilt kubelet is Ready. Both go through
+// an API server with the admin identity.
 import type { RunContext } from '../engine/context.ts';
 import { TaskError } from '../errors.ts';
 import { kubeRequest } from '../health/api-checks.ts';
@@ -24,6 +26,12 @@ export function podsToMove(pods: Record<string, any>[]): { namespace: string; na
     .filter((pod) => !(pod.metadata?.ownerReferences ?? []).some((owner: Record<string, any>) => owner.kind === 'DaemonSet'))
     .filter((pod) => !pod.metadata?.annotations?.['kubernetes.io/config.mirror'])
     .map((pod) => ({ namespace: pod.metadata.namespace as string, name: pod.metadata.name as string }));
+}
+
+/** policy/v1 Eviction exists from Kubernetes 1.22; older API servers know policy/v1beta1. */
+export function evictionApiVersion(kubernetes: string): string {
+  const [major = 0, minor = 0] = kubernetes.split('.').map(Number);
+  return major > 1 || minor >= 22 ? 'policy/v1' : 'policy/v1beta1';
 }
 
 async function setUnschedulable(health: HealthContext, name: string, unschedulable: boolean): Promise<'changed' | 'unchanged' | 'missing'> {
@@ -51,18 +59,24 @@ export async function drainWorker(ctx: RebuildContext): Promise<string> {
   try {
     if ((await setUnschedulable(health, name, true)) === 'missing') return `${name} is not registered with the API server: nothing to drain`;
     const moving = podsToMove(await listPodsOn(health, name));
-    for (const pod of moving) {
-      const deleted = await kubeRequest(health, `/api/v1/namespaces/${pod.namespace}/pods/${pod.name}`, { method: 'DELETE' });
-      if (deleted.status >= 300 && deleted.status !== 404) throw new Error(`deleting pod ${pod.namespace}/${pod.name} answered HTTP ${deleted.status}: ${deleted.object.message ?? ''}`);
-    }
+    const policy = evictionApiVersion(ctx.spec.versions.kubernetes);
+    const evicted = new Set<string>();
     await pollUntil(
       async () => {
         const left = podsToMove(await listPodsOn(health, name));
-        if (left.length) throw new Error(`${left.length} pods still on ${name}: ${left.map((pod) => `${pod.namespace}/${pod.name}`).join(', ')}`);
+        for (const pod of left) {
+          const key = `${pod.namespace}/${pod.name}`;
+          if (evicted.has(key)) continue;
+          const answer = await kubeRequest(health, `/api/v1/namespaces/${pod.namespace}/pods/${pod.name}/eviction`, { method: 'POST', json: { apiVersion: policy, kind: 'Eviction', metadata: pod } });
+          // 429: a PodDisruptionBudget allows no disruption now; the next attempt asks again.
+          if (answer.status < 300 || answer.status === 404) evicted.add(key);
+          else if (answer.status !== 429) throw new Error(`evicting pod ${key} answered HTTP ${answer.status}: ${answer.object.message ?? ''}`);
+        }
+        if (left.length) throw new Error(`${left.length} pods still on ${name}: ${left.map((pod) => `${pod.namespace}/${pod.name}${evicted.has(`${pod.namespace}/${pod.name}`) ? '' : ' (its disruption budget refuses the eviction)'}`).join(', ')}`);
       },
-      { timeoutMs: DRAIN_TIMEOUT_MS, what: `the pods of ${name} to be gone`, signal: ctx.signal, where: { node: name } },
+      { timeoutMs: DRAIN_TIMEOUT_MS, what: `the pods of ${name} to be evicted and gone`, signal: ctx.signal, where: { node: name } },
     );
-    return `cordoned ${name} and moved ${moving.length} pods off it`;
+    return `cordoned ${name} and evicted ${moving.length} pods from it`;
   } catch (error) {
     throw new TaskError(`cannot drain ${name}: ${(error as Error).message}`, { node: name }, { cause: error, hint: 'The API must answer to drain a worker. With the control plane down, rebuild the controllers first; --force skips the drain.' });
   }

@@ -47,8 +47,9 @@ export async function runRebuild(ctx: RebuildContext, phases: readonly Phase[], 
     try {
       const outcome = await PHASE_RUNNERS[phase]({ ctx, operation, peer: peerOf });
       operation = outcome.operation;
-      reports.push({ phase, line: outcome.line, durationMs: performance.now() - phaseStarted });
-      ctx.log(`    ${outcome.line}`);
+      const durationMs = performance.now() - phaseStarted;
+      reports.push({ phase, line: outcome.line, durationMs });
+      ctx.log(`    ${outcome.line} (${(durationMs / 1000).toFixed(1)}s)`);
     } catch (error) {
       throw stoppedIn(ctx, phase, readOperation(ctx.state) ?? operation, error);
     }

@@ -130,8 +130,11 @@ const CHECKS: Check[] = [
   {
     name: 'logs',
     async run(ctx, { pods }) {
+      // The smoke server logs each request; port-forward's went to this pod before.
       const text = await kubectl(ctx, ['-n', SMOKE_NAMESPACE, 'logs', pods[0]!.name]);
-      return `kubectl logs ${pods[0]!.name} answered (${text.split('\n').filter(Boolean).length} lines)`;
+      const request = text.split('\n').find((line) => line.includes('url:/'));
+      if (!request) throw new Error(`kubectl logs ${pods[0]!.name} shows no request line: ${JSON.stringify(text.slice(-200))}`);
+      return `kubectl logs ${pods[0]!.name}: ${request.trim()}`;
     },
   },
   {

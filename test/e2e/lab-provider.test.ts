@@ -182,7 +182,7 @@ describe.skipIf(!canRun)('lab provider (root, systemd-nspawn)', () => {
     await recordLab(ctx.state, () => undefined);
     const removed = await provider.destroy(ctx, {});
     destroyed = true;
-    expect(removed).toContain(`removed bridge ${linkPrefix(cluster)}-br`);
+    expect(removed).toContain(`bridge ${linkPrefix(cluster)}-br`);
 
     const { stdout: netns } = await execa('ip', ['netns', 'list']);
     for (const node of ctx.inventory.nodes) expect(netns).not.toContain(netnsName(cluster, node.name));

@@ -56,3 +56,25 @@ describe('parsePlaybook', () => {
     ]);
   });
 });
+
+describe('the shipped playbooks', () => {
+  it('never make two tasks own one path with different modes or owners (a re-run would flip it back and forth)', async () => {
+    const { loadStepGraph } = await import('../../src/cli/steps.ts');
+    const steps = await loadStepGraph();
+    const owners = new Map<string, { where: string; attributes: string }>();
+    const clashes: string[] = [];
+    for (const playbook of steps.ordered) {
+      for (const task of [...playbook.tasks, ...playbook.handlers.flatMap((handler) => handler.tasks)]) {
+        const args = task.args as { path?: string; dest?: string; mode?: string; owner?: string; group?: string };
+        const path = task.module === 'directory' ? args.path : args.dest;
+        if (!path || !['directory', 'copy', 'template'].includes(task.module)) continue;
+        const attributes = `${task.module === 'directory' ? 'directory' : 'file'} mode ${args.mode ?? 'default'} owner ${args.owner ?? 'default'}:${args.group ?? 'default'}`;
+        const where = `${playbook.step}: ${task.name}`;
+        const earlier = owners.get(path);
+        if (earlier && earlier.attributes !== attributes) clashes.push(`${path}: ${earlier.where} (${earlier.attributes}) vs ${where} (${attributes})`);
+        if (!earlier) owners.set(path, { where, attributes });
+      }
+    }
+    expect(clashes).toEqual([]);
+  });
+});

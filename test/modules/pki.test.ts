@@ -3,7 +3,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pkiModule } from '../../src/modules/pki.ts';
-import { testRunContext, testTaskContext } from '../helpers/context.ts';
+import { catalog } from '../../src/pki/catalog.ts';
+import { labSpecInput, testRunContext, testTaskContext } from '../helpers/context.ts';
 import { makeTempDir, openssl, removeDir, snapshot } from '../pki/fixture.ts';
 import { runLocalPlaybook, type StepOutcome } from './local-steps.ts';
 
@@ -91,5 +92,23 @@ describe('pki module', () => {
   it('writes CSR JSON a person can read', async () => {
     const csr = JSON.parse(await readFile(join(dir, 'pki/etcd-peer-etcd-1-csr.json'), 'utf8'));
     expect(csr).toEqual({ CN: 'etcd-1', hosts: ['etcd-1', '10.240.0.21', '127.0.0.1', 'localhost'], key: { algo: 'rsa', size: 2048 }, names: [{ C: 'US', ST: 'Oregon', L: 'Portland', O: 'Kubernetes', OU: 'CA' }] });
+  });
+
+  it('with workers, the playbook issues every certificate of the catalogue: each kubelet pair and kube-proxy too', async () => {
+    const withWorkers = await makeTempDir();
+    try {
+      const run = testRunContext({ clusterDir: withWorkers, spec: { ...labSpecInput, nodes: { ...labSpecInput.nodes, workers: { count: 2 } } } });
+      const outcomes = await runLocalPlaybook(run, '20-pki.yaml');
+      expect(outcomes.map((outcome) => outcome.task)).toContain("Issue each worker's kubelet client (system:node:NAME) and serving certificates");
+      const files = new Set(await readdir(join(withWorkers, 'pki')));
+      const entries = catalog(run.spec, run.inventory);
+      expect(entries.map((entry) => entry.name)).toEqual(expect.arrayContaining(['kubelet-client-worker-1', 'kubelet-server-worker-0', 'kube-proxy']));
+      for (const entry of entries) expect(files.has(`${entry.name}.pem`), entry.name).toBe(true);
+      const subject = openssl(['x509', '-noout', '-subject', '-in', join(withWorkers, 'pki/kubelet-client-worker-1.pem')]);
+      expect(subject).toMatch(/O = system:nodes, OU = .*CN = system:node:worker-1$/m);
+      expect(openssl(['x509', '-noout', '-ext', 'subjectAltName', '-in', join(withWorkers, 'pki/kubelet-server-worker-0.pem')])).toMatch(/DNS:worker-0, IP Address:10\.240\.0\.40/);
+    } finally {
+      await removeDir(withWorkers);
+    }
   });
 });

@@ -26,15 +26,15 @@ export async function destroyLab(ctx: ProviderContext, options: LabProviderOptio
   // Power off in parallel (each bounded), then remove what is left of each node.
   const stopped = await Promise.all([...names].map(async (name) => [name, await stopNodeProcesses(site, name, { timeoutMs: options.stopTimeoutMs ?? 20_000 })] as const));
   for (const [name, wasRunning] of stopped) {
-    if (wasRunning) removed.push(`stopped node ${name}`);
-    removed.push(...(await cleanupNode(site, name, { removeDir: true })).map((line) => `removed ${line}`));
+    if (wasRunning) removed.push(`running node ${name} (powered off)`);
+    removed.push(...(await cleanupNode(site, name, { removeDir: true })));
   }
-  removed.push(...(await deleteStrayLinks(site)).map((line) => `removed ${line}`));
-  if (await deleteBridge(site.bridge, ctx.signal)) removed.push(`removed bridge ${site.bridge}`);
+  removed.push(...(await deleteStrayLinks(site)));
+  if (await deleteBridge(site.bridge, ctx.signal)) removed.push(`bridge ${site.bridge}`);
   const runtimeDir = clusterRuntimeDir(site.root, site.cluster);
   if (existsSync(runtimeDir)) {
     await removeTree(runtimeDir, ctx.signal);
-    removed.push(`removed directory ${runtimeDir}`);
+    removed.push(`directory ${runtimeDir}`);
   }
   await recordLab(ctx.state, () => undefined);
   return removed;

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { prepareNodeCgroups, systemdIsInit } from './cgroups.ts';
 import { toolEnv } from './exec.ts';
-import { workerNspawnArgs } from './worker.ts';
+import { NODE_CAPABILITIES, WORKER_CAPABILITIES, workerNspawnArgs } from './worker.ts';
 
 export interface NspawnOptions {
   /** The node's merged overlay root. */
@@ -36,6 +36,7 @@ export function nspawnArgs(options: NspawnOptions): string[] {
     '--resolv-conf=off',
     '--settings=false',
     '--console=read-only',
+    `--capability=${(options.workerState ? WORKER_CAPABILITIES : NODE_CAPABILITIES).join(',')}`,
     ...(options.workerState ? workerNspawnArgs(options.workerState) : []),
   ];
 }

@@ -7,11 +7,18 @@ import type { Role } from '../../inventory/node.ts';
 import { WORKER_SETUP_UNIT } from './worker-setup.ts';
 
 /**
+ * Capabilities every node keeps beyond nspawn's default set. CAP_NET_ADMIN: the routes step
+ * installs routes to the workers' pod ranges on every node (controllers included, so they reach
+ * pods); it acts on the node's own network namespace only.
+ */
+export const NODE_CAPABILITIES: readonly string[] = ['CAP_NET_ADMIN'];
+
+/**
  * Capabilities a worker keeps beyond nspawn's default set. CAP_NET_ADMIN: the CNI bridge plugin
  * makes bridges, veths and iptables rules, kube-proxy writes iptables. CAP_SYSLOG: kubelet's OOM
  * watcher reads the kernel log (/dev/kmsg).
  */
-export const WORKER_CAPABILITIES: readonly string[] = ['CAP_NET_ADMIN', 'CAP_SYSLOG'];
+export const WORKER_CAPABILITIES: readonly string[] = [...NODE_CAPABILITIES, 'CAP_SYSLOG'];
 
 /**
  * Directories of a worker kept on a host directory (a real filesystem) instead of the node's
@@ -35,13 +42,12 @@ export function workerStatePath(stateRoot: string, inside: string): string {
 }
 
 /**
- * nspawn options only workers get. `@keyring`: runc gives each container a session keyring
+ * nspawn options only workers get (beyond their capabilities, see nspawnArgs). `@keyring`: runc gives each container a session keyring
  * (keyctl), which nspawn's default seccomp filter refuses. /dev/kmsg read-only: the kernel log is
  * the host's, kubelet only reads it.
  */
 export function workerNspawnArgs(stateRoot: string): string[] {
   return [
-    `--capability=${WORKER_CAPABILITIES.join(',')}`,
     '--system-call-filter=@keyring',
     '--bind-ro=/dev/kmsg',
     ...WORKER_STATE_DIRS.map(({ inside }) => `--bind=${workerStatePath(stateRoot, inside)}:${inside}`),

@@ -11,7 +11,7 @@ const options = { root: '/var/lib/hardway/lab/demo/etcd-0/rootfs', netns: 'hw-de
 describe('nspawn command', () => {
   it('boots without machined or a scope, in the prepared namespace, named for the node', () => {
     const args = nspawnArgs(options);
-    for (const flag of ['--register=no', '--keep-unit', '--boot', '--network-namespace-path=/run/netns/hw-demo-etcd-0', `--directory=${options.root}`, '--hostname=etcd-0', '--link-journal=no', '--resolv-conf=off', '--settings=false']) {
+    for (const flag of ['--capability=CAP_NET_ADMIN', '--register=no', '--keep-unit', '--boot', '--network-namespace-path=/run/netns/hw-demo-etcd-0', `--directory=${options.root}`, '--hostname=etcd-0', '--link-journal=no', '--resolv-conf=off', '--settings=false']) {
       expect(args).toContain(flag);
     }
     expect(args[args.indexOf('-M') + 1]).toBe('hw-demo-etcd-0');
@@ -47,14 +47,16 @@ describe('nspawn command of a worker', () => {
       '--bind=/var/lib/hardway/lab/demo/worker-0/state/var-lib-kubelet:/var/lib/kubelet',
       '--bind=/var/lib/hardway/lab/demo/worker-0/state/var-log-pods:/var/log/pods',
     ]);
-    // Everything a plain node has, a worker has too.
-    for (const flag of nspawnArgs({ ...options, root: worker.root, netns: worker.netns, machine: worker.machine, hostname: worker.hostname })) expect(args).toContain(flag);
+    // Everything a plain node has, a worker has too (its capabilities are a superset).
+    for (const flag of nspawnArgs({ ...options, root: worker.root, netns: worker.netns, machine: worker.machine, hostname: worker.hostname })) if (!flag.startsWith('--capability=')) expect(args).toContain(flag);
+    expect(args.filter((arg) => arg.startsWith('--capability='))).toEqual(['--capability=CAP_NET_ADMIN,CAP_SYSLOG']);
   });
 
-  it('gives a plain node none of it', () => {
+  it('gives a plain node none of it, only CAP_NET_ADMIN for the pod routes in its own namespace', () => {
     const args = nspawnArgs(options);
     for (const flag of extras) expect(args).not.toContain(flag);
-    expect(args.some((arg) => arg.startsWith('--bind') || arg.startsWith('--capability') || arg.startsWith('--system-call-filter'))).toBe(false);
+    expect(args.some((arg) => arg.startsWith('--bind') || arg.startsWith('--system-call-filter'))).toBe(false);
+    expect(args.filter((arg) => arg.startsWith('--capability='))).toEqual(['--capability=CAP_NET_ADMIN']);
   });
 
   it('delegates the controllers of a worker\'s scope on a systemd host, not of a plain node\'s', () => {
