@@ -99,7 +99,7 @@ export async function cachedArchiveMember(source: ArchiveSource, options: CacheO
 
 async function unpack(archivePath: string, source: ArchiveSource): Promise<Map<string, Buffer>> {
   try {
-    return extractTarGz(await readFile(archivePath), source.members.map(({ member }) => member));
+    return await extractTarGz(await readFile(archivePath), source.members.map(({ member }) => member));
   } catch (error) {
     throw new TaskError(`cannot unpack ${source.archive} (${source.url}): ${(error as Error).message}`, {}, {
       hint: `It matched its published sha256, so the release server publishes something other than a .tar.gz; check the release URL, or delete ${archivePath} and run again.`,

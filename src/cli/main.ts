@@ -14,6 +14,7 @@ import { registerKubeconfigCommand } from './kubeconfig.ts';
 import { registerPkiCommand } from './pki.ts';
 import { registerPlanCommand } from './plan.ts';
 import { registerProvisionCommands } from './provision.ts';
+import { registerBackupCommands } from './backup.ts';
 import { registerRebuildCommand } from './rebuild.ts';
 import { registerSmokeCommand } from './smoke.ts';
 import { registerSshCommand } from './ssh.ts';
@@ -60,6 +61,7 @@ Exit codes: 0 ok, 1 a task failed, 2 bad usage or invalid spec, 3 a missing prer
   registerPlanCommand(program, io);
   registerProvisionCommands(program, io);
   registerRebuildCommand(program, io);
+  registerBackupCommands(program, io);
   registerExplainCommand(program, io);
   registerDestroyCommand(program, io);
   registerPkiCommand(program, io);

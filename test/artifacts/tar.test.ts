@@ -1,4 +1,4 @@
-// The tar reader against archives made by GNU tar in every format it writes, including member
+// The tar reader (node-tar) against archives made by GNU tar in every format it writes, including member
 // paths longer than ustar's 100 bytes (GNU long names, ustar prefix, pax records).
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -29,7 +29,7 @@ describe('extractTarGz', () => {
     it(`extracts the wanted members of a ${format} archive`, async () => {
       const archive = join(dir, `${format}.tar.gz`);
       execFileSync('tar', ['-czf', archive, `--format=${format}`, '-C', join(dir, 'src'), top]);
-      const found = extractTarGz(await readFile(archive), [`${top}/etcd`, `${top}/etcdctl`, deep, `${top}/absent`]);
+      const found = await extractTarGz(await readFile(archive), [`${top}/etcd`, `${top}/etcdctl`, deep, `${top}/absent`]);
       expect([...found.keys()].sort()).toEqual([`${top}/etcd`, `${top}/etcdctl`, deep].sort());
       expect(found.get(`${top}/etcd`)).toEqual(Buffer.alloc(70_000, 1));
       expect(found.get(`${top}/etcdctl`)?.toString()).toBe('etcdctl binary\n');
@@ -40,13 +40,13 @@ describe('extractTarGz', () => {
   it('matches ./name members as upstream CNI archives store them (`tar -C bin .`), keyed as asked', async () => {
     const archive = join(dir, 'dot.tgz');
     execFileSync('tar', ['-czf', archive, '-C', join(dir, 'src', top), '.']);
-    const found = extractTarGz(await readFile(archive), ['./etcdctl', 'README.md', './absent']);
+    const found = await extractTarGz(await readFile(archive), ['./etcdctl', 'README.md', './absent']);
     expect([...found.keys()].sort()).toEqual(['./etcdctl', 'README.md']);
     expect(found.get('./etcdctl')?.toString()).toBe('etcdctl binary\n');
   });
 
   it('refuses data that is not a tar archive', async () => {
     const { gzipSync } = await import('node:zlib');
-    expect(() => extractTarGz(gzipSync(Buffer.alloc(1024, 65)), ['x'])).toThrow(/not a tar archive/);
+    await expect(extractTarGz(gzipSync(Buffer.alloc(1024, 65)), ['x'])).rejects.toThrow(/not a tar archive/);
   });
 });
