@@ -11,15 +11,6 @@ import type { SnapshotFacts } from './archive.ts';
 /** Where a snapshot is staged on a member; private to root, removed afterwards. */
 const REMOTE_DIR = '/var/lib/hardway-backup';
 
-/** Why: a backup is only as good as the member it came from; the first member that answers healthy is used. */
-export async function healthyMember(peers: readonly EtcdPeer[], signal: AbortSignal): Promise<EtcdPeer | undefined> {
-  for (const peer of peers) {
-    const health = await runEtcdctl(peer, ['endpoint', 'health'], { signal, attempts: 1, check: false }).catch(() => undefined);
-    if (health?.code === 0) return peer;
-  }
-  return undefined;
-}
-
 /** `etcdctl snapshot status -w json` as it prints it. */
 export function parseSnapshotStatus(text: string): Omit<SnapshotFacts, 'member'> {
   const line = text.split('\n').find((candidate) => candidate.trim().startsWith('{'));

@@ -7,11 +7,12 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BACKUP_FORMAT, clusterFiles, readBackup, SNAPSHOT_PATH, writeBackup } from '../backup/archive.ts';
-import { healthyMember, restoreMember, takeSnapshot } from '../backup/snapshot.ts';
+import { restoreMember, takeSnapshot } from '../backup/snapshot.ts';
 import { LOCAL } from '../engine/state.ts';
 import { PrerequisiteError, TaskError, UsageError } from '../errors.ts';
 import { Nodes } from '../inventory/node.ts';
 import type { EtcdPeer } from '../rebuild/etcdctl.ts';
+import { findHealthyPeer } from '../rebuild/peer.ts';
 import { createSshPool } from '../transport/pool.ts';
 import { globalOptions, openCluster, type CliIO, type GlobalOptions, type LoadedCluster } from './common.ts';
 import { confirm } from './confirm.ts';
@@ -51,7 +52,12 @@ function etcdPeers(cluster: LoadedCluster, log: (line: string) => void) {
   return {
     pool,
     members,
-    peers: async (signal: AbortSignal) => {
+    /** The first member that answers healthy; undefined when none does. */
+    healthy: (signal: AbortSignal) => findHealthyPeer(members, pool, signal, log).catch((error: unknown) => {
+      if (error instanceof TaskError) return undefined;
+      throw error;
+    }),
+    reachable: async (signal: AbortSignal) => {
       const peers: EtcdPeer[] = [];
       for (const node of members) {
         const transport = await pool.get(node, signal).catch(() => undefined);
@@ -72,9 +78,9 @@ async function backupAction(options: GlobalOptions, flags: { out?: string }, io:
   const out = resolve(flags.out ?? join(cluster.clusterDir, 'backups', `${cluster.spec.name}-${timestamp()}.tar.gz`));
   await mkdir(dirname(out), { recursive: true, mode: 0o700 });
   const abort = new AbortController();
-  const { pool, members, peers } = etcdPeers(cluster, (line) => options.verbose && io.stderr(`${line}\n`));
+  const { pool, members, healthy } = etcdPeers(cluster, (line) => options.verbose && io.stderr(`${line}\n`));
   try {
-    const peer = await healthyMember(await peers(abort.signal), abort.signal);
+    const peer = await healthy(abort.signal);
     if (!peer) throw new TaskError(`no etcd member of ${cluster.spec.name} answers healthy: nothing to take a snapshot from`, {}, { hint: 'hardway status shows the members; bring one back (hardway rebuild NODE) and run it again.' });
     const { data, facts } = await takeSnapshot(peer, abort.signal);
     const files = await clusterFiles(cluster.clusterDir, cluster.specFile);
@@ -105,7 +111,7 @@ async function restoreAction(options: GlobalOptions, file: string, flags: { yes:
   if (cluster.state.stepRecord('infra', LOCAL)?.status === 'done') {
     const probe = etcdPeers(cluster, log);
     try {
-      const alive = await healthyMember(await probe.peers(abort.signal), abort.signal);
+      const alive = await probe.healthy(abort.signal);
       if (alive && !flags.force) throw new UsageError(`etcd of cluster ${cluster.spec.name} is running (${alive.node.name} answers healthy): restoring would replace its data`, { hint: 'Destroy the cluster first (hardway destroy --yes), or pass --force to replace the running data.' });
     } finally {
       await probe.pool.closeAll();
@@ -129,9 +135,9 @@ async function restoreAction(options: GlobalOptions, file: string, flags: { yes:
   cluster = await openCluster(options, io);
   const snapshot = backup.files.get(SNAPSHOT_PATH)!;
   const token = `${cluster.spec.name}-etcd-restored-${randomBytes(4).toString('hex')}`;
-  const { pool, members, peers } = etcdPeers(cluster, log);
+  const { pool, members, reachable } = etcdPeers(cluster, log);
   try {
-    const reached = await peers(abort.signal);
+    const reached = await reachable(abort.signal);
     if (reached.length !== members.length) throw new PrerequisiteError(`cannot reach every etcd member to restore it (reached ${reached.map((peer) => peer.node.name).join(', ') || 'none'})`, { hint: 'hardway status shows the machines; run the restore again once they answer.' });
     await Promise.all(reached.map((peer) => restoreMember(peer, members, token, snapshot, abort.signal)));
     io.stdout(`restored etcd on ${members.map((node) => node.name).join(', ')} from the snapshot (revision ${manifest.etcd.revision}), cluster token ${token}\n`);

@@ -11,6 +11,7 @@ import { selectionOptions, addSelectionOptions, type SelectionFlags } from './se
 import { loadStepGraph } from './steps.ts';
 import { planContext } from './run-context.ts';
 import { planDiffAction, type DiffFlags } from './plan-diff.ts';
+import { describeEtcdScale, pendingEtcdScale } from './scale.ts';
 
 interface PlannedTask {
   name: string;
@@ -37,11 +38,14 @@ export function registerPlanCommand(program: Command, io: CliIO): void {
       const selection = selectSteps(steps, nodes, selectionOptions(flags), (step, node) => cluster.state.stepRecord(step, node)?.status === 'done');
       const run = planContext(cluster, steps.modules);
       const planned = selection.steps.map((step) => planStep(run, step));
+      const scale = pendingEtcdScale(cluster);
+      const membership = scale ? describeEtcdScale(scale) : [];
       if (options.json) {
-        io.stdout(`${JSON.stringify({ cluster: cluster.spec.name, steps: planned, missing: selection.missing }, null, 2)}\n`);
+        io.stdout(`${JSON.stringify({ cluster: cluster.spec.name, steps: planned, missing: selection.missing, membership }, null, 2)}\n`);
         return;
       }
       io.stdout(formatPlan(cluster.spec.name, cluster.spec.provider, planned, selection.missing));
+      if (membership.length) io.stdout(`\nmembership changes:\n${membership.map((line) => `  ${line}`).join('\n')}\n`);
     });
 }
 

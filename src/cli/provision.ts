@@ -5,11 +5,12 @@ import type { Command } from 'commander';
 import { AlreadyReported, UsageError } from '../errors.ts';
 import { acquireLock } from '../engine/lock.ts';
 import { formatRecap, reportJson, runExitCode } from '../engine/recap.ts';
-import { chooseRenderer, runSteps } from '../engine/runner.ts';
+import { chooseRenderer, runSteps, type RunReport } from '../engine/runner.ts';
 import { describeMissing, selectSteps, type Selection } from '../engine/select.ts';
 import { Nodes } from '../inventory/node.ts';
 import { globalOptions, openCluster, type CliIO, type GlobalOptions } from './common.ts';
 import { runContext } from './run-context.ts';
+import { describeEtcdScale, joinNewMembers, pendingEtcdScale, removeDroppedMembers } from './scale.ts';
 import { addSelectionOptions, selectionOptions, type SelectionFlags } from './selection.ts';
 import { loadStepGraph } from './steps.ts';
 import { createTranscript } from './transcript.ts';
@@ -78,7 +79,16 @@ export async function provisionAction(options: GlobalOptions, selection: Selecti
   });
   try {
     const renderer = chooseRenderer({ json: options.json, verbose: options.verbose, isTTY: io.isTTY, ci: Boolean(io.env.CI) });
+    // The spec's etcd count changed: members join before the run and leave after it (src/cli/scale.ts).
+    const scale = !flags.dryRun && !selection.nodes && selected.steps.some((step) => step.playbook.step === 'etcd') ? pendingEtcdScale(cluster) : undefined;
+    const scaleInput = { cluster, run, steps, renderer, provider: run.provider, log: (line: string) => (options.json ? io.stderr : io.stdout)(`${line}\n`), reports: [] as RunReport[] };
+    if (flags.dryRun) {
+      const wouldScale = pendingEtcdScale(cluster);
+      if (wouldScale && !options.json) for (const line of describeEtcdScale(wouldScale)) io.stdout(`would ${line}\n`);
+    }
+    if (scale) await joinNewMembers(scaleInput, scale);
     const report = await runSteps(run, selected.steps, renderer);
+    if (scale && report.ok) await removeDroppedMembers(scaleInput, scale);
     if (transcript && flags.transcript) await transcript.write(flags.transcript);
     io.stdout(options.json ? `${JSON.stringify(reportJson(report), null, 2)}\n` : formatRecap(report));
     // Remembered, so a later run (or a rebuild) takes the binaries from the same place.

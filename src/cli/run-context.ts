@@ -22,6 +22,7 @@ function refusingNewMachines(pool: TransportPool, newMachines: ReadonlySet<strin
   return {
     get: (node, signal) => (newMachines.has(node.name) ? Promise.reject(new NewMachineError(node.name)) : pool.get(node, signal)),
     ...(pool.forget ? { forget: (node: Node) => pool.forget!(node) } : {}),
+    ...(pool.roundTrips ? { roundTrips: () => pool.roundTrips!() } : {}),
     closeAll: () => pool.closeAll(),
   };
 }

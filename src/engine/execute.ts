@@ -40,6 +40,9 @@ export interface TaskRunInput {
   handler?: string;
 }
 
+/** How a task whose `when:` does not hold is reported: ok, with this reason (it touched nothing). */
+export const CONDITION_SKIPPED = 'skipped: ';
+
 /** Why: "changed" is derived from check (DESIGN §4); apply runs only when check found work. */
 export async function executeTask(input: TaskRunInput): Promise<TaskResult> {
   const { run, step, task, node } = input;
@@ -47,7 +50,7 @@ export async function executeTask(input: TaskRunInput): Promise<TaskResult> {
   const base = { step, node: node?.name ?? 'local', task: task.name, module: task.module, handler: input.handler };
   const where = { step, node: node?.name, task: task.name };
   const unmet = conditionUnmet(task.when, run);
-  if (unmet) return { ...base, status: 'ok', reason: `skipped: ${unmet}`, durationMs: performance.now() - started };
+  if (unmet) return { ...base, status: 'ok', reason: `${CONDITION_SKIPPED}${unmet}`, durationMs: performance.now() - started };
   try {
     const module = run.modules.get(task.module);
     if (!module) throw new SpecError(`unknown module "${task.module}"`, { file: task.file, line: task.line });

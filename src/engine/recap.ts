@@ -1,8 +1,9 @@
 // The end-of-run summary: per node, how many tasks were ok, changed, failed, skipped; then each
 // failure with where it happened and what to do. Also the JSON form for --json.
 import { formatWhere } from '../errors.ts';
-import type { TaskResult, TaskStatus } from './execute.ts';
+import { CONDITION_SKIPPED, type TaskResult, type TaskStatus } from './execute.ts';
 import type { RunReport } from './runner.ts';
+import { LOCAL } from './state.ts';
 
 export type Counts = Record<TaskStatus, number>;
 
@@ -39,6 +40,8 @@ export function formatRecap(report: RunReport): string {
   ];
   // Where the time went, step by step, so a slow run says which step to look at.
   if (report.stepDurations.length > 1) lines.push(`time per step: ${report.stepDurations.map((entry) => `${entry.step} ${(entry.durationMs / 1000).toFixed(1)}s`).join(', ')}`);
+  const ssh = sshCost(report);
+  if (ssh) lines.push(`ssh: ${ssh.connections} connection${ssh.connections === 1 ? '' : 's'} to ${ssh.nodes} node${ssh.nodes === 1 ? '' : 's'}, ${ssh.roundTrips} round trips (${ssh.execs} execs, ${ssh.sftp} SFTP) for ${ssh.remoteTasks} remote tasks: ${ssh.perTask.toFixed(2)} per task`);
   for (const failure of report.results.filter((result) => result.status === 'failed')) {
     lines.push('', `${failure.interrupted ? 'INTERRUPTED' : 'FAILED'} ${formatWhere({ step: failure.step, node: failure.node, task: failure.task })}`, indent(failure.reason));
     if (failure.error?.hint) lines.push(indent(failure.error.hint));
@@ -54,7 +57,20 @@ function indent(text: string): string {
 }
 
 /** The machine-readable report: errors reduced to message, hint and where. */
+/** Why: what a run cost in SSH round trips, summed over nodes, per remote task (the no-op's physical limit is about one). */
+export function sshCost(report: Pick<RunReport, 'roundTrips' | 'results'>) {
+  if (!report.roundTrips || !Object.keys(report.roundTrips).length) return undefined;
+  const counts = Object.values(report.roundTrips);
+  const sum = (pick: (count: (typeof counts)[number]) => number) => counts.reduce((total, count) => total + pick(count), 0);
+  // Tasks that reached a node: not local, not skipped (a failed node's rest, a `when:` that does not hold).
+  const remoteTasks = report.results.filter((result) => result.node !== LOCAL && result.status !== 'skipped' && !result.reason.startsWith(CONDITION_SKIPPED)).length;
+  const execs = sum((count) => count.execs);
+  const sftp = sum((count) => count.sftp);
+  return { nodes: counts.length, connections: sum((count) => count.connections), execs, sftp, roundTrips: execs + sftp, remoteTasks, perTask: remoteTasks ? (execs + sftp) / remoteTasks : 0 };
+}
+
 export function reportJson(report: RunReport): unknown {
+  const ssh = sshCost(report);
   return {
     ok: report.ok,
     dryRun: report.dryRun,
@@ -63,6 +79,7 @@ export function reportJson(report: RunReport): unknown {
     totals: totals(report.results),
     stepDurations: report.stepDurations.map((entry) => ({ step: entry.step, durationMs: Math.round(entry.durationMs) })),
     nodes: Object.fromEntries(countByNode(report.results)),
+    ...(ssh ? { ssh: { ...ssh, perTask: Number(ssh.perTask.toFixed(3)), perNode: report.roundTrips } } : {}),
     results: report.results.map(({ error, durationMs, ...result }) => ({
       ...result,
       durationMs: Math.round(durationMs),

@@ -10,6 +10,7 @@ import { handlerRef, type Handler, type PlaybookTask } from './playbook.ts';
 import { OwedHandlers } from './owed-handlers.ts';
 import type { SelectedStep } from './select.ts';
 import { LOCAL, type StepNodeRecord } from './state.ts';
+import type { RoundTrips } from '../transport/transport.ts';
 
 export type RendererChoice = 'default' | 'simple' | 'verbose' | 'silent' | 'test';
 
@@ -21,6 +22,8 @@ export interface RunReport {
   durationMs: number;
   /** Wall time of each step that ran, in run order. */
   stepDurations: { step: string; durationMs: number }[];
+  /** SSH connections and round trips per node, when the transports count them. */
+  roundTrips?: Record<string, RoundTrips>;
 }
 
 interface StepRun {
@@ -89,7 +92,8 @@ export async function runSteps(run: RunContext, steps: readonly SelectedStep[], 
     failed = true;
   }
   failed ||= results.some((result) => result.status === 'failed');
-  return { ok: !failed, dryRun: run.options.dryRun, steps: steps.map((step) => step.playbook.step), results, durationMs: performance.now() - started, stepDurations };
+  const roundTrips = run.transports.roundTrips?.();
+  return { ok: !failed, dryRun: run.options.dryRun, steps: steps.map((step) => step.playbook.step), results, durationMs: performance.now() - started, stepDurations, ...(roundTrips ? { roundTrips } : {}) };
 }
 
 function stepTitle(step: SelectedStep): string {

@@ -52,9 +52,33 @@ export function containerRuntimePaths(provider: RunContext['spec']['provider']):
     : { containerd: '/usr/local/bin/containerd', runc: '/usr/local/sbin/runc', cniBinDir: '/opt/cni/bin', restrictOomScoreAdj: false };
 }
 
-/** Members joined to a running cluster (rebuild) keep `existing`, so a re-run changes nothing. */
-export function joinedEtcdMembers(run: Pick<RunContext, 'state'>): Record<string, 'existing'> {
-  return (run.state.data.operations.etcdJoined as Record<string, 'existing'> | undefined) ?? {};
+/**
+ * Members joined to a running cluster keep `existing`, so a re-run changes nothing: a rebuilt one
+ * (`'existing'`: it rejoined with every member of the spec), or one added by scaling out, with the
+ * member list it joined (etcd refuses a joiner whose --initial-cluster is not the cluster's list).
+ */
+export type EtcdJoin = 'existing' | { state: 'existing'; initialCluster: string };
+
+export function joinedEtcdMembers(run: Pick<RunContext, 'state'>): Record<string, EtcdJoin> {
+  return (run.state.data.operations.etcdJoined as Record<string, EtcdJoin> | undefined) ?? {};
+}
+
+/**
+ * The --initial-cluster a member's unit carries. etcd reads it only on a member's first start, but
+ * a changed unit restarts the member, so a bootstrapped member keeps the list it started with
+ * (recorded when the cluster first scaled: `operations.etcdBootstrap`) and a joined one its own.
+ */
+export function etcdInitialClusterOf(run: Pick<RunContext, 'state'>, etcd: readonly Node[], node: Node | undefined): string {
+  const joined = node ? joinedEtcdMembers(run)[node.name] : undefined;
+  if (joined && typeof joined === 'object') return joined.initialCluster;
+  const bootstrap = run.state.data.operations.etcdBootstrap;
+  if (!joined && typeof bootstrap === 'string') return bootstrap;
+  return initialClusterString(etcd);
+}
+
+/** `NAME=https://IP:2380,...` in the spec's order. */
+export function initialClusterString(members: readonly { name: string; internalIP: string }[]): string {
+  return members.map((member) => `${member.name}=https://${member.internalIP}:2380`).join(',');
 }
 
 export function templateVars(run: RunContext, node: Node | undefined): TemplateVars {
@@ -68,7 +92,7 @@ export function templateVars(run: RunContext, node: Node | undefined): TemplateV
     controllers: nodes.controllers(),
     etcd,
     lb: nodes.lb(),
-    etcdInitialCluster: etcd.map((member) => `${member.name}=https://${member.internalIP}:2380`).join(','),
+    etcdInitialCluster: etcdInitialClusterOf(run, etcd, node),
     etcdServers: etcd.map((member) => `https://${member.internalIP}:2379`).join(','),
     kubernetesServiceIP: addressInCidr(run.spec.network.serviceCIDR, 1),
     apiEndpoint: `https://${run.inventory.endpoint.host}:${run.inventory.endpoint.port}`,

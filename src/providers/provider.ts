@@ -37,6 +37,11 @@ export interface Provider {
   ensure(ctx: ProviderContext): Promise<EnsureResult>;
   /** Replace one machine by a fresh one with the same name and address. */
   replace(ctx: ProviderContext, node: Node): Promise<void>;
+  /**
+   * Remove one machine the spec no longer lists (scaling in), after its etcd member left; returns
+   * what was done. Without it the machine is left running and the caller says so.
+   */
+  remove?(ctx: ProviderContext, name: string): Promise<string>;
   /** Tear down what the provider created. */
   destroy(ctx: ProviderContext, options: { purge?: boolean; wipe?: boolean }): Promise<string[]>;
   /** Load balancer membership (aws NLB targets); haproxy is handled by the loadbalancer playbook. */

@@ -10,6 +10,9 @@ import type { ExecResult, Transport } from '../transport/transport.ts';
 export const ETCDCTL = '/usr/local/bin/etcdctl';
 const TLS = ['--cacert=/etc/etcd/ca.pem', '--cert=/etc/etcd/server.pem', '--key=/etc/etcd/server-key.pem'];
 
+/** A member's data directory (the etcd unit's --data-dir). */
+export const ETCD_DATA_DIR = '/var/lib/etcd';
+
 /** A member's own endpoint, reached on the node itself (the server certificate lists 127.0.0.1). */
 export const LOCAL_ENDPOINT = 'https://127.0.0.1:2379';
 

@@ -6,7 +6,7 @@ import { TaskError } from '../errors.ts';
 import { WIPE_COMMAND } from '../providers/static/wipe.ts';
 import { sleep } from '../transport/retry.ts';
 import { currentNode, providerContextOf, type RebuildContext } from './context.ts';
-import type { EtcdPeer } from './etcdctl.ts';
+import { ETCD_DATA_DIR, type EtcdPeer } from './etcdctl.ts';
 import { drainWorker, uncordonWorker } from './drain.ts';
 import { putBackIntoLoadBalancer, takeOutOfLoadBalancer } from './loadbalancer.ts';
 import { peerURLOf } from './member-list.ts';
@@ -15,7 +15,6 @@ import { addMember, endpointHealth, listMembers, promoteWhenCaughtUp, removeMemb
 import { completePhase, updateOperation, type Phase, type RebuildOperation } from './operation.ts';
 
 /** Where the rebuilt node's etcd keeps its data (units/etcd.service --data-dir). */
-const ETCD_DATA_DIR = '/var/lib/etcd';
 const PROMOTE_MS = 180_000;
 const HEALTHY_MS = 60_000;
 

@@ -44,6 +44,8 @@ export class SshTransport implements Transport {
   readonly #log: (line: string) => void;
   #refused = 0;
   #peak = 0;
+  #execs = 0;
+  #sftp = 0;
 
   constructor(node: Node, session: SshSession, options: SshTransportOptions = {}) {
     this.node = node;
@@ -54,6 +56,11 @@ export class SshTransport implements Transport {
 
   get alive(): boolean {
     return this.session.alive;
+  }
+
+  /** Execs and SFTP transfers so far on this connection (a kill of a timed-out command counts too). */
+  roundTrips(): { execs: number; sftp: number } {
+    return { execs: this.#execs, sftp: this.#sftp };
   }
 
   channelStats(): ChannelStats {
@@ -94,6 +101,7 @@ export class SshTransport implements Transport {
     const wrapped = sudoWrap(command, this.node.user, sudo);
     // The whole process group, so a timed-out `sudo sh -c ...` and its children all go.
     const kill = (pid: number) => this.#withChannel(undefined, () => this.session.exec(sudoWrap(`kill -KILL -- -${pid} 2>/dev/null || kill -KILL ${pid}`, this.node.user, sudo)));
+    this.#execs++;
     return this.#withChannel(options.signal, () => this.session.exec(wrapped, { ...options, kill }));
   }
 
@@ -135,6 +143,7 @@ export class SshTransport implements Transport {
     const temp = uploadTempPath(dest, randomBytes(6).toString('hex'));
     try {
       if (this.node.user === 'root') {
+        this.#sftp++;
         await this.#withChannel(options.signal, () => this.session.putFile(source, temp, { signal: options.signal, mode: 0o600, onProgress: options.onProgress }));
       } else {
         // SFTP writes as the SSH user, who cannot write /etc: stream the bytes into a root-owned temp file.

@@ -13,7 +13,7 @@ import { DEFAULT_CHANNEL_LIMIT, SshTransport } from './node-transport.ts';
 import { classifySshError, DEFAULT_RETRY, retryWithBackoff, RetryExhausted, type RetryPolicy } from './retry.ts';
 import type { SessionAuth, SessionTarget } from './session-types.ts';
 import { nativeCryptoAvailable, SshSession } from './ssh.ts';
-import type { TransportPool } from './transport.ts';
+import type { RoundTrips, TransportPool } from './transport.ts';
 
 /** What the pool is built from: the spec's ssh section plus tunables tests shorten. */
 export interface SshPoolOptions {
@@ -47,6 +47,8 @@ export class SshPool implements TransportPool {
   readonly #options: SshPoolOptions;
   readonly #policy: RetryPolicy;
   readonly #entries = new Map<string, Entry>();
+  /** Every connection made, per node, closed ones included: what the run cost. */
+  readonly #made = new Map<string, SshTransport[]>();
   #auth: Promise<SessionAuth> | undefined;
   #bastion: Promise<SshSession> | undefined;
   #warnedCrypto = false;
@@ -90,6 +92,15 @@ export class SshPool implements TransportPool {
     if (node.sshAddress) await this.knownHosts.forget(node.sshAddress, node.sshPort);
   }
 
+  roundTrips(): Record<string, RoundTrips> {
+    return Object.fromEntries(
+      [...this.#made].map(([name, transports]) => {
+        const counts = transports.map((transport) => transport.roundTrips());
+        return [name, { connections: transports.length, execs: counts.reduce((sum, count) => sum + count.execs, 0), sftp: counts.reduce((sum, count) => sum + count.sftp, 0) }];
+      }),
+    );
+  }
+
   async closeAll(): Promise<void> {
     const entries = [...this.#entries.values()];
     this.#entries.clear();
@@ -122,6 +133,7 @@ export class SshPool implements TransportPool {
       );
       if (attempts > 1) this.#log(`${node.name}: connected after ${attempts} attempts`);
       const transport = new SshTransport(node, session, { channelLimit: this.#options.channelLimit ?? DEFAULT_CHANNEL_LIMIT, log: this.#log });
+      this.#made.set(node.name, [...(this.#made.get(node.name) ?? []), transport]);
       return transport;
     } catch (error) {
       throw this.#explain(error, target, via);

@@ -52,9 +52,18 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/** What a run cost one node in SSH terms: each exec and each SFTP transfer is one channel opened and answered. */
+export interface RoundTrips {
+  connections: number;
+  execs: number;
+  sftp: number;
+}
+
 /** Hands out one Transport per node, connecting on first use. */
 export interface TransportPool {
   get(node: Node, signal?: AbortSignal): Promise<Transport>;
+  /** Per node, since the pool was made: for the recap and the benchmarks. */
+  roundTrips?(): Record<string, RoundTrips>;
   /** Drop a node's connection and its pinned host key (a rebuilt machine). */
   forget?(node: Node): Promise<void>;
   closeAll(): Promise<void>;

@@ -79,6 +79,24 @@ describe('runSteps', () => {
     expect(formatRecap(third)).toMatch(/^time per step: infra \d+\.\ds, pki \d+\.\ds, hosts \d+\.\ds, etcd \d+\.\ds, control-plane \d+\.\ds$/m);
   });
 
+  it('says in the recap and the JSON what the run cost in SSH: connections and round trips per remote task', () => {
+    const result = (node: string, reason = 'fine') => ({ step: 'etcd', node, task: 't', module: 'm', status: 'ok' as const, reason, durationMs: 1 });
+    const report = {
+      ok: true,
+      dryRun: false,
+      steps: ['etcd'],
+      // Local tasks and tasks whose `when:` does not hold reach no node: they do not count.
+      results: [result('etcd-0'), result('etcd-0'), result('etcd-1'), result('etcd-1'), result('local'), result('etcd-1', 'skipped: only with provider aws (this is lab)')],
+      durationMs: 10,
+      stepDurations: [{ step: 'etcd', durationMs: 10 }],
+      roundTrips: { 'etcd-0': { connections: 1, execs: 2, sftp: 1 }, 'etcd-1': { connections: 1, execs: 2, sftp: 0 } },
+    };
+    expect(formatRecap(report)).toContain('ssh: 2 connections to 2 nodes, 5 round trips (4 execs, 1 SFTP) for 4 remote tasks: 1.25 per task');
+    expect(reportJson(report)).toMatchObject({ ssh: { connections: 2, roundTrips: 5, remoteTasks: 4, perTask: 1.25, perNode: report.roundTrips } });
+    // No counts (a test pool, a run with no node): no line.
+    expect(formatRecap({ ...report, roundTrips: undefined })).not.toContain('ssh:');
+  });
+
   it('runs a serial handler one node at a time, a parallel one on all nodes at once', async () => {
     const text = (serial: boolean) =>
       `step: s\ntitle: S\nhosts: role:etcd\ntasks:\n  - name: t\n    set: { key: k, value: v }\n    notify: h\nhandlers:\n  - name: h\n    serial: ${serial}\n    tasks:\n      - name: r\n        restart: { service: x }\n`;

@@ -106,6 +106,21 @@ describe('commands', () => {
 });
 
 describe('connections and channels', () => {
+  it('counts what a run cost each node: connections, execs and SFTP transfers; an unchanged upload costs one exec', async () => {
+    const sshd = await server();
+    const pool = poolFor(await clusterDir(), sshd.keyPath);
+    const [a, b] = await Promise.all([pool.get(nodeOf(sshd)), pool.get(nodeOf(sshd))]);
+    expect(a).toBe(b);
+    await a.exec('true');
+    await a.exec('true');
+    const dest = join(sshd.dir, 'data', 'counted.txt');
+    await a.upload(Buffer.from('counted\n'), dest, { mode: '0600' });
+    expect(pool.roundTrips()).toEqual({ 'node-a': { connections: 1, execs: 4, sftp: 1 } });
+    // Unchanged: the facts probe alone, nothing sent.
+    expect((await a.upload(Buffer.from('counted\n'), dest, { mode: '0600' })).changed).toBe(false);
+    expect(pool.roundTrips()).toEqual({ 'node-a': { connections: 1, execs: 5, sftp: 1 } });
+  });
+
   it('pins the host key on first contact in a file OpenSSH accepts, and shares one connection per node', async () => {
     const sshd = await server();
     const dir = await clusterDir();

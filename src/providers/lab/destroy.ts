@@ -40,6 +40,19 @@ export async function destroyLab(ctx: ProviderContext, options: LabProviderOptio
   return removed;
 }
 
+/** Why: a node the spec no longer lists goes for good once it left the cluster: process, disk, network, cgroups. */
+export async function removeLabNode(ctx: ProviderContext, options: LabProviderOptions, name: string): Promise<string> {
+  const site = labSite(ctx, options);
+  const wasRunning = await stopNodeProcesses(site, name, { timeoutMs: options.stopTimeoutMs ?? 20_000 });
+  const removed = await cleanupNode(site, name, { removeDir: true });
+  await recordLab(ctx.state, (lab) => {
+    if (!lab) return lab;
+    const { [name]: _gone, ...nodes } = lab.nodes;
+    return { ...lab, nodes };
+  });
+  return `removed lab node ${name}${wasRunning ? ' (powered off)' : ''}: ${removed.length} leftovers cleaned up`;
+}
+
 async function strayNetnsNodes(cluster: string): Promise<string[]> {
   const pattern = clusterNetnsPattern(cluster);
   const entries = await readdir('/run/netns').catch(() => [] as string[]);

@@ -3,7 +3,7 @@
 // fixed address. Nothing is NATed or forwarded off the machine.
 import type { Node } from '../../inventory/node.ts';
 import type { Provider, ProviderContext } from '../provider.ts';
-import { destroyLab } from './destroy.ts';
+import { destroyLab, removeLabNode } from './destroy.ts';
 import { ensureLab, replaceLabNode } from './ensure.ts';
 import { stopNodeProcesses, type StopOptions } from './node.ts';
 import { planLab } from './plan.ts';
@@ -27,6 +27,7 @@ export function createLabProvider(options: LabProviderOptions = {}): LabProvider
     ensure: (ctx) => ensureLab(ctx, options),
     replace: (ctx, node: Node) => replaceLabNode(ctx, options, labNodeIdentity(node)),
     destroy: (ctx) => destroyLab(ctx, options),
+    remove: (ctx, name) => removeLabNode(ctx, options, name),
     stopNode: (ctx, name, stop) => stopNode(ctx, name, stop, options),
   };
 }

@@ -1,0 +1,127 @@
+// Scaling etcd through the spec, as an operator does it (issue 16): 3 -> 5 -> 3 members with
+// `hardway up` after each edit of nodes.etcd.count, 10,000 keys kept and every member healthy at
+// each step; the members that stay are never restarted; the members dropped leave the cluster
+// before their machines go; a re-run changes nothing. Real etcd and control plane. Root and Linux.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { machineName } from '../../src/providers/lab/names.ts';
+import { findNspawnPids } from '../../src/providers/lab/processes.ts';
+import { hardway } from '../helpers/cli.ts';
+import { artifactsDir, expectOk, freeSubnet, labLeftovers, labSpec, requireRoot } from './lab-helpers.ts';
+
+const KEYS = 10_000;
+
+describe('lab: etcd 3 -> 5 -> 3 through the spec', () => {
+  const name = `e2s${randomBytes(2).toString('hex')}`;
+  let subnet = '';
+  let dir = '';
+  let artifacts = '';
+  const cli = (...args: string[]) => hardway(['-c', join(dir, 'cluster.yaml'), ...args], { timeoutMs: 900_000 });
+  const endpoints = (count: number) => Array.from({ length: count }, (_, index) => `https://${subnet}.${20 + index}:2379`).join(',');
+  const etcdctl = async (count: number, args: string[], input?: string) =>
+    (
+      await execa('etcdctl', [`--endpoints=${endpoints(count)}`, `--cacert=${join(dir, 'pki/etcd-ca.pem')}`, `--cert=${join(dir, 'pki/etcd-healthcheck-client.pem')}`, `--key=${join(dir, 'pki/etcd-healthcheck-client-key.pem')}`, ...args], {
+        env: { ETCDCTL_API: '3' },
+        input,
+      })
+    ).stdout;
+  const members = async (count: number) =>
+    (await etcdctl(count, ['member', 'list', '-w', 'simple']))
+      .split('\n')
+      .map((line) => line.split(', ')[2])
+      .filter(Boolean)
+      .sort();
+  const healthy = async (count: number) => ((await execa('sh', ['-c', 'etcdctl "$@" endpoint health 2>&1', 'etcdctl', `--endpoints=${endpoints(count)}`, `--cacert=${join(dir, 'pki/etcd-ca.pem')}`, `--cert=${join(dir, 'pki/etcd-healthcheck-client.pem')}`, `--key=${join(dir, 'pki/etcd-healthcheck-client-key.pem')}`], { env: { ETCDCTL_API: '3' }, reject: false })).stdout.match(/is healthy/g) ?? []).length;
+  const keyCount = async (count: number) => Number(await etcdctl(count, ['get', '/scale/', '--prefix', '--count-only', '-w', 'fields']).then((text) => /"Count" : (\d+)/.exec(text)?.[1]));
+  const setCount = async (count: number) => {
+    const spec = await readFile(join(dir, 'cluster.yaml'), 'utf8');
+    await writeFile(join(dir, 'cluster.yaml'), spec.replace(/(  etcd:\n    count: )\d+/, `$1${count}`));
+  };
+  const etcdStarts = async (nodes: string[]) => {
+    const lines: string[] = [];
+    for (const node of nodes) {
+      const show = await cli('ssh', node, '--', 'systemctl show -p InvocationID etcd');
+      expectOk(show);
+      lines.push(`${node} ${show.stdout.trim()}`);
+    }
+    return lines;
+  };
+
+  beforeAll(async () => {
+    requireRoot();
+    subnet = await freeSubnet('10.248');
+    artifacts = await artifactsDir();
+    dir = await mkdtemp(join(tmpdir(), 'hardway-scale-e2e-'));
+    // The HA example with one controller reached directly: the etcd members are what changes.
+    const spec = (await labSpec('cluster.yaml', name, subnet)).replace(/  controllers:\n    count: 2/, '  controllers:\n    count: 1').replace(/loadBalancer:\n  type: haproxy\n  port: 6443\n  ip: [\d.]+/, 'loadBalancer:\n  type: none\n  port: 6443');
+    expect(spec).toContain('type: none');
+    await writeFile(join(dir, 'cluster.yaml'), spec);
+  });
+
+  afterAll(async () => {
+    if (!dir) return;
+    const destroyed = await cli('destroy', '--yes');
+    expect(destroyed.code, destroyed.stderr).toBe(0);
+    expect(await labLeftovers(name)).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('comes up with 3 members and takes 10,000 keys', async () => {
+    expectOk(await cli('up', '--artifacts-dir', artifacts));
+    // 125 transactions of 80 puts each (etcd allows 128 operations per transaction).
+    for (let batch = 0; batch < KEYS / 80; batch++) {
+      const puts = Array.from({ length: 80 }, (_, index) => `put /scale/${String(batch * 80 + index).padStart(5, '0')} v${batch}`).join('\n');
+      await etcdctl(3, ['txn'], `\n${puts}\n\n`);
+    }
+    expect(await keyCount(3)).toBe(KEYS);
+    expect(await members(3)).toEqual(['etcd-0', 'etcd-1', 'etcd-2']);
+  });
+
+  it('grows to 5 members one at a time; the 3 that stay are not restarted; every key is kept', async () => {
+    const before = await etcdStarts(['etcd-0', 'etcd-1', 'etcd-2']);
+    await setCount(5);
+    // plan and a dry run say what will change, and change nothing.
+    const plan = await cli('plan');
+    expectOk(plan);
+    expect(plan.stdout).toContain('add etcd member etcd-3 (');
+    expect(plan.stdout).toContain(', 2 of 2, one at a time');
+    const dry = await cli('provision', '--dry-run', '--artifacts-dir', artifacts);
+    expect(dry.stdout).toContain('would add etcd member etcd-4');
+    expect(await members(3)).toEqual(['etcd-0', 'etcd-1', 'etcd-2']);
+    const up = await cli('up', '--artifacts-dir', artifacts);
+    expectOk(up);
+    expect(up.stdout).toMatch(/etcd-3 joined etcd as member [0-9a-f]+ \(4 members\)/);
+    expect(up.stdout).toMatch(/etcd-4 joined etcd as member [0-9a-f]+ \(5 members\)/);
+    expect(await members(5)).toEqual(['etcd-0', 'etcd-1', 'etcd-2', 'etcd-3', 'etcd-4']);
+    expect(await healthy(5)).toBe(5);
+    expect(await keyCount(5)).toBe(KEYS);
+    expect(await etcdStarts(['etcd-0', 'etcd-1', 'etcd-2'])).toEqual(before);
+    // The API server uses all five now, and the cluster answers through it.
+    const again = await cli('--json', 'up', '--artifacts-dir', artifacts);
+    expectOk(again);
+    expect((JSON.parse(again.stdout) as { totals: { changed: number } }).totals.changed).toBe(0);
+  });
+
+  it('shrinks to 3: the dropped members leave the cluster, then their machines go; every key is kept', async () => {
+    const before = await etcdStarts(['etcd-0', 'etcd-1', 'etcd-2']);
+    await setCount(3);
+    expect((await cli('plan')).stdout).toContain('remove etcd member etcd-4 after the run');
+    const up = await cli('up', '--artifacts-dir', artifacts);
+    expectOk(up);
+    expect(up.stdout).toMatch(/removed etcd member [0-9a-f]+ \(etcd-3\) via etcd-\d/);
+    expect(up.stdout).toMatch(/removed etcd member [0-9a-f]+ \(etcd-4\) via etcd-\d/);
+    expect(up.stdout).toMatch(/removed lab node etcd-4/);
+    expect(await members(3)).toEqual(['etcd-0', 'etcd-1', 'etcd-2']);
+    expect(await healthy(3)).toBe(3);
+    expect(await keyCount(3)).toBe(KEYS);
+    expect(await etcdStarts(['etcd-0', 'etcd-1', 'etcd-2'])).toEqual(before);
+    for (const gone of ['etcd-3', 'etcd-4']) expect(await findNspawnPids(machineName(name, gone))).toEqual([]);
+    const again = await cli('--json', 'up', '--artifacts-dir', artifacts);
+    expectOk(again);
+    expect((JSON.parse(again.stdout) as { totals: { changed: number } }).totals.changed).toBe(0);
+  });
+});
