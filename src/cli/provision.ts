@@ -2,7 +2,8 @@
 // cluster lock, run the step graph, print the recap (or JSON) and record results in the state.
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { AlreadyReported, UsageError } from '../errors.ts';
+import { AlreadyReported, SpecError, UsageError } from '../errors.ts';
+import { versionSkewProblems, type DeployedVersions } from '../spec/version-skew.ts';
 import { acquireLock } from '../engine/lock.ts';
 import { formatRecap, reportJson, runExitCode } from '../engine/recap.ts';
 import { chooseRenderer, runSteps, type RunReport } from '../engine/runner.ts';
@@ -47,6 +48,9 @@ export function registerProvisionCommands(program: Command, io: CliIO): void {
 /** Why: provision, up and rebuild share one path from selection to recap. */
 export async function provisionAction(options: GlobalOptions, selection: Selection, flags: RunFlags, io: CliIO, commandName: string): Promise<void> {
   const cluster = await openCluster(options, io);
+  const wanted = { kubernetes: cluster.spec.versions.kubernetes, etcd: cluster.spec.versions.etcd };
+  const skew = versionSkewProblems(cluster.state.data.operations.deployedVersions as DeployedVersions | undefined, wanted);
+  if (skew.length) throw new SpecError(`refusing to change the cluster's versions:\n${skew.map((problem) => `  - ${problem}`).join('\n')}`, { file: cluster.specFile, field: 'versions' });
   const steps = await loadStepGraph();
   const nodes = new Nodes(cluster.inventory.nodes);
   const selected = selectSteps(steps, nodes, selection, (step, node) => cluster.state.stepRecord(step, node)?.status === 'done');
@@ -99,6 +103,12 @@ export async function provisionAction(options: GlobalOptions, selection: Selecti
       });
     }
     if (!report.ok) throw new AlreadyReported(runExitCode(report));
+    // The versions every node now runs: the next change of `versions` is checked against them.
+    if (!flags.dryRun && !selection.nodes && selected.steps.some((step) => step.playbook.step === 'binaries')) {
+      await cluster.state.update((draft) => {
+        draft.operations.deployedVersions = wanted;
+      });
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

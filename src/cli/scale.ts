@@ -59,7 +59,8 @@ function scaleContext(input: ScaleInput, etcd: readonly Node[], staying: readonl
       // Members after this one have not joined yet: the etcd step must not wait for them.
       const full = deriveInventory(cluster.spec, cluster.state.data.providerFacts);
       const joined = joinedEtcdMembers(cluster);
-      const absent = new Set(etcd.filter((node) => !staying.includes(node) && !nodes.includes(node.name) && !joined[node.name]).map((node) => node.name));
+      const stayingNames = new Set(staying.map((node) => node.name));
+      const absent = new Set(etcd.filter((node) => !stayingNames.has(node.name) && !nodes.includes(node.name) && !joined[node.name]).map((node) => node.name));
       run.inventory = { ...full, nodes: full.nodes.filter((node) => !absent.has(node.name)) };
       try {
         await runSelected(input, names, nodes);

@@ -109,6 +109,23 @@ describe('hardway plan and provision through the CLI', () => {
     expect(state.steps.encryption?.local?.status).toBe('done');
   });
 
+  it('refuses a change of versions the skew policy forbids, before anything runs, naming the spec; exit 2', async () => {
+    const spec = (await readFile(join(examples, 'lab/cluster.yaml'), 'utf8')).replace('kubernetes: "1.20.2"', 'kubernetes: "1.22.17"');
+    await writeFile(join(dir, 'cluster.yaml'), spec);
+    // The state of a cluster that runs 1.20.2 (recorded by its last complete run).
+    const first = await hardway(['provision', '--step', 'encryption'], { cwd: dir });
+    expect(first.code, first.stderr).toBe(0);
+    const statePath = join(dir, '.hardway/state.json');
+    const state = JSON.parse(await readFile(statePath, 'utf8')) as { operations: Record<string, unknown> };
+    state.operations.deployedVersions = { kubernetes: '1.20.2', etcd: '3.5.16' };
+    await writeFile(statePath, JSON.stringify(state));
+    const refused = await hardway(['provision', '--dry-run'], { cwd: dir });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('refusing to change the cluster\'s versions:\n  - versions.kubernetes: 1.20.2 -> 1.22.17 skips 1 minor version');
+    expect(refused.stderr).toContain('cluster.yaml');
+    expect(refused.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+  });
+
   it('refuses to run while another run holds the lock', async () => {
     await writeFile(join(dir, 'cluster.yaml'), await readFile(join(examples, 'lab/cluster.yaml'), 'utf8'));
     const { mkdir } = await import('node:fs/promises');

@@ -2,7 +2,7 @@
 // leftovers check after destroy (namespaces, mounts, links, processes of the cluster).
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
@@ -86,4 +86,44 @@ export async function labSpec(file: string, name: string, subnetPrefix: string):
 /** A CLI run must have succeeded; the failure shows what the user would have seen. */
 export function expectOk(result: CliResult): void {
   expect(result.code, `${result.stderr}\n${result.stdout.slice(-3000)}`).toBe(0);
+}
+
+/** The `hardway` of one test cluster: `-c DIR/cluster.yaml` first. */
+export type ClusterCli = (...args: string[]) => Promise<CliResult>;
+
+/** Destroys the test cluster and checks nothing of it is left on this machine; then removes its directory. */
+export async function destroyAndCheck(cli: ClusterCli, cluster: string, dir: string): Promise<void> {
+  const destroyed = await cli('destroy', '--yes');
+  expect(destroyed.code, destroyed.stderr).toBe(0);
+  expect(await labLeftovers(cluster)).toEqual([]);
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** Each unit's InvocationID and start time on each node: equal before and after means nothing restarted. */
+export async function unitStarts(cli: ClusterCli, units: readonly (readonly [node: string, units: string])[]): Promise<string[]> {
+  const lines: string[] = [];
+  for (const [node, names] of units) {
+    const show = await cli('ssh', node, '--', `systemctl show -p InvocationID -p ActiveEnterTimestampMonotonic ${names}`);
+    expectOk(show);
+    lines.push(`${node}: ${show.stdout.trim()}`);
+  }
+  return lines;
+}
+
+/** The `--json` recap of a run, as far as these tests read it. */
+export interface RunJson {
+  totals: { ok: number; changed: number; failed: number };
+  results: { node: string; task: string; status: string; step: string }[];
+}
+
+/** A second `up` on a converged cluster: nothing changed, nothing failed, none of these units restarted. */
+export async function expectConvergedUp(cli: ClusterCli, artifacts: string, units: readonly (readonly [node: string, units: string])[]): Promise<RunJson> {
+  const before = await unitStarts(cli, units);
+  const again = await cli('--json', 'up', '--artifacts-dir', artifacts);
+  expectOk(again);
+  const report = JSON.parse(again.stdout) as RunJson;
+  expect(report.results.filter((result) => result.status === 'changed')).toEqual([]);
+  expect(report.totals.failed).toBe(0);
+  expect(await unitStarts(cli, units)).toEqual(before);
+  return report;
 }

@@ -8,19 +8,14 @@
 // containerd, runc and CNI plugins.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { machineName } from '../../src/providers/lab/names.ts';
 import { hardway, type CliResult } from '../helpers/cli.ts';
-import { artifactsDir, eventually, expectOk, freeSubnet, labLeftovers, labSpec, requireRoot } from './lab-helpers.ts';
-
-interface Results {
-  totals: { ok: number; changed: number; failed: number };
-  results: { node: string; task: string; status: string; step: string }[];
-}
+import { artifactsDir, destroyAndCheck, eventually, expectConvergedUp, expectOk, freeSubnet, labSpec, requireRoot } from './lab-helpers.ts';
 
 interface SmokeResult {
   check: string;
@@ -60,16 +55,13 @@ describe('lab: 1 controller + 2 workers running real pods', () => {
 
   afterAll(async () => {
     if (!dir) return;
-    const destroyed = await cli('destroy', '--yes');
-    expect(destroyed.code, destroyed.stderr).toBe(0);
-    expect(await labLeftovers(name)).toEqual([]);
+    await destroyAndCheck(cli, name, dir);
     // Each worker had a group of its own in every v1 hierarchy: none is left.
     for (const worker of ['worker-0', 'worker-1']) {
       for (const controller of ['memory', 'cpu', 'pids', 'cpuset', 'devices', 'freezer', 'blkio']) {
         expect(existsSync(`/sys/fs/cgroup/${controller}/hardway/${machineName(name, worker)}`), `${controller} group of ${worker}`).toBe(false);
       }
     }
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('comes up with `hardway up`: both workers register and are Ready', async () => {
@@ -92,26 +84,11 @@ describe('lab: 1 controller + 2 workers running real pods', () => {
   });
 
   it('reports 0 changed on a second `up` and restarts nothing, kubelet and containerd included', async () => {
-    const startTimes = async () => {
-      const lines: string[] = [];
-      for (const [node, units] of [
-        ['controller-0', 'etcd kube-apiserver kube-controller-manager kube-scheduler'],
-        ['worker-0', 'containerd kubelet kube-proxy hardway-pod-routes'],
-        ['worker-1', 'containerd kubelet kube-proxy hardway-pod-routes'],
-      ]) {
-        const show = await cli('ssh', node!, '--', `systemctl show -p InvocationID -p ActiveEnterTimestampMonotonic ${units}`);
-        expectOk(show);
-        lines.push(`${node}: ${show.stdout.trim()}`);
-      }
-      return lines;
-    };
-    const before = await startTimes();
-    const again = await cli('--json', 'up', '--artifacts-dir', artifacts);
-    expectOk(again);
-    const report = json<Results>(again);
-    expect(report.results.filter((result) => result.status === 'changed')).toEqual([]);
-    expect(report.totals.failed).toBe(0);
-    expect(await startTimes()).toEqual(before);
+    await expectConvergedUp(cli, artifacts, [
+      ['controller-0', 'etcd kube-apiserver kube-controller-manager kube-scheduler'],
+      ['worker-0', 'containerd kubelet kube-proxy hardway-pod-routes'],
+      ['worker-1', 'containerd kubelet kube-proxy hardway-pod-routes'],
+    ]);
   });
 
   it('`rebuild worker-1` drains it first; it returns Ready and its pods are rescheduled', async () => {
