@@ -47,7 +47,8 @@ export function explainStep(run: RunContext, modules: ModuleRegistry, playbook: 
   if (playbook.summary) lines.push(playbook.summary, '');
   if (playbook.chapter) lines.push(`Kubernetes the hard way: ${playbook.chapter}`);
   lines.push(`Needs: ${playbook.needs.join(', ') || 'nothing'}`);
-  lines.push(`Runs on: ${playbook.hosts.kind === 'local' ? 'this workstation' : hosts.map((node) => `${node.name} (${node.internalIP})`).join(', ') || 'no node of this cluster'}`);
+  const onlyWhen = playbook.when ? ` (only when the cluster has a ${playbook.when.exists} node)` : '';
+  lines.push(`Runs on: ${playbook.hosts.kind === 'local' ? 'this workstation' : hosts.map((node) => `${node.name} (${node.internalIP})`).join(', ') || 'no node of this cluster'}${onlyWhen}`);
   for (const node of targets) {
     lines.push('', node ? `On ${node.name} (${node.internalIP}), in order:` : 'On the workstation, in order:');
     playbook.tasks.forEach((task, index) => lines.push(...explainTask(run, modules, task, node, `${index + 1}.`)));

@@ -40,6 +40,8 @@ export interface Playbook {
   chapter: string | undefined;
   needs: string[];
   hosts: HostSelector;
+  /** The step runs only when the cluster has a node of this role (the pod routes: only with workers). */
+  when?: { exists: Role };
   tasks: PlaybookTask[];
   handlers: Handler[];
   file: string;
@@ -63,6 +65,7 @@ const rawPlaybook = z.strictObject({
   chapter: z.string().optional(),
   needs: z.array(z.string()).default([]),
   hosts: z.string().regex(/^(local|all|role:[a-z]+)$/, { message: 'must be local, all or role:<controller|etcd|lb|worker>' }),
+  when: z.strictObject({ exists: z.enum(ROLES) }).optional(),
   tasks: z.array(rawTask).min(1),
   handlers: z
     .array(
@@ -161,6 +164,7 @@ export function parsePlaybook(text: string, file: string, modules: ModuleRegistr
     chapter: raw.chapter,
     needs: raw.needs,
     hosts: hosts!,
+    ...(raw.when ? { when: raw.when } : {}),
     tasks: tasks as PlaybookTask[],
     handlers: handlers.map((handler) => ({ ...handler, tasks: handler.tasks as PlaybookTask[] })),
     file,

@@ -48,8 +48,10 @@ export function chooseRenderer(options: { json: boolean; verbose: boolean; isTTY
 }
 
 /** Run steps in order; stops after the first step with a failed node. */
-export async function runSteps(run: RunContext, steps: readonly SelectedStep[], renderer: RendererChoice): Promise<RunReport> {
+export async function runSteps(run: RunContext, selected: readonly SelectedStep[], renderer: RendererChoice): Promise<RunReport> {
   const started = performance.now();
+  // A step no node of this cluster takes part in (the workers step without workers) is not run, nor listed.
+  const steps = selected.filter((step) => step.local || step.nodes.length);
   const results: TaskResult[] = [];
   const scratches = new Map<string, NodeScratch>();
   const scratch = (node: string) => {

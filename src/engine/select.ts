@@ -42,6 +42,8 @@ export type DoneLookup = (step: string, node: string) => boolean;
 
 /** The nodes a playbook's `hosts` names, before --nodes. */
 export function hostsOf(playbook: Playbook, nodes: Nodes): Node[] {
+  // A step-level `when:` that does not hold leaves the step without hosts, like a role nobody has.
+  if (playbook.when && !nodes.byRole(playbook.when.exists).length) return [];
   switch (playbook.hosts.kind) {
     case 'local':
       return [];

@@ -67,7 +67,7 @@ describe('lab: 1 controller + 2 workers running real pods', () => {
   it('comes up with `hardway up`: both workers register and are Ready', async () => {
     const up = await cli('up', '--artifacts-dir', artifacts);
     expectOk(up);
-    expect(up.stdout).toMatch(/15 steps .* 0 failed/);
+    expect(up.stdout).toMatch(/15 steps \(infra, pki, kubeconfigs, encryption, hosts, binaries, etcd, control-plane, loadbalancer, kubelet-access, container-runtime, routes, images, workers, verify\), .* 0 failed/);
     expect(await readyNodes()).toEqual(['worker-0', 'worker-1']);
     // Each worker has its own /24 of the cluster CIDR.
     expect(await kubectl('get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.spec.podCIDR} {end}')).toBe('worker-0=10.200.0.0/24 worker-1=10.200.1.0/24');

@@ -78,7 +78,7 @@ describe('lab: 3 etcd + 2 controllers + haproxy, real Kubernetes', () => {
   it('comes up with `hardway up`, and the host sees 3 healthy etcd members and the API through the LB', async () => {
     const up = await cli('up', '--artifacts-dir', artifacts);
     expectOk(up);
-    expect(up.stdout).toMatch(/10 steps .* 0 failed/);
+    expect(up.stdout).toMatch(/11 steps \(infra, pki, kubeconfigs, encryption, hosts, binaries, etcd, control-plane, loadbalancer, kubelet-access, verify\), .* 0 failed/);
     // The inventory is in the state for people and tools.
     const state = JSON.parse(await readFile(join(dir, '.hardway/state.json'), 'utf8')) as { inventory: { nodes: { name: string; internalIP: string }[] } };
     expect(state.inventory.nodes.map((node) => `${node.name}=${node.internalIP}`)).toContain(`etcd-2=${subnet}.22`);

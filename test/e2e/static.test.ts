@@ -68,7 +68,7 @@ describe('static provider on existing machines', () => {
     const artifacts = await artifactsDir();
     const up = await cli('up', '--artifacts-dir', artifacts);
     expectOk(up);
-    expect(up.stdout).toMatch(/10 steps .* 0 failed/);
+    expect(up.stdout).toMatch(/11 steps \(infra, pki, kubeconfigs, encryption, hosts, binaries, etcd, control-plane, loadbalancer, kubelet-access, verify\), .* 0 failed/);
     const again = await cli('--json', 'up');
     expectOk(again);
     expect((JSON.parse(again.stdout) as { totals: { changed: number } }).totals.changed).toBe(0);

@@ -71,3 +71,18 @@ describe('selectSteps', () => {
     );
   });
 });
+
+describe('a step-level when:', () => {
+  const routes = playbook(modules, 'step: routes\ntitle: Routes\nhosts: all\nwhen: { exists: worker }\ntasks:\n  - name: r\n    set: { key: k, value: v }\n', 'routes.yaml');
+  const routesGraph = buildGraph([routes]);
+
+  it('leaves the step without hosts on a cluster without the role, and on every node with it', () => {
+    expect(selectSteps(routesGraph, nodes, {}, () => false).steps.map((step) => step.nodes.length)).toEqual([0]);
+    const withWorkers = new Nodes(testRunContext({ spec: { name: 'test', provider: 'lab', nodes: { controllers: { count: 1 }, etcd: { count: 1 }, workers: { count: 2 } } } }).inventory.nodes);
+    expect(selectSteps(routesGraph, withWorkers, {}, () => false).steps[0]!.nodes.map((node) => node.name)).toEqual(withWorkers.names());
+  });
+
+  it('names only a role', () => {
+    expect(() => playbook(modules, 'step: routes\ntitle: Routes\nhosts: all\nwhen: { exists: pods }\ntasks:\n  - name: r\n    set: { key: k, value: v }\n', 'bad.yaml')).toThrow();
+  });
+});
