@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { probeHealth, type HealthCheck, type HealthResult } from '../health/probes.ts';
 import { Nodes } from '../inventory/node.ts';
+import { unpushedFiles, type UnpushedFile } from '../health/pushed-files.ts';
 import { inspectPki } from '../pki/inspect.ts';
 import { loadBalancerType } from '../spec/schema.ts';
 import { LOCAL } from '../engine/state.ts';
@@ -25,12 +26,30 @@ export interface StatusReport {
   leaders: HealthResult[];
   /** Restarts notified but not carried out yet (a failed or interrupted run): the next run does them. */
   owedHandlers: { step: string; handler: string; nodes: string[] }[];
-  certificates: { expiringSoon: string[]; soonestDaysLeft: number | undefined; missing: string[] };
+  certificates: {
+    expiringSoon: string[];
+    soonestDaysLeft: number | undefined;
+    missing: string[];
+    /** Renewed (or reissued) on the workstation and not yet on a node: the next `hardway up` pushes them. */
+    notOnNodes: UnpushedFile[];
+  };
   /** An interrupted rebuild that `hardway rebuild NODE` would finish. */
   pendingRebuild: { node: string; done: string[] } | undefined;
 }
 
 const CHECK_TIMEOUT_MS = 15_000;
+
+async function notPushed(cluster: LoadedCluster, io: CliIO): Promise<UnpushedFile[]> {
+  const steps = await loadStepGraph();
+  const run = runContext({ cluster, modules: steps.modules, options: { dryRun: true, verbose: false, concurrency: 10 }, signal: AbortSignal.timeout(CHECK_TIMEOUT_MS), log: () => undefined });
+  try {
+    return await unpushedFiles(run, steps, run.signal);
+  } catch {
+    return [];
+  } finally {
+    await run.close().catch(() => io.stderr('note: closing connections for the certificate check failed\n'));
+  }
+}
 
 async function probe(cluster: LoadedCluster, check: HealthCheck, io: CliIO): Promise<HealthResult[]> {
   const run = runContext({ cluster, modules: (await loadStepGraph()).modules, options: { dryRun: true, verbose: false, concurrency: 10 }, signal: AbortSignal.timeout(CHECK_TIMEOUT_MS), log: () => undefined });
@@ -49,11 +68,13 @@ export async function collectStatus(cluster: LoadedCluster, io: CliIO): Promise<
   const stepNames = steps.ordered.map((step) => step.step);
   const nodes = new Nodes(cluster.inventory.nodes);
   const stepState = (node: string) => Object.fromEntries(stepNames.map((step) => [step, cluster.state.stepRecord(step, node)?.status ?? '-']));
-  const [etcd, apiservers, loadBalancer, leaders] = await Promise.all([
+  const built = cluster.state.stepRecord('infra', LOCAL)?.status === 'done';
+  const [etcd, apiservers, loadBalancer, leaders, notOnNodes] = await Promise.all([
     nodes.etcd().length ? probe(cluster, 'etcd', io) : Promise.resolve([]),
     probe(cluster, 'apiservers', io),
     loadBalancerType(cluster.spec) === 'none' ? Promise.resolve([]) : probe(cluster, 'loadbalancer', io),
     nodes.controllers().length ? probe(cluster, 'leaders', io) : Promise.resolve([]),
+    built ? notPushed(cluster, io) : Promise.resolve([]),
   ]);
   const owedHandlers = Object.entries(cluster.state.data.owedHandlers ?? {}).flatMap(([step, handlers]) => Object.entries(handlers).map(([handler, owing]) => ({ step, handler, nodes: owing })));
   const pki = await inspectPki({ clusterDir: cluster.clusterDir, spec: cluster.spec, inventory: cluster.inventory, now: new Date() }).catch(() => undefined);
@@ -75,6 +96,7 @@ export async function collectStatus(cluster: LoadedCluster, io: CliIO): Promise<
       expiringSoon: pki?.warnings ?? [],
       soonestDaysLeft: days.length ? Math.min(...days) : undefined,
       missing: rows.filter((row) => row.status === 'missing').map((row) => row.name),
+      notOnNodes,
     },
   };
 }
@@ -105,6 +127,10 @@ export function formatStatus(report: StatusReport): string {
   const certs = report.certificates;
   lines.push('', `certificates: ${certs.soonestDaysLeft === undefined ? 'none issued yet' : `soonest expiry in ${certs.soonestDaysLeft} days`}${certs.missing.length ? `; missing: ${certs.missing.join(', ')}` : ''}`);
   for (const warning of certs.expiringSoon) lines.push(`  warning: ${warning}`);
+  if (certs.notOnNodes.length) {
+    lines.push('  renewed on the workstation, not yet on the nodes (the next `hardway up` installs them and restarts what uses them, one node at a time):');
+    for (const file of certs.notOnNodes) lines.push(`    ${file.node}: ${file.src} -> ${file.dest} (${file.reason})`);
+  }
   if (report.pendingRebuild) {
     lines.push('', `a rebuild of ${report.pendingRebuild.node} is unfinished (done: ${report.pendingRebuild.done.join(', ') || 'nothing yet'}); run \`hardway rebuild ${report.pendingRebuild.node}\` to finish it`);
   }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hardway } from '../helpers/cli.ts';
-import { artifactsDir, destroyAndCheck, expectConvergedUp, expectOk, freeSubnet, labSpec, requireRoot } from './lab-helpers.ts';
+import { artifactsDir, destroyAndCheck, expectConvergedUp, expectOk, freeSubnet, labSpec, requireRoot, unitStarts, type RunJson } from './lab-helpers.ts';
 
 describe('lab: backup, destroy, restore', () => {
   const name = `e2b${randomBytes(2).toString('hex')}`;
@@ -18,6 +18,7 @@ describe('lab: backup, destroy, restore', () => {
   let artifacts = '';
   const cli = (...args: string[]) => hardway(['-c', join(dir, 'cluster.yaml'), ...args], { timeoutMs: 900_000 });
   const kubectl = async (...args: string[]) => (await execa('kubectl', ['--kubeconfig', join(dir, 'kubeconfigs/admin.kubeconfig'), ...args])).stdout.trim();
+  const unitStartsOf = (units: string) => unitStarts(cli, [['controller-0', units]]);
   const clusterId = async () => {
     const status = await cli('ssh', 'controller-0', '--', 'ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/etcd/ca.pem --cert=/etc/etcd/server.pem --key=/etc/etcd/server-key.pem endpoint status -w json');
     expectOk(status);
@@ -50,6 +51,22 @@ describe('lab: backup, destroy, restore', () => {
     expect(summary.etcd.totalKey).toBeGreaterThan(50);
     expect((await stat(summary.file)).mode & 0o777).toBe(0o600);
     expect((await execa('sha256sum', ['-c', 'saved.tar.gz.sha256'], { cwd: dir })).stdout).toBe('saved.tar.gz: OK');
+  });
+
+  it('after `pki renew`, status names what is renewed but not on the nodes; the next up installs it and restarts etcd', async () => {
+    const before = await unitStartsOf('etcd');
+    expectOk(await cli('pki', 'renew', 'etcd-server-*'));
+    const status = await cli('status');
+    expectOk(status);
+    expect(status.stdout).toContain('renewed on the workstation, not yet on the nodes');
+    expect(status.stdout).toContain('controller-0: pki/etcd-server-controller-0.pem -> /etc/etcd/server.pem (differs)');
+    const up = await cli('--json', 'up', '--artifacts-dir', artifacts);
+    expectOk(up);
+    const changed = (JSON.parse(up.stdout) as RunJson).results.filter((result) => result.status === 'changed').map((result) => `${result.step}: ${result.task}`);
+    expect(changed).toContain("etcd: Install this member's server certificate");
+    expect(changed).toContain('etcd: Restart etcd');
+    expect(await unitStartsOf('etcd')).not.toEqual(before);
+    expect((await cli('status')).stdout).not.toContain('not yet on the nodes');
   });
 
   it('refuses to restore over the running cluster', async () => {
