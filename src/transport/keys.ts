@@ -19,11 +19,25 @@ export async function ensureSshKey(privateKeyPath: string, comment: string): Pro
     throw error;
   });
   if (existing) return existing;
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+  const pair = usableKeyPair(comment);
   await mkdir(dirname(privateKeyPath), { recursive: true, mode: 0o700 });
   await writeFileAtomic(privateKeyPath, pair.private, { mode: 0o600 });
   await writeFileAtomic(`${privateKeyPath}.pub`, `${pair.public}\n`, { mode: 0o644 });
   return { privateKeyPath, publicKey: pair.public.trim() };
+}
+
+/**
+ * ssh2's ed25519 key generation strips leading zero bytes of the public key, so about 1 pair in
+ * 256 is one its own parser (and OpenSSH) refuses as malformed (mscdex/ssh2#1390, #1513): such a
+ * pair is thrown away and another made.
+ */
+function usableKeyPair(comment: string): { private: string; public: string } {
+  for (let attempt = 0; ; attempt++) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    const parsed = [ssh2.utils.parseKey(pair.private), ssh2.utils.parseKey(pair.public)];
+    if (parsed.every((key) => key && !(key instanceof Error))) return pair;
+    if (attempt >= 20) throw new Error(`ssh2 made ${attempt + 1} unusable ed25519 key pairs in a row`);
+  }
 }
 
 /** Read a key pair; the public half comes from `<key>.pub` or is derived from the private key. */

@@ -122,7 +122,7 @@ describe('lab: 1 controller + 2 workers running real pods', () => {
     const rebuilt = await cli('rebuild', 'worker-1', '--yes').finally(() => (sampling = false));
     await sampler;
     expectOk(rebuilt);
-    expect(rebuilt.stdout).toMatch(/cordoned worker-1 and evicted [12] pods from it/);
+    expect(rebuilt.stdout).toMatch(/cordoned worker-1 and evicted \d+ pods from it/);
     expect(running.length).toBeGreaterThan(10);
     expect(Math.min(...running)).toBeGreaterThanOrEqual(1);
     expect(await eventually('worker-1 Ready and schedulable again', 180_000, async () => ((await readyNodes()).includes('worker-1') ? 'ready' : undefined))).toBe('ready');

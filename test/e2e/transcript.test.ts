@@ -100,7 +100,7 @@ describe('lab: a transcript of `up`, replayed by hand', () => {
     const verify = await cli('provision', '--step', 'verify', '--with-deps', '--artifacts-dir', artifacts, '--json');
     expectOk(verify);
     const report = JSON.parse(verify.stdout) as { steps: string[]; totals: { changed: number; failed: number }; results: { step: string; node: string; task: string; status: string; reason: string }[] };
-    expect(report.steps).toEqual(['pki', 'kubeconfigs', 'encryption', 'hosts', 'binaries', 'etcd', 'control-plane', 'loadbalancer', 'kubelet-access', 'container-runtime', 'routes', 'images', 'workers', 'verify']);
+    expect(report.steps).toEqual(['pki', 'kubeconfigs', 'encryption', 'hosts', 'binaries', 'etcd', 'control-plane', 'loadbalancer', 'kubelet-access', 'verify']);
     expect(report.results.filter((result) => result.status !== 'ok').map((result) => `${result.step} ${result.node} ${result.task}: ${result.reason}`)).toEqual([]);
     expect(report.totals).toMatchObject({ changed: 0, failed: 0 });
     expect(report.results.filter((result) => result.step === 'verify').map((result) => result.task)).toEqual([
