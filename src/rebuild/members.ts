@@ -32,7 +32,9 @@ export async function removeMember(peer: EtcdPeer, id: string, signal: AbortSign
 /** Why: the new machine joins as a new member (a learner first where supported); returns its ID. */
 export async function addMember(peer: EtcdPeer, node: { name: string; internalIP: string }, learner: boolean, signal: AbortSignal): Promise<string> {
   const args = ['member', 'add', node.name, `--peer-urls=${peerURLOf(node)}`, ...(learner ? ['--learner'] : [])];
-  const result = await runEtcdctl(peer, args, { signal, attempts: 1 });
+  // "unhealthy cluster": right after a member joined or restarted, etcd refuses another change for
+  // a few seconds (strict reconfiguration check); a transient answer, tried again.
+  const result = await runEtcdctl(peer, args, { signal, attempts: 15 });
   return parseMemberAdded(result.stdout);
 }
 

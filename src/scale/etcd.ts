@@ -107,6 +107,15 @@ async function waitMemberHealthy(peer: EtcdPeer, node: Node, signal: AbortSignal
 
 /** Why: a member joins only once the one before it is a healthy voter; returns what was done. */
 export async function joinMember(ctx: EtcdScaleContext, node: Node): Promise<string> {
+  try {
+    return await joinOne(ctx, node);
+  } catch (error) {
+    if (error instanceof TaskError || ctx.signal.aborted) throw error;
+    throw new TaskError(`${node.name} could not join etcd: ${(error as Error).message}`, { node: node.name, step: 'etcd' }, { cause: error, hint: 'Run hardway up again: a member already added is taken over, not added twice. hardway status shows the members.' });
+  }
+}
+
+async function joinOne(ctx: EtcdScaleContext, node: Node): Promise<string> {
   const peer = await ctx.peer();
   const members = await listMembers(peer, ctx.signal);
   const url = peerURLOf(node);
@@ -141,6 +150,15 @@ export async function joinMember(ctx: EtcdScaleContext, node: Node): Promise<str
 
 /** Why: the member goes before its machine, and only while the rest keep their quorum. */
 export async function removeLeaver(ctx: EtcdScaleContext, name: string): Promise<string[]> {
+  try {
+    return await removeOne(ctx, name);
+  } catch (error) {
+    if (error instanceof TaskError || ctx.signal.aborted) throw error;
+    throw new TaskError(`etcd member ${name} could not be removed: ${(error as Error).message}`, { node: name, step: 'etcd' }, { cause: error, hint: 'Run hardway up again; hardway status shows the members.' });
+  }
+}
+
+async function removeOne(ctx: EtcdScaleContext, name: string): Promise<string[]> {
   const peer = await ctx.peer();
   const members = await listMembers(peer, ctx.signal);
   const member = members.find((candidate) => candidate.name === name);
