@@ -69,8 +69,13 @@ describe('lab: 1 controller + 2 workers running real pods', () => {
     expectOk(up);
     expect(up.stdout).toMatch(/15 steps \(infra, pki, kubeconfigs, encryption, hosts, binaries, etcd, control-plane, loadbalancer, kubelet-access, container-runtime, routes, images, workers, verify\), .* 0 failed/);
     expect(await readyNodes()).toEqual(['worker-0', 'worker-1']);
-    // Each worker has its own /24 of the cluster CIDR.
-    expect(await kubectl('get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.spec.podCIDR} {end}')).toBe('worker-0=10.200.0.0/24 worker-1=10.200.1.0/24');
+    // Each worker gives its pods addresses from its own /24 of the cluster CIDR (the bridge CNI config).
+    // (Node.spec.podCIDR is the controller-manager's allocation, in registration order: not asserted.)
+    for (const [worker, range] of [['worker-0', '10.200.0.0/24'], ['worker-1', '10.200.1.0/24']] as const) {
+      const conf = await cli('ssh', worker, '--', 'cat /etc/cni/net.d/10-bridge.conf');
+      expectOk(conf);
+      expect((JSON.parse(conf.stdout) as { ipam: { ranges: { subnet: string }[][] } }).ipam.ranges[0]![0]!.subnet).toBe(range);
+    }
   });
 
   it('passes every smoke check; a pod on worker-0 reaches a pod on worker-1 by pod IP', async () => {

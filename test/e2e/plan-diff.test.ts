@@ -61,7 +61,7 @@ describe('lab: plan --diff after editing a unit template', () => {
     const diff = await cli('plan', '--diff', '--artifacts-dir', artifacts, '--json');
     expectOk(diff);
     const steps = (JSON.parse(diff.stdout) as { steps: DiffStep[] }).steps;
-    expect(steps.map((step) => step.step)).toEqual(['infra', 'pki', 'kubeconfigs', 'encryption', 'hosts', 'binaries', 'etcd', 'control-plane', 'loadbalancer', 'kubelet-access', 'container-runtime', 'routes', 'images', 'workers', 'verify']);
+    expect(steps.map((step) => step.step)).toEqual(['infra', 'pki', 'kubeconfigs', 'encryption', 'hosts', 'binaries', 'etcd', 'control-plane', 'loadbalancer', 'kubelet-access', 'verify']);
     expect(steps.flatMap((step) => step.nodes)).toEqual([]);
     expect(steps.find((step) => step.step === 'etcd')!.unchanged).toEqual(etcdNodes);
   });
