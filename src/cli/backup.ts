@@ -3,7 +3,7 @@
 // back from it onto fresh machines of the same spec (same PKI and encryption key, so Secrets
 // decrypt; a new etcd cluster token).
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BACKUP_FORMAT, clusterFiles, readBackup, SNAPSHOT_PATH, writeBackup } from '../backup/archive.ts';
@@ -14,15 +14,14 @@ import { Nodes } from '../inventory/node.ts';
 import type { EtcdPeer } from '../rebuild/etcdctl.ts';
 import { findHealthyPeer } from '../rebuild/peer.ts';
 import { createSshPool } from '../transport/pool.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import { globalOptions, openCluster, type CliIO, type GlobalOptions, type LoadedCluster } from './common.ts';
 import { confirm } from './confirm.ts';
 import { provisionAction } from './provision.ts';
+import { BEFORE_ETCD } from './scale.ts';
 
 /** Members are probed with short retries: a machine that is gone is reported in seconds. */
 const PROBE_RETRY = { totalMs: 8_000, authMs: 8_000 };
-
-/** The steps before etcd starts: machines, files, binaries; the snapshot goes in after them. */
-const BEFORE_ETCD = ['infra', 'pki', 'kubeconfigs', 'encryption', 'hosts', 'binaries'];
 
 export function registerBackupCommands(program: Command, io: CliIO): void {
   program
@@ -72,7 +71,7 @@ const timestamp = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\
 
 async function backupAction(options: GlobalOptions, flags: { out?: string }, io: CliIO): Promise<void> {
   const cluster = await openCluster(options, io);
-  if (cluster.state.stepRecord('etcd', LOCAL)?.status !== 'done' && !new Nodes(cluster.inventory.nodes).etcd().some((node) => cluster.state.stepRecord('etcd', node.name)?.status === 'done')) {
+  if (!new Nodes(cluster.inventory.nodes).etcd().some((node) => cluster.state.stepRecord('etcd', node.name)?.status === 'done')) {
     throw new UsageError(`cluster ${cluster.spec.name} has no etcd to back up yet`, { hint: 'Build it first: hardway up' });
   }
   const out = resolve(flags.out ?? join(cluster.clusterDir, 'backups', `${cluster.spec.name}-${timestamp()}.tar.gz`));
@@ -124,9 +123,7 @@ async function restoreAction(options: GlobalOptions, file: string, flags: { yes:
     if (!path.startsWith('pki/') && path !== 'encryption-config.yaml') continue;
     const target = join(cluster.clusterDir, path);
     await mkdir(dirname(target), { recursive: true, mode: 0o700 });
-    const partial = `${target}.restore-${process.pid}`;
-    await writeFile(partial, data, { mode: path.endsWith('.pem') && !path.endsWith('-key.pem') ? 0o644 : 0o600 });
-    await rename(partial, target);
+    await writeFileAtomic(target, data, { mode: path.endsWith('.pem') && !path.endsWith('-key.pem') ? 0o644 : 0o600 });
   }
   io.stdout(`put back pki/ and encryption-config.yaml from ${file}\n`);
   const run = { dryRun: false, artifactsDir: flags.artifactsDir };

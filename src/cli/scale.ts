@@ -18,8 +18,8 @@ import { createSshPool } from '../transport/pool.ts';
 import type { LoadedCluster } from './common.ts';
 import type { Steps } from './steps.ts';
 
-/** The steps a joining member needs before etcd starts on it. */
-const BEFORE_ETCD = ['infra', 'pki', 'kubeconfigs', 'encryption', 'hosts', 'binaries'];
+/** The steps before etcd starts on a node: its machine, files and binaries (a joining member, a restore). */
+export const BEFORE_ETCD = ['infra', 'pki', 'kubeconfigs', 'encryption', 'hosts', 'binaries'];
 
 export interface ScaleInput {
   cluster: LoadedCluster;

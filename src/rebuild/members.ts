@@ -1,5 +1,6 @@
 // etcd membership through a healthy peer: list, health, remove, add, promote. Each is one etcdctl
 // call a person could type; IDs travel as hex text. The dead machine itself is never needed.
+import { TaskError } from '../errors.ts';
 import { sleep } from '../transport/retry.ts';
 import { parseEndpointHealth, type EndpointHealth } from './endpoint-health.ts';
 import { runEtcdctl, type EtcdPeer } from './etcdctl.ts';
@@ -65,5 +66,21 @@ export async function promoteWhenCaughtUp(peer: EtcdPeer, id: string, options: {
     if (outcome !== 'not-ready') return { outcome, attempts: attempt };
     if (performance.now() - started > options.timeoutMs) throw new Error(`learner ${id} did not catch up within ${Math.round(options.timeoutMs / 1000)} s (etcd refused to promote it ${attempt} times)`);
     await sleep(500, options.signal);
+  }
+}
+
+/** Why: a joined member must answer healthy before the next change; bounded, naming the journal to read. */
+export async function waitMemberHealthy(peer: EtcdPeer, node: { name: string; internalIP: string }, options: { signal: AbortSignal; timeoutMs: number; step?: string }): Promise<void> {
+  const url = `https://${node.internalIP}:2379`;
+  const started = performance.now();
+  for (;;) {
+    const health = (await endpointHealth(peer, [url], options.signal)).get(url);
+    if (health?.healthy) return;
+    if (performance.now() - started > options.timeoutMs) {
+      throw new TaskError(`etcd on ${node.name} is not healthy ${options.timeoutMs / 1000} s after joining: ${health?.detail ?? 'no answer'}`, { node: node.name, ...(options.step ? { step: options.step } : {}) }, {
+        hint: `See hardway ssh ${node.name} -- journalctl -u etcd --no-pager -n 50`,
+      });
+    }
+    await sleep(1000, options.signal);
   }
 }

@@ -4,14 +4,13 @@
 import type { StateData } from '../engine/state.ts';
 import { TaskError } from '../errors.ts';
 import { WIPE_COMMAND } from '../providers/static/wipe.ts';
-import { sleep } from '../transport/retry.ts';
 import { currentNode, providerContextOf, type RebuildContext } from './context.ts';
 import { ETCD_DATA_DIR, type EtcdPeer } from './etcdctl.ts';
 import { drainWorker, uncordonWorker } from './drain.ts';
 import { putBackIntoLoadBalancer, takeOutOfLoadBalancer } from './loadbalancer.ts';
 import { peerURLOf } from './member-list.ts';
 import { decideJoin, decideRemoval, learnerSupported } from './membership-decisions.ts';
-import { addMember, endpointHealth, listMembers, promoteWhenCaughtUp, removeMember } from './members.ts';
+import { addMember, listMembers, promoteWhenCaughtUp, removeMember, waitMemberHealthy } from './members.ts';
 import { completePhase, updateOperation, type Phase, type RebuildOperation } from './operation.ts';
 
 /** Where the rebuilt node's etcd keeps its data (units/etcd.service --data-dir). */
@@ -114,22 +113,6 @@ const addMemberPhase: PhaseRunner = async (input) => {
   return done(input, 'add-member', line);
 };
 
-async function waitHealthy(input: PhaseInput, peer: EtcdPeer): Promise<void> {
-  const { ctx } = input;
-  const url = `https://${ctx.node.internalIP}:2379`;
-  const started = performance.now();
-  for (;;) {
-    const health = (await endpointHealth(peer, [url], ctx.signal)).get(url);
-    if (health?.healthy) return;
-    if (performance.now() - started > HEALTHY_MS) {
-      throw new TaskError(`etcd on ${ctx.node.name} is not healthy ${HEALTHY_MS / 1000} s after joining: ${health?.detail ?? 'no answer'}`, { node: ctx.node.name }, {
-        hint: `See hardway ssh ${ctx.node.name} -- journalctl -u etcd --no-pager -n 50`,
-      });
-    }
-    await sleep(1000, ctx.signal);
-  }
-}
-
 const startMemberPhase: PhaseRunner = async (input) => {
   const { ctx } = input;
   const peer = await input.peer();
@@ -148,7 +131,7 @@ const startMemberPhase: PhaseRunner = async (input) => {
     throw error;
   }
   const { outcome, attempts } = await promotion;
-  await waitHealthy(input, peer);
+  await waitMemberHealthy(peer, ctx.node, { signal: ctx.signal, timeoutMs: HEALTHY_MS });
   const members = await listMembers(peer, ctx.signal);
   const member = members.find((candidate) => candidate.id === id);
   if (!member || member.learner || member.status !== 'started') {

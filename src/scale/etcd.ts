@@ -6,14 +6,13 @@
 // The members that stay keep the unit they started with, so they restart for nothing.
 import { TaskError } from '../errors.ts';
 import type { Node } from '../inventory/node.ts';
-import type { StateStore } from '../engine/state.ts';
+import { LOCAL, type StateStore } from '../engine/state.ts';
 import { joinedEtcdMembers } from '../engine/vars.ts';
 import { ETCD_DATA_DIR, type EtcdPeer } from '../rebuild/etcdctl.ts';
 import { peerURLOf, type EtcdMember } from '../rebuild/member-list.ts';
-import { addMember, endpointHealth, listMembers, promoteWhenCaughtUp, removeMember } from '../rebuild/members.ts';
+import { addMember, endpointHealth, listMembers, promoteWhenCaughtUp, removeMember, waitMemberHealthy } from '../rebuild/members.ts';
 import { learnerSupported } from '../rebuild/membership-decisions.ts';
 import { quorumOf } from '../rebuild/quorum.ts';
-import { sleep } from '../transport/retry.ts';
 import type { TransportPool } from '../transport/transport.ts';
 
 /** What the spec asks of etcd's membership, compared with what was built. */
@@ -32,7 +31,7 @@ export function etcdScaleChanges(etcd: readonly Node[], state: StateStore): Etcd
   const ran = (name: string) => records[name]?.status === 'done';
   const staying = etcd.filter((node) => ran(node.name));
   const names = new Set(etcd.map((node) => node.name));
-  const leavers = Object.keys(records).filter((name) => ran(name) && !names.has(name) && name !== 'local');
+  const leavers = Object.keys(records).filter((name) => ran(name) && !names.has(name) && name !== LOCAL);
   // A first bootstrap that stopped half-way is not a scale-out: those members are in the initial
   // cluster already. Only with a running cluster do new members join it.
   const joiners = staying.length ? etcd.filter((node) => !ran(node.name) && !joinedEtcdMembers({ state })[node.name]) : [];
@@ -94,17 +93,6 @@ export async function recordBootstrap(state: StateStore, initialCluster: string)
   });
 }
 
-async function waitMemberHealthy(peer: EtcdPeer, node: Node, signal: AbortSignal): Promise<void> {
-  const url = `https://${node.internalIP}:2379`;
-  const started = performance.now();
-  for (;;) {
-    const health = (await endpointHealth(peer, [url], signal)).get(url);
-    if (health?.healthy) return;
-    if (performance.now() - started > HEALTHY_MS) throw new TaskError(`etcd on ${node.name} is not healthy ${HEALTHY_MS / 1000} s after joining: ${health?.detail ?? 'no answer'}`, { node: node.name, step: 'etcd' });
-    await sleep(1000, signal);
-  }
-}
-
 /** Why: a member joins only once the one before it is a healthy voter; returns what was done. */
 export async function joinMember(ctx: EtcdScaleContext, node: Node): Promise<string> {
   try {
@@ -143,7 +131,7 @@ async function joinOne(ctx: EtcdScaleContext, node: Node): Promise<string> {
     throw error;
   }
   await promotion;
-  await waitMemberHealthy(peer, node, ctx.signal);
+  await waitMemberHealthy(peer, node, { signal: ctx.signal, timeoutMs: HEALTHY_MS, step: 'etcd' });
   const count = (await listMembers(peer, ctx.signal)).length;
   return `${node.name} joined etcd as member ${member.id} (${count} members)`;
 }
