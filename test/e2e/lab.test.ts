@@ -204,7 +204,7 @@ describe('lab: 3 etcd + 2 controllers + haproxy, real Kubernetes', () => {
     }
   });
 
-  it('upgrades etcd 3.4.23 -> 3.5.16 one member at a time, restarting each, the cluster healthy throughout', async () => {
+  it('upgrades etcd 3.4.23 -> 3.5.16 one member at a time, restarting each, the cluster healthy and every write kept throughout', async () => {
     const upgraded = await artifactsDir('trixie');
     const specPath = join(dir, 'cluster.yaml');
     await writeFile(specPath, (await readFile(specPath, 'utf8')).replace('etcd: "3.4.23"', 'etcd: "3.5.16"'));
@@ -222,15 +222,39 @@ describe('lab: 3 etcd + 2 controllers + haproxy, real Kubernetes', () => {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     })();
+    // And a writer puts a key straight into etcd every 100 ms; every acknowledged key must survive.
+    const writes = { acknowledged: [] as string[], failed: [] as string[] };
+    const writer = (async () => {
+      for (let count = 0; polling && count < 6000; count++) {
+        const key = `upgrade/${String(count).padStart(5, '0')}`;
+        try {
+          await etcdctl('put', key, `written during the upgrade ${count}`);
+          writes.acknowledged.push(key);
+        } catch (error) {
+          writes.failed.push(`${key}: ${(error as Error).message.slice(0, 200)}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
     const up = await cli('--json', 'up', '--artifacts-dir', upgraded);
     polling = false;
-    await poller;
+    await Promise.all([poller, writer]);
     expectOk(up);
     expect(polls.failed).toEqual([]);
     expect(polls.ok).toBeGreaterThan(10);
+    expect(writes.acknowledged.length).toBeGreaterThan(50);
+    const stored = await etcdctl('get', '--prefix', 'upgrade/', '--keys-only');
+    const storedKeys = new Set(stored.stdout.toString().split('\n').filter(Boolean));
+    expect(writes.acknowledged.filter((key) => !storedKeys.has(key))).toEqual([]);
+    // The leader handed its leadership on before its restart, so no write was refused either.
+    expect(writes.failed).toEqual([]);
     const results = json<Results>(up).results;
     const restarts = results.filter((result) => result.step === 'etcd' && result.task === 'Restart etcd');
     expect(restarts.map((result) => `${result.node}:${result.status}`)).toEqual(['etcd-0:changed', 'etcd-1:changed', 'etcd-2:changed']);
+    // Some member led when its turn came; it handed the leadership on before it restarted.
+    const handOffs = results.filter((result) => result.step === 'etcd' && result.task === 'Hand the leadership to another member if this one leads');
+    expect(handOffs.map((result) => result.node)).toEqual(['etcd-0', 'etcd-1', 'etcd-2']);
+    expect(handOffs.filter((result) => result.status === 'changed').length).toBeGreaterThanOrEqual(1);
     // One at a time: each member's restart waited for its health before the next began.
     const healthWaits = results.filter((result) => result.step === 'etcd' && result.task === 'Wait until this member is healthy again');
     expect(healthWaits.map((result) => result.node)).toEqual(['etcd-0', 'etcd-1', 'etcd-2']);
