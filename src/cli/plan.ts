@@ -11,7 +11,7 @@ import { selectionOptions, addSelectionOptions, type SelectionFlags } from './se
 import { loadStepGraph } from './steps.ts';
 import { planContext } from './run-context.ts';
 import { planDiffAction, type DiffFlags } from './plan-diff.ts';
-import { describeEtcdScale, pendingEtcdScale } from './scale.ts';
+import { describeDropped, describeEtcdScale, pendingEtcdScale, pendingMachineScale } from './scale.ts';
 
 interface PlannedTask {
   name: string;
@@ -39,7 +39,8 @@ export function registerPlanCommand(program: Command, io: CliIO): void {
       const run = planContext(cluster, steps.modules);
       const planned = selection.steps.map((step) => planStep(run, step));
       const scale = pendingEtcdScale(cluster);
-      const membership = scale ? describeEtcdScale(scale) : [];
+      const dropped = pendingMachineScale(cluster);
+      const membership = [...(scale ? describeEtcdScale(scale) : []), ...(dropped ? describeDropped(dropped) : [])];
       if (options.json) {
         io.stdout(`${JSON.stringify({ cluster: cluster.spec.name, steps: planned, missing: selection.missing, membership }, null, 2)}\n`);
         return;

@@ -11,7 +11,7 @@ import { describeMissing, selectSteps, type Selection } from '../engine/select.t
 import { Nodes } from '../inventory/node.ts';
 import { globalOptions, openCluster, type CliIO, type GlobalOptions } from './common.ts';
 import { runContext } from './run-context.ts';
-import { describeEtcdScale, joinNewMembers, pendingEtcdScale, removeDroppedMembers } from './scale.ts';
+import { describeDropped, describeEtcdScale, drainDropped, joinNewMembers, pendingEtcdScale, pendingMachineScale, removeDropped, removeDroppedMembers } from './scale.ts';
 import { addSelectionOptions, selectionOptions, type SelectionFlags } from './selection.ts';
 import { loadStepGraph } from './steps.ts';
 import { createTranscript } from './transcript.ts';
@@ -86,13 +86,21 @@ export async function provisionAction(options: GlobalOptions, selection: Selecti
     // The spec's etcd count changed: members join before the run and leave after it (src/cli/scale.ts).
     const scale = !flags.dryRun && !selection.nodes && selected.steps.some((step) => step.playbook.step === 'etcd') ? pendingEtcdScale(cluster) : undefined;
     const scaleInput = { cluster, run, steps, renderer, provider: run.provider, log: (line: string) => (options.json ? io.stderr : io.stdout)(`${line}\n`), reports: [] as RunReport[] };
+    // Controllers and workers the spec dropped leave around a run that takes them out of the load
+    // balancer and the routes: a whole one, no step or node selected (src/scale/machines.ts).
+    const fullRun = !flags.dryRun && !selection.nodes && !selection.steps?.length && !selection.from;
+    const dropped = fullRun ? pendingMachineScale(cluster) : undefined;
     if (flags.dryRun) {
       const wouldScale = pendingEtcdScale(cluster);
       if (wouldScale && !options.json) for (const line of describeEtcdScale(wouldScale)) io.stdout(`would ${line}\n`);
+      const wouldDrop = pendingMachineScale(cluster);
+      if (wouldDrop && !options.json) for (const line of describeDropped(wouldDrop)) io.stdout(`would ${line}\n`);
     }
     if (scale) await joinNewMembers(scaleInput, scale);
+    if (dropped) await drainDropped(scaleInput, dropped);
     const report = await runSteps(run, selected.steps, renderer);
     if (scale && report.ok) await removeDroppedMembers(scaleInput, scale);
+    if (dropped && report.ok) await removeDropped(scaleInput, dropped);
     if (transcript && flags.transcript) await transcript.write(flags.transcript);
     io.stdout(options.json ? `${JSON.stringify(reportJson(report), null, 2)}\n` : formatRecap(report));
     // Remembered, so a later run (or a rebuild) takes the binaries from the same place.

@@ -13,6 +13,8 @@ import { AlreadyReported, UsageError } from '../errors.ts';
 import type { Provider } from '../providers/provider.ts';
 import { findHealthyPeer } from '../rebuild/peer.ts';
 import { listMembers } from '../rebuild/members.ts';
+import { deleteNodeObject, drainNode } from '../modules/drain.ts';
+import { describeDropped, drainDroppedWorkers, droppedMachines, hasDropped, removeDroppedMachines, type DroppedMachines, type DroppedMachinesContext } from '../scale/machines.ts';
 import { etcdScaleChanges, joinMember, joiningInitialCluster, recordBootstrap, removeLeaver, type EtcdScaleChanges, type EtcdScaleContext } from '../scale/etcd.ts';
 import { createSshPool } from '../transport/pool.ts';
 import type { LoadedCluster } from './common.ts';
@@ -68,15 +70,48 @@ function scaleContext(input: ScaleInput, etcd: readonly Node[], staying: readonl
         run.inventory = full;
       }
     },
-    removeMachine: async (name) => {
-      const provider = await input.provider();
-      if (!provider.remove) return `the machine ${name} is left as it is (the ${provider.name} provider does not remove machines): remove it yourself`;
-      return provider.remove({ spec: cluster.spec, clusterDir: cluster.clusterDir, state: cluster.state, inventory: run.inventory, log: input.log, signal: run.signal }, name);
-    },
+    removeMachine: (name) => removeMachine(input, name),
     signal: run.signal,
     log: input.log,
     close: () => pool.closeAll(),
   };
+}
+
+async function removeMachine(input: ScaleInput, name: string): Promise<string> {
+  const { cluster, run } = input;
+  const provider = await input.provider();
+  if (!provider.remove) return `the machine ${name} is left as it is (the ${provider.name} provider does not remove machines): remove it yourself`;
+  return provider.remove({ spec: cluster.spec, clusterDir: cluster.clusterDir, state: cluster.state, inventory: run.inventory, log: input.log, signal: run.signal }, name);
+}
+
+/** Controllers and workers the spec dropped, or undefined when none (etcd members leave through pendingEtcdScale). */
+export function pendingMachineScale(cluster: LoadedCluster): DroppedMachines | undefined {
+  const etcdLeavers = pendingEtcdScale(cluster)?.leavers ?? [];
+  const dropped = droppedMachines(cluster.inventory.nodes, cluster.state, etcdLeavers);
+  return hasDropped(dropped) ? dropped : undefined;
+}
+
+export { describeDropped };
+
+function droppedContext(input: ScaleInput): DroppedMachinesContext {
+  const health = { run: input.run, signal: input.run.signal };
+  return {
+    state: input.cluster.state,
+    drain: (name) => drainNode(health, name, input.cluster.spec.versions.kubernetes, 'Bring the API back (hardway status), or put the worker back in the spec.'),
+    deleteNode: (name) => deleteNodeObject(health, name),
+    removeMachine: (name) => removeMachine(input, name),
+    log: input.log,
+  };
+}
+
+/** Why: a dropped worker's pods move before the run takes the routes to them away. */
+export async function drainDropped(input: ScaleInput, dropped: DroppedMachines): Promise<string[]> {
+  return drainDroppedWorkers(droppedContext(input), dropped);
+}
+
+/** Why: after the run no load balancer, route or certificate names them: their machines go. */
+export async function removeDropped(input: ScaleInput, dropped: DroppedMachines): Promise<string[]> {
+  return removeDroppedMachines(droppedContext(input), dropped);
 }
 
 async function runSelected(input: ScaleInput, names: readonly string[], nodes?: readonly string[]): Promise<void> {

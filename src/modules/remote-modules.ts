@@ -2,6 +2,7 @@
 import { commandModule } from './command.ts';
 import { copyModule } from './copy.ts';
 import { directoryModule } from './directory.ts';
+import { drainModule, uncordonModule } from './drain.ts';
 import { etcHostsModule } from './etc-hosts.ts';
 import { factsModule } from './facts.ts';
 import { hostnameModule } from './hostname.ts';
@@ -13,5 +14,5 @@ import { waitModule } from './wait.ts';
 
 /** Why: one list the registry spreads in, so adding a remote module is one line here. */
 export function remoteModules(): TaskModule<any>[] {
-  return [directoryModule, copyModule, templateModule, serviceModule, commandModule, waitModule, hostnameModule, etcHostsModule, factsModule, imageModule];
+  return [directoryModule, copyModule, templateModule, serviceModule, commandModule, waitModule, hostnameModule, etcHostsModule, factsModule, imageModule, drainModule, uncordonModule];
 }

@@ -4,16 +4,19 @@
 // workers, port-forward, logs, exec, a NodePort, a pod on worker-0 reaching a pod on worker-1 by
 // pod IP), a second `up` changes nothing and restarts nothing (kubelet and containerd included),
 // `rebuild worker-1` drains it and it returns Ready with its pods rescheduled, and destroy leaves
-// nothing of a worker behind (its cgroups included). Root and Linux only; real kubelet, kube-proxy,
+// nothing of a worker behind (its cgroups included). Scaling the workers through the spec: 2 -> 1
+// drains the dropped worker first (a disruption budget holds), deletes its Node and removes its
+// machine; 1 -> 2 brings a new one up Ready. A new kubelet binary is rolled out with a drain. Root and Linux only; real kubelet, kube-proxy,
 // containerd, runc and CNI plugins.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { machineName } from '../../src/providers/lab/names.ts';
+import { findNspawnPids } from '../../src/providers/lab/processes.ts';
 import { hardway, type CliResult } from '../helpers/cli.ts';
 import { artifactsDir, destroyAndCheck, eventually, expectConvergedUp, expectOk, freeSubnet, labSpec, requireRoot } from './lab-helpers.ts';
 
@@ -137,7 +140,92 @@ describe('lab: 1 controller + 2 workers running real pods', () => {
     });
     // The pods worker-1 had were drained away: the ones running now are new ones.
     for (const pod of onWorker1) expect(after.map((running) => running.name)).not.toContain(pod);
+    await kubectl('delete', 'pdb', 'web');
+  });
+
+  it('rolls a new kubelet binary out with a drain (cordon, evict, restart, uncordon); one web pod runs throughout', async () => {
+    const budget = { apiVersion: 'policy/v1beta1', kind: 'PodDisruptionBudget', metadata: { name: 'web' }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'web' } } } };
+    await kubectlWith(JSON.stringify(budget), 'apply', '-f', '-');
+    await eventually('the budget to allow one disruption', 60_000, async () => ((await kubectl('get', 'pdb', 'web', '-o', 'jsonpath={.status.disruptionsAllowed}')) === '1' ? true : undefined));
+    const onWorker0 = (await webPods()).filter((pod) => pod.node === 'worker-0').map((pod) => pod.name);
+    // worker-0's kubelet is not the wanted binary any more (as after a change of versions): the
+    // running kubelet keeps its inode, the file on disk differs.
+    const altered = await cli('ssh', 'worker-0', '--', 'cp /usr/local/bin/kubelet /usr/local/bin/.kubelet.old && printf x >> /usr/local/bin/.kubelet.old && mv /usr/local/bin/.kubelet.old /usr/local/bin/kubelet');
+    expectOk(altered);
+    let sampling = true;
+    const running: number[] = [];
+    const sampler = (async () => {
+      while (sampling) {
+        running.push((await webPods().catch(() => [])).filter((pod) => pod.phase === 'Running').length);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    })();
+    const up = await cli('--json', 'up', '--artifacts-dir', artifacts).finally(() => (sampling = false));
+    await sampler;
+    expectOk(up);
+    const results = JSON.parse(up.stdout).results as { step: string; node: string; task: string; status: string }[];
+    const upgrade = results.filter((result) => result.step === 'workers' && /kubectl (drain|uncordon)|new binary|new kubelet/.test(result.task));
+    expect(upgrade.map((result) => `${result.node} ${result.task}: ${result.status}`)).toEqual([
+      'worker-0 Cordon this worker and evict its pods (kubectl drain): changed',
+      'worker-0 Restart the kubelet on its new binary: changed',
+      'worker-0 Wait until the new kubelet is healthy: ok',
+      'worker-0 Let pods back onto this worker (kubectl uncordon): changed',
+    ]);
+    expect(running.length).toBeGreaterThan(10);
+    expect(Math.min(...running)).toBeGreaterThanOrEqual(1);
+    expect(await eventually('both workers Ready and schedulable', 120_000, async () => ((await readyNodes()).join(' ') === 'worker-0 worker-1' ? true : undefined))).toBe(true);
+    // The pods worker-0 had were evicted: none of them runs any more.
+    const now = (await webPods()).map((pod) => pod.name);
+    for (const pod of onWorker0) expect(now).not.toContain(pod);
+  });
+
+  it('drops worker-1 from the spec: drained first (one web pod runs throughout), its Node deleted, its machine removed', async () => {
+    const specPath = join(dir, 'cluster.yaml');
+    const spec = await readFile(specPath, 'utf8');
+    const budget = { apiVersion: 'policy/v1beta1', kind: 'PodDisruptionBudget', metadata: { name: 'web' }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'web' } } } };
+    await kubectlWith(JSON.stringify(budget), 'apply', '-f', '-');
+    await eventually('the budget to allow one disruption', 60_000, async () => ((await kubectl('get', 'pdb', 'web', '-o', 'jsonpath={.status.disruptionsAllowed}')) === '1' ? true : undefined));
+    await writeFile(specPath, spec.replace(/(  workers:\n    count: )2/, '$11'));
+    const plan = await cli('plan');
+    expectOk(plan);
+    expect(plan.stdout).toContain('drain worker worker-1 before the run');
+    let sampling = true;
+    const running: number[] = [];
+    const sampler = (async () => {
+      while (sampling) {
+        running.push((await webPods().catch(() => [])).filter((pod) => pod.phase === 'Running').length);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    })();
+    const up = await cli('up', '--artifacts-dir', artifacts).finally(() => (sampling = false));
+    await sampler;
+    expectOk(up);
+    expect(up.stdout).toMatch(/cordoned worker-1 and evicted \d+ pods from it/);
+    expect(up.stdout).toContain('deleted node worker-1 from the API server');
+    expect(up.stdout).toMatch(/removed lab node worker-1/);
+    expect(Math.min(...running)).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(await kubectl('get', 'nodes', '-o', 'json')).items.map((node: { metadata: { name: string } }) => node.metadata.name)).toEqual(['worker-0']);
+    const pods = await eventually('2 web pods Running on worker-0', 180_000, async () => {
+      const all = (await webPods()).filter((pod) => pod.phase === 'Running');
+      return all.length === 2 ? all : undefined;
+    });
+    expect(pods.map((pod) => pod.node)).toEqual(['worker-0', 'worker-0']);
+    expect(await findNspawnPids(machineName(name, 'worker-1'))).toEqual([]);
+    // worker-0 no longer routes to the pod range of the worker that went.
+    const routes = await cli('ssh', 'worker-0', '--', 'ip route show');
+    expect(routes.stdout).not.toContain('10.200.1.0/24');
+    await expectConvergedUp(cli, artifacts, [['worker-0', 'containerd kubelet kube-proxy hardway-pod-routes']]);
     await kubectl('delete', 'deployment', 'web');
     await kubectl('delete', 'pdb', 'web');
+  });
+
+  it('grows back to 2 workers: the new worker-1 registers with its own certificates and is Ready', async () => {
+    const specPath = join(dir, 'cluster.yaml');
+    await writeFile(specPath, (await readFile(specPath, 'utf8')).replace(/(  workers:\n    count: )1/, '$12'));
+    const up = await cli('up', '--artifacts-dir', artifacts);
+    expectOk(up);
+    expect(await eventually('worker-1 Ready', 180_000, async () => ((await readyNodes()).join(' ') === 'worker-0 worker-1' ? true : undefined))).toBe(true);
+    const routes = await cli('ssh', 'worker-0', '--', 'ip route show');
+    expect(routes.stdout).toMatch(/10\.200\.1\.0\/24 via \S+\.41/);
   });
 });

@@ -1,7 +1,10 @@
-// Scaling etcd through the spec, as an operator does it (issue 16): 3 -> 5 -> 3 members with
+// Scaling through the spec, as an operator does it (issue 16). etcd: 3 -> 5 -> 3 members with
 // `hardway up` after each edit of nodes.etcd.count, 10,000 keys kept and every member healthy at
 // each step; the members that stay are never restarted; the members dropped leave the cluster
-// before their machines go; a re-run changes nothing. Real etcd and control plane. Root and Linux.
+// before their machines go. Controllers: 2 -> 3 -> 2 behind haproxy with /healthz through the load
+// balancer polled every 100 ms throughout and no failed poll; the API server certificate's SANs
+// follow; a dropped controller leaves the load balancer before its machine goes. A re-run changes
+// nothing. Real etcd and control plane. Root and Linux.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,11 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { machineName } from '../../src/providers/lab/names.ts';
 import { findNspawnPids } from '../../src/providers/lab/processes.ts';
 import { hardway } from '../helpers/cli.ts';
-import { artifactsDir, destroyAndCheck, expectConvergedUp, expectOk, freeSubnet, labSpec, requireRoot, unitStarts } from './lab-helpers.ts';
+import { artifactsDir, destroyAndCheck, eventually, expectConvergedUp, expectOk, freeSubnet, labSpec, requireRoot, unitStarts } from './lab-helpers.ts';
 
 const KEYS = 10_000;
 
-describe('lab: etcd 3 -> 5 -> 3 through the spec', () => {
+describe('lab: etcd 3 -> 5 -> 3 and controllers 2 -> 3 -> 2 through the spec', () => {
   const name = `e2s${randomBytes(2).toString('hex')}`;
   let subnet = '';
   let dir = '';
@@ -38,9 +41,40 @@ describe('lab: etcd 3 -> 5 -> 3 through the spec', () => {
   const healthy = async (count: number) => ((await execa('sh', ['-c', 'etcdctl "$@" endpoint health 2>&1', 'etcdctl', `--endpoints=${endpoints(count)}`, `--cacert=${join(dir, 'pki/etcd-ca.pem')}`, `--cert=${join(dir, 'pki/etcd-healthcheck-client.pem')}`, `--key=${join(dir, 'pki/etcd-healthcheck-client-key.pem')}`], { env: { ETCDCTL_API: '3' }, reject: false })).stdout.match(/is healthy/g) ?? []).length;
   // The host's etcdctl (Debian's 3.4) has no --count-only: the JSON answer's count is the range's size.
   const keyCount = async (count: number) => (JSON.parse(await etcdctl(count, ['get', '/scale/', '--prefix', '--limit=1', '-w', 'json'])) as { count: number }).count;
-  const setCount = async (count: number) => {
+  const setCount = async (count: number, pool = 'etcd') => {
     const spec = await readFile(join(dir, 'cluster.yaml'), 'utf8');
-    await writeFile(join(dir, 'cluster.yaml'), spec.replace(/(  etcd:\n    count: )\d+/, `$1${count}`));
+    const edited = spec.replace(new RegExp(`(  ${pool}:\\n    count: )\\d+`), `$1${count}`);
+    expect(edited).not.toBe(spec);
+    await writeFile(join(dir, 'cluster.yaml'), edited);
+  };
+  const kubectl = async (...args: string[]) => (await execa('kubectl', ['--kubeconfig', join(dir, 'kubeconfigs/admin.kubeconfig'), ...args])).stdout.trim();
+  /** The IP SANs of the API server certificate on the workstation. */
+  const apiserverSANs = async () => (await execa('openssl', ['x509', '-noout', '-ext', 'subjectAltName', '-in', join(dir, 'pki/kube-apiserver.pem')])).stdout;
+  const haproxyServers = async () => {
+    const config = await cli('ssh', 'lb-0', '--', 'cat /etc/haproxy/haproxy.cfg');
+    expectOk(config);
+    return [...config.stdout.matchAll(/^\s*server (\S+) /gm)].map((match) => match[1]);
+  };
+  /** `hardway up` while a client polls /healthz through the load balancer every 100 ms. */
+  const upWhilePolling = async () => {
+    let polling = true;
+    const polls = { ok: 0, failed: [] as string[] };
+    const poller = (async () => {
+      while (polling) {
+        const started = Date.now();
+        try {
+          await execa('curl', ['-fsS', '-m', '5', '--cacert', join(dir, 'pki/ca.pem'), '--cert', join(dir, 'pki/admin.pem'), '--key', join(dir, 'pki/admin-key.pem'), `https://${subnet}.30:6443/healthz`]);
+          polls.ok++;
+        } catch (error) {
+          polls.failed.push(`${new Date().toISOString()} ${(error as Error).message.slice(0, 300)}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, 100 - (Date.now() - started))));
+      }
+    })();
+    const up = await cli('up', '--artifacts-dir', artifacts).finally(() => (polling = false));
+    await poller;
+    console.info(`/healthz through the load balancer every 100 ms during up: ${polls.ok} ok, ${polls.failed.length} failed`);
+    return { up, polls };
   };
   const etcdStarts = (nodes: string[]) => unitStarts(cli, nodes.map((node) => [node, 'etcd'] as const));
 
@@ -49,9 +83,9 @@ describe('lab: etcd 3 -> 5 -> 3 through the spec', () => {
     subnet = await freeSubnet('10.248');
     artifacts = await artifactsDir();
     dir = await mkdtemp(join(tmpdir(), 'hardway-scale-e2e-'));
-    // The HA example with one controller reached directly: the etcd members are what changes.
-    const spec = (await labSpec('cluster.yaml', name, subnet)).replace(/  controllers:\n    count: 2/, '  controllers:\n    count: 1').replace(/loadBalancer:\n(?:  #.*\n)*  type: haproxy\n  port: 6443\n  ip: [\d.]+/, 'loadBalancer:\n  type: none\n  port: 6443');
-    expect(spec).toContain('type: none');
+    // The HA example: 3 etcd members, 2 controllers behind haproxy.
+    const spec = await labSpec('cluster.yaml', name, subnet);
+    expect(spec).toMatch(/  controllers:\n    count: 2/);
     await writeFile(join(dir, 'cluster.yaml'), spec);
   });
 
@@ -107,5 +141,44 @@ describe('lab: etcd 3 -> 5 -> 3 through the spec', () => {
     expect(await etcdStarts(['etcd-0', 'etcd-1', 'etcd-2'])).toEqual(before);
     for (const gone of ['etcd-3', 'etcd-4']) expect(await findNspawnPids(machineName(name, gone))).toEqual([]);
     await expectConvergedUp(cli, artifacts, ['etcd-0', 'etcd-1', 'etcd-2'].map((node) => [node, 'etcd'] as const));
+  });
+
+  it('grows to 3 controllers: the new one joins the load balancer once ready, the SANs follow, no poll fails', async () => {
+    expect(await haproxyServers()).toEqual(['controller-0', 'controller-1']);
+    expect(await apiserverSANs()).not.toContain(`IP Address:${subnet}.12`);
+    await setCount(3, 'controllers');
+    const { up, polls } = await upWhilePolling();
+    expectOk(up);
+    expect(polls.failed).toEqual([]);
+    expect(polls.ok).toBeGreaterThan(100);
+    expect(await haproxyServers()).toEqual(['controller-0', 'controller-1', 'controller-2']);
+    expect(await apiserverSANs()).toContain(`IP Address:${subnet}.12`);
+    // It serves, with the certificate that names it.
+    const direct = await execa('curl', ['-fsS', '--cacert', join(dir, 'pki/ca.pem'), `https://${subnet}.12:6443/readyz`]);
+    expect(direct.stdout).toBe('ok');
+    await eventually('the kubernetes Service to list 3 API servers', 60_000, async () =>
+      (await kubectl('get', 'endpoints', 'kubernetes', '-o', 'jsonpath={.subsets[*].addresses[*].ip}')).split(' ').length === 3 ? true : undefined,
+    );
+    await expectConvergedUp(cli, artifacts, ['controller-0', 'controller-1', 'controller-2'].map((node) => [node, 'kube-apiserver kube-controller-manager kube-scheduler'] as const));
+  });
+
+  it('shrinks to 2 controllers: the dropped one leaves the load balancer, then its machine goes; no poll fails', async () => {
+    await setCount(2, 'controllers');
+    const plan = await cli('plan');
+    expectOk(plan);
+    expect(plan.stdout).toContain('take controller controller-2 out of the load balancer');
+    const { up, polls } = await upWhilePolling();
+    expectOk(up);
+    expect(polls.failed).toEqual([]);
+    expect(polls.ok).toBeGreaterThan(100);
+    expect(up.stdout).toMatch(/removed lab node controller-2/);
+    expect(await haproxyServers()).toEqual(['controller-0', 'controller-1']);
+    expect(await apiserverSANs()).not.toContain(`IP Address:${subnet}.12`);
+    expect(await findNspawnPids(machineName(name, 'controller-2'))).toEqual([]);
+    await eventually('the kubernetes Service to list 2 API servers', 60_000, async () =>
+      (await kubectl('get', 'endpoints', 'kubernetes', '-o', 'jsonpath={.subsets[*].addresses[*].ip}')).split(' ').sort().join(' ') === `${subnet}.10 ${subnet}.11` ? true : undefined,
+    );
+    // Nothing is owed to the machine that went: status and a re-run see two controllers.
+    await expectConvergedUp(cli, artifacts, ['controller-0', 'controller-1'].map((node) => [node, 'kube-apiserver kube-controller-manager kube-scheduler'] as const));
   });
 });

@@ -114,6 +114,7 @@ APISERVER_FLAGS = {
     "service-account-signing-key-file": STRING,
     "service-cluster-ip-range": CIDRS,
     "service-node-port-range": PORT_RANGE,
+    "shutdown-delay-duration": DURATION,
     "tls-cert-file": STRING,
     "tls-private-key-file": STRING,
     "v": INT,
@@ -894,7 +895,15 @@ def forbidden(user, path):
         403, "Forbidden", 'forbidden: User "%s" cannot get path "%s"' % (user, path))
 
 
-def serve_forever(server, name):
+def duration_seconds(value):
+    """A Go duration as seconds (the forms DURATION_RE accepts)."""
+    units = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+    return sum(float(number) * units[unit] for number, _, unit in re.findall(r"(\d+(\.\d+)?)(ns|us|ms|s|m|h)", value))
+
+
+def serve_forever(server, name, stopping=None, delay_seconds=0):
+    """Serve until SIGTERM; like kube-apiserver's --shutdown-delay-duration, keep serving (with
+    `stopping` set, so /readyz fails) for delay_seconds before the port closes."""
     info("Serving securely on %s:%d (%s)" % (server.server_address[0], server.server_address[1], name))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -908,6 +917,10 @@ def serve_forever(server, name):
     signal.signal(signal.SIGINT, handle_signal)
     while not stop.wait(1):
         pass
+    if stopping is not None and delay_seconds > 0:
+        stopping.set()
+        info("/readyz answers 500 for %gs before the port closes (--shutdown-delay-duration)" % delay_seconds)
+        time.sleep(delay_seconds)
     server.shutdown()
     return 0
 
@@ -1010,6 +1023,8 @@ class ApiServer:
         self.etcd_servers = flags["etcd-servers"]
         self.etcd_state = (0.0, False, "not checked")
         self.etcd_lock = threading.Lock()
+        # Set once SIGTERM arrived and --shutdown-delay-duration runs: /readyz fails, the rest serves.
+        self.stopping = threading.Event()
 
     def validate(self):
         f = self.flags
@@ -1140,6 +1155,7 @@ class ApiServer:
             checks = [("ping", True), ("log", True), ("etcd", self.etcd_ok())]
             if path.startswith("/readyz"):
                 checks.append(("informer-sync", True))
+                checks.append(("shutdown", not self.stopping.is_set()))
             return health_response(path, parsed.query, checks)
         if path in ("/version", "/version/"):
             return 200, "application/json", self.version_json()
@@ -1169,7 +1185,8 @@ class ApiServer:
         bind = self.flags.get("bind-address", "0.0.0.0")
         port = self.flags.get("secure-port", 6443)
         server = listen(self, bind, port, self.serving, "kube-apiserver")
-        return serve_forever(server, "kube-apiserver")
+        delay = duration_seconds(self.flags.get("shutdown-delay-duration", "0s"))
+        return serve_forever(server, "kube-apiserver", self.stopping, delay)
 
 
 def go_arch():

@@ -186,13 +186,28 @@ describe('the stand-ins accept the rendered flags', () => {
 });
 
 describe('haproxy.cfg', () => {
-  it('sends the LB port to every controller on 6443 with TLS health checks of /healthz', () => {
+  it('sends the LB port to every controller on 6443 with TLS health checks of /readyz', () => {
     const config = renderUnit(customNetwork, 'haproxy.cfg', nodesOf(customNetwork).lb()[0]);
     expect(config).toMatch(/^\s+bind \*:8443 /m);
     const servers = [...config.matchAll(/^\s+server (\S+) (\S+) check$/gm)].map((match) => [match[1], match[2]]);
     expect(servers).toEqual(nodesOf(customNetwork).controllers().map((node) => [node.name, `${node.internalIP}:6443`]));
-    expect(config).toContain('option httpchk GET /healthz');
+    expect(config).toContain('option httpchk GET /readyz');
     expect(config).toMatch(/default-server .*check-ssl verify none/);
+  });
+
+  it('takes a stopping apiserver out before its port closes: its shutdown delay outlasts haproxy noticing', () => {
+    const config = renderUnit(customNetwork, 'haproxy.cfg', nodesOf(customNetwork).lb()[0]);
+    const check = /default-server inter (\d+)s fall (\d+)/.exec(config);
+    expect(check).not.toBeNull();
+    // haproxy marks a server down after `fall` failed checks `inter` apart (plus one check's timeout).
+    const noticedWithin = Number(check![1]) * Number(check![2]) + Number(/timeout check (\d+)s/.exec(config)?.[1] ?? NaN) / 3;
+    const controller = nodesOf(customNetwork).controllers()[0]!;
+    const unit = renderUnit(customNetwork, 'kube-apiserver.service', controller);
+    const delay = Number(/--shutdown-delay-duration=(\d+)s/.exec(unit)?.[1] ?? NaN);
+    const stopTimeout = Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)?.[1] ?? NaN);
+    expect(delay).toBeGreaterThan(noticedWithin);
+    // systemd must not kill it before the delay and the in-flight requests are over.
+    expect(stopTimeout).toBeGreaterThan(delay + 10);
   });
 
   it('is a configuration haproxy accepts', async () => {
