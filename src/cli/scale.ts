@@ -10,6 +10,7 @@ import { runExitCode } from '../engine/recap.ts';
 import { runSteps, type RendererChoice, type RunReport } from '../engine/runner.ts';
 import { describeMissing, selectSteps } from '../engine/select.ts';
 import { AlreadyReported, UsageError } from '../errors.ts';
+import { readLabState } from '../providers/lab/state.ts';
 import type { Provider } from '../providers/provider.ts';
 import { findHealthyPeer } from '../rebuild/peer.ts';
 import { listMembers } from '../rebuild/members.ts';
@@ -73,6 +74,7 @@ function scaleContext(input: ScaleInput, etcd: readonly Node[], staying: readonl
     removeMachine: (name) => removeMachine(input, name),
     signal: run.signal,
     log: input.log,
+    record: (entry) => run.transcript?.add(entry),
     close: () => pool.closeAll(),
   };
 }
@@ -81,7 +83,16 @@ async function removeMachine(input: ScaleInput, name: string): Promise<string> {
   const { cluster, run } = input;
   const provider = await input.provider();
   if (!provider.remove) return `the machine ${name} is left as it is (the ${provider.name} provider does not remove machines): remove it yourself`;
-  return provider.remove({ spec: cluster.spec, clusterDir: cluster.clusterDir, state: cluster.state, inventory: run.inventory, log: input.log, signal: run.signal }, name);
+  // The spec no longer lists it: its address is what the provider recorded.
+  const address = cluster.state.data.providerFacts.sshAddresses?.[name] ?? readLabState(cluster.state)?.nodes[name]?.ip;
+  const line = await provider.remove({ spec: cluster.spec, clusterDir: cluster.clusterDir, state: cluster.state, inventory: run.inventory, log: input.log, signal: run.signal }, name);
+  // A machine made again at that address later has a new host key: the old pin must go with it.
+  if (address) {
+    const pool = createSshPool({ clusterDir: cluster.clusterDir, ssh: cluster.spec.ssh, env: process.env, log: input.log });
+    await pool.forget({ name, roles: [], internalIP: address, sshAddress: address, sshPort: cluster.spec.ssh.port, user: cluster.spec.ssh.user });
+    await pool.closeAll();
+  }
+  return line;
 }
 
 /** Controllers and workers the spec dropped, or undefined when none (etcd members leave through pendingEtcdScale). */
@@ -101,6 +112,7 @@ function droppedContext(input: ScaleInput): DroppedMachinesContext {
     deleteNode: (name) => deleteNodeObject(health, name),
     removeMachine: (name) => removeMachine(input, name),
     log: input.log,
+    record: (entry) => input.run.transcript?.add(entry),
   };
 }
 

@@ -118,6 +118,13 @@ export function decideUncordon(name: string, facts: NodeScheduling): CheckResult
 const KUBECTL = 'kubectl --kubeconfig kubeconfigs/admin.kubeconfig';
 const noArgs = z.strictObject({});
 
+/** The kubectl lines a person types on the workstation for the same work (explain, transcripts). */
+export const kubectlLines = {
+  drain: (name: string) => `${KUBECTL} drain ${shellQuote(name)} --ignore-daemonsets --delete-emptydir-data --force --timeout=${DRAIN_TIMEOUT_MS / 1000}s`,
+  uncordon: (name: string) => `${KUBECTL} uncordon ${shellQuote(name)}`,
+  deleteNode: (name: string) => `${KUBECTL} delete node ${shellQuote(name)} --ignore-not-found`,
+};
+
 /** Why: replacing a kubelet under running pods is what `kubectl drain` exists for; PDBs hold. */
 export const drainModule = defineModule({
   name: 'drain',
@@ -133,7 +140,7 @@ export const drainModule = defineModule({
     return { changed: true, reason: await drainNode({ run: ctx.run, signal: ctx.signal }, node.name, ctx.run.spec.versions.kubernetes, 'Check the PodDisruptionBudgets that refuse it (kubectl get pdb -A), or make room on the other workers.') };
   },
   describe(ctx) {
-    return [ON_WORKSTATION, `${KUBECTL} drain ${shellQuote(ctx.node?.name ?? 'NODE')} --ignore-daemonsets --delete-emptydir-data --force --timeout=${DRAIN_TIMEOUT_MS / 1000}s`];
+    return [ON_WORKSTATION, kubectlLines.drain(ctx.node?.name ?? 'NODE')];
   },
 });
 
@@ -153,6 +160,6 @@ export const uncordonModule = defineModule({
     return { changed: result === 'changed', reason: result === 'changed' ? `uncordoned ${node.name}` : `${node.name} was schedulable` };
   },
   describe(ctx) {
-    return [ON_WORKSTATION, `${KUBECTL} uncordon ${shellQuote(ctx.node?.name ?? 'NODE')}`];
+    return [ON_WORKSTATION, kubectlLines.uncordon(ctx.node?.name ?? 'NODE')];
   },
 });

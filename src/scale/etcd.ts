@@ -4,11 +4,12 @@
 // is promoted and waited healthy before the next. A member the spec no longer lists is removed
 // from the cluster (refused when the rest would lose quorum) and only then is its machine removed.
 // The members that stay keep the unit they started with, so they restart for nothing.
+import type { TranscriptEntry } from '../engine/context.ts';
 import { TaskError } from '../errors.ts';
 import type { Node } from '../inventory/node.ts';
 import { LOCAL, type StateStore } from '../engine/state.ts';
 import { joinedEtcdMembers } from '../engine/vars.ts';
-import { ETCD_DATA_DIR, type EtcdPeer } from '../rebuild/etcdctl.ts';
+import { ETCD_DATA_DIR, LOCAL_ENDPOINT, etcdctlCommand, type EtcdPeer } from '../rebuild/etcdctl.ts';
 import { peerURLOf, type EtcdMember } from '../rebuild/member-list.ts';
 import { addMember, endpointHealth, listMembers, promoteWhenCaughtUp, removeMember, waitMemberHealthy } from '../rebuild/members.ts';
 import { learnerSupported } from '../rebuild/membership-decisions.ts';
@@ -77,7 +78,45 @@ export interface EtcdScaleContext {
   removeMachine: (name: string) => Promise<string>;
   signal: AbortSignal;
   log: (line: string) => void;
+  /** The shell equivalent of a membership change, for --transcript (what ran, as etcdctl on the peer). */
+  record?: (entry: TranscriptEntry) => void;
 }
+
+/**
+ * The transcript's pseudo-steps, in the order a replay needs them: a member is added before its
+ * etcd step, promoted after it, and members leave after the run.
+ */
+export const ETCD_JOIN = 'etcd-join';
+export const ETCD_PROMOTE = 'etcd-promote';
+export const ETCD_LEAVE = 'etcd-leave';
+
+/** The ID of the member with this peer URL or name, as a replayed script finds it (IDs differ per cluster). */
+function memberIdBy(column: 'peer URL' | 'name', value: string): string {
+  const field = column === 'name' ? 3 : 4;
+  return `"$(${etcdctlCommand([LOCAL_ENDPOINT], ['member', 'list'])} | awk -F', ' '$${field} == "${value}" { print $1 }')"`;
+}
+
+/** Why: the transcript shows a membership change as the etcdctl line a person runs on the peer. */
+export const membershipEntries = {
+  join: (peer: string, node: { name: string; internalIP: string }, learner: boolean): TranscriptEntry => ({
+    step: ETCD_JOIN,
+    task: `Add ${node.name} to the running etcd cluster${learner ? ' as a learner' : ''} (before its etcd step)`,
+    node: peer,
+    commands: [etcdctlCommand([LOCAL_ENDPOINT], ['member', 'add', node.name, `--peer-urls=${peerURLOf(node)}`, ...(learner ? ['--learner'] : [])])],
+  }),
+  promote: (peer: string, node: { name: string; internalIP: string }): TranscriptEntry => ({
+    step: ETCD_PROMOTE,
+    task: `Promote ${node.name} to a voting member once it caught up`,
+    node: peer,
+    commands: [`${etcdctlCommand([LOCAL_ENDPOINT], ['member', 'promote'])} ${memberIdBy('peer URL', peerURLOf(node))}`],
+  }),
+  leave: (peer: string, name: string): TranscriptEntry => ({
+    step: ETCD_LEAVE,
+    task: `Remove ${name} from the etcd cluster (the spec dropped it)`,
+    node: peer,
+    commands: [`${etcdctlCommand([LOCAL_ENDPOINT], ['member', 'remove'])} ${memberIdBy('name', name)}`],
+  }),
+};
 
 const PROMOTE_MS = 120_000;
 const HEALTHY_MS = 120_000;
@@ -112,7 +151,9 @@ async function joinOne(ctx: EtcdScaleContext, node: Node): Promise<string> {
     // A machine that never was a member: any data dir there would make etcd exit.
     const transport = await ctx.pool.get(node, ctx.signal);
     await transport.exec(`systemctl stop etcd 2>/dev/null || true; rm -rf ${ETCD_DATA_DIR}`, { signal: ctx.signal });
-    const id = await addMember(peer, node, learnerSupported(ctx.etcdVersion), ctx.signal);
+    const learner = learnerSupported(ctx.etcdVersion);
+    const id = await addMember(peer, node, learner, ctx.signal);
+    ctx.record?.(membershipEntries.join(peer.node.name, node, learner));
     member = (await listMembers(peer, ctx.signal)).find((candidate) => candidate.id === id);
     if (!member) throw new TaskError(`etcd accepted ${node.name} as member ${id} but does not list it`, { node: node.name, step: 'etcd' });
   }
@@ -130,7 +171,10 @@ async function joinOne(ctx: EtcdScaleContext, node: Node): Promise<string> {
     stop.abort(new Error('the etcd step failed'));
     throw error;
   }
-  await promotion;
+  const promoted = await promotion;
+  if (promoted.outcome === 'promoted') {
+    ctx.record?.(membershipEntries.promote(peer.node.name, node));
+  }
   await waitMemberHealthy(peer, node, { signal: ctx.signal, timeoutMs: HEALTHY_MS, step: 'etcd' });
   const count = (await listMembers(peer, ctx.signal)).length;
   return `${node.name} joined etcd as member ${member.id} (${count} members)`;
@@ -160,6 +204,7 @@ async function removeOne(ctx: EtcdScaleContext, name: string): Promise<string[]>
       throw new TaskError(`refusing to remove etcd member ${name}: ${verdict.reason}`, { node: name, step: 'etcd' }, { hint: 'Bring the unhealthy members back first (hardway status, hardway rebuild NODE), then run hardway up again.' });
     }
     await removeMember(peer, member.id, ctx.signal);
+    ctx.record?.(membershipEntries.leave(peer.node.name, name));
     lines.push(`removed etcd member ${member.id} (${name}) via ${peer.node.name}`);
   } else {
     lines.push(`${name} is no longer an etcd member`);

@@ -7,8 +7,10 @@
 // the routes to its pods still exist; the run then takes a controller out of the load balancer
 // and every route to the worker off the other nodes; only after it is the worker's Node object
 // deleted and the machine removed.
+import type { TranscriptEntry } from '../engine/context.ts';
 import type { Node } from '../inventory/node.ts';
 import { LOCAL, type StateStore } from '../engine/state.ts';
+import { kubectlLines } from '../modules/drain.ts';
 
 /** The step whose record says a machine of that role was built. */
 const BUILT_BY = { controller: 'control-plane', worker: 'workers' } as const;
@@ -49,13 +51,20 @@ export interface DroppedMachinesContext {
   deleteNode: (name: string) => Promise<string>;
   removeMachine: (name: string) => Promise<string>;
   log: (line: string) => void;
+  /** For --transcript: what was done, as the commands a person types on the workstation. */
+  record?: (entry: TranscriptEntry) => void;
 }
+
+/** The transcript's pseudo-steps: before the run's first step, and after its last. */
+export const DRAIN_DROPPED = 'drain-dropped';
+export const REMOVE_DROPPED = 'remove-dropped';
 
 /** Why: a worker's pods move while the routes to them still exist, before the run takes those away. */
 export async function drainDroppedWorkers(ctx: DroppedMachinesContext, dropped: DroppedMachines): Promise<string[]> {
   const lines: string[] = [];
   for (const name of dropped.workers) {
     const line = await ctx.drain(name);
+    ctx.record?.({ step: DRAIN_DROPPED, task: `Drain ${name}, which the spec dropped`, node: undefined, commands: [kubectlLines.drain(name)] });
     ctx.log(line);
     lines.push(line);
   }
@@ -68,14 +77,17 @@ export async function removeDroppedMachines(ctx: DroppedMachinesContext, dropped
   const say = (line: string) => {
     ctx.log(line);
     lines.push(line);
+    return line;
   };
+  const removed = (name: string, line: string) => ctx.record?.({ step: REMOVE_DROPPED, task: `Remove the machine ${name}`, node: undefined, commands: [`# ${line}`] });
   for (const name of dropped.workers) {
     say(await ctx.deleteNode(name));
-    say(await ctx.removeMachine(name));
+    ctx.record?.({ step: REMOVE_DROPPED, task: `Delete the Node object of ${name}`, node: undefined, commands: [kubectlLines.deleteNode(name)] });
+    removed(name, say(await ctx.removeMachine(name)));
     await forget(ctx.state, name);
   }
   for (const name of dropped.controllers) {
-    say(await ctx.removeMachine(name));
+    removed(name, say(await ctx.removeMachine(name)));
     await forget(ctx.state, name);
   }
   return lines;

@@ -20,6 +20,9 @@ import { etcHostsModule } from '../../src/modules/etc-hosts.ts';
 import type { TaskModule } from '../../src/modules/module.ts';
 import { templateModule } from '../../src/modules/template.ts';
 import { waitModule } from '../../src/modules/wait.ts';
+import { kubectlLines } from '../../src/modules/drain.ts';
+import { membershipEntries } from '../../src/scale/etcd.ts';
+import { DRAIN_DROPPED, REMOVE_DROPPED } from '../../src/scale/machines.ts';
 import { loadStepGraph } from '../../src/cli/steps.ts';
 import { hostsOf } from '../../src/engine/select.ts';
 import { conditionUnmet } from '../../src/engine/when.ts';
@@ -185,6 +188,26 @@ describe('a whole transcript', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('shows scaling as a replay needs it: member add before the etcd step, promote after, removals and drains as kubectl and etcdctl lines', async () => {
+    const peer = node();
+    const joiner = { name: 'etcd-3', internalIP: '10.240.0.23' };
+    const text = renderTranscript({ spec, clusterDir: '/srv/c', nodes: [peer, node({ name: 'etcd-3', internalIP: '10.240.0.23', sshAddress: '10.240.0.23' })], dryRun: false }, [
+      { step: DRAIN_DROPPED, task: 'Drain worker-1, which the spec dropped', node: undefined, commands: [kubectlLines.drain('worker-1')] },
+      membershipEntries.join('etcd-0', joiner, true),
+      { step: 'etcd', task: 'Enable and start etcd', node: 'etcd-3', commands: ['systemctl enable --now etcd'] },
+      membershipEntries.promote('etcd-0', joiner),
+      membershipEntries.leave('etcd-0', 'etcd-4'),
+      { step: REMOVE_DROPPED, task: 'Delete the Node object of worker-1', node: undefined, commands: [kubectlLines.deleteNode('worker-1')] },
+    ]);
+    expect(text).toContain('steps=(drain-dropped etcd-join etcd etcd-promote etcd-leave remove-dropped)\n');
+    expect(text).toContain('member add etcd-3 --peer-urls=https://10.240.0.23:2380 --learner');
+    // The ID differs in every cluster: the replay looks it up by peer URL (or name) on the peer.
+    expect(text).toContain(`member promote \\"\\$(env ETCDCTL_API=3`);
+    expect(text).toContain(`awk -F', ' '\\$4 == \\"https://10.240.0.23:2380\\" { print \\$1 }')`);
+    expect(text).toContain('kubectl --kubeconfig kubeconfigs/admin.kubeconfig drain worker-1 --ignore-daemonsets --delete-emptydir-data --force');
+    expect(await lint(text)).toBe('');
   });
 
   const controlPlaneSteps = 'infra pki kubeconfigs encryption hosts binaries etcd control-plane loadbalancer kubelet-access';

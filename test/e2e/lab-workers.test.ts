@@ -168,6 +168,7 @@ describe('lab: 1 controller + 2 workers running real pods', () => {
     expect(upgrade.map((result) => `${result.node} ${result.task}: ${result.status}`)).toEqual([
       'worker-0 Cordon this worker and evict its pods (kubectl drain): changed',
       'worker-0 Restart the kubelet on its new binary: changed',
+      'worker-0 Restart kube-proxy on its new binary: changed',
       'worker-0 Wait until the new kubelet is healthy: ok',
       'worker-0 Let pods back onto this worker (kubectl uncordon): changed',
     ]);
