@@ -48,6 +48,27 @@ describe('lab: 1 controller + 2 workers running real pods', () => {
     return listing.items.map((pod) => ({ name: pod.metadata.name, node: pod.spec.nodeName ?? '', phase: pod.status.phase }));
   };
 
+  /** A disruption budget keeping one web pod: a drain must evict, never delete. */
+  const keepOneWebPod = async () => {
+    const budget = { apiVersion: 'policy/v1beta1', kind: 'PodDisruptionBudget', metadata: { name: 'web' }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'web' } } } };
+    await kubectlWith(JSON.stringify(budget), 'apply', '-f', '-');
+    await eventually('the budget to allow one disruption', 60_000, async () => ((await kubectl('get', 'pdb', 'web', '-o', 'jsonpath={.status.disruptionsAllowed}')) === '1' ? true : undefined));
+  };
+  /** Runs the command while counting the Running web pods every 250 ms. */
+  const sampleRunningWebPods = async (command: () => Promise<CliResult>) => {
+    let sampling = true;
+    const running: number[] = [];
+    const sampler = (async () => {
+      while (sampling) {
+        running.push((await webPods().catch(() => [])).filter((pod) => pod.phase === 'Running').length);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    })();
+    const result = await command().finally(() => (sampling = false));
+    await sampler;
+    return { result, running };
+  };
+
   beforeAll(async () => {
     requireRoot();
     subnet = await freeSubnet('10.246');
@@ -115,20 +136,8 @@ describe('lab: 1 controller + 2 workers running real pods', () => {
     const onWorker1 = placed.filter((pod) => pod.node === 'worker-1').map((pod) => pod.name);
     expect(onWorker1.length).toBeGreaterThan(0);
     // A disruption budget (policy/v1beta1: the cluster is 1.20): the drain evicts, so one web pod runs throughout.
-    const budget = { apiVersion: 'policy/v1beta1', kind: 'PodDisruptionBudget', metadata: { name: 'web' }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'web' } } } };
-    await kubectlWith(JSON.stringify(budget), 'apply', '-f', '-');
-    await eventually('the budget to allow one disruption', 30_000, async () => ((await kubectl('get', 'pdb', 'web', '-o', 'jsonpath={.status.disruptionsAllowed}')) === '1' ? true : undefined));
-    let sampling = true;
-    const running: number[] = [];
-    const sampler = (async () => {
-      while (sampling) {
-        running.push((await webPods().catch(() => [])).filter((pod) => pod.phase === 'Running').length);
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-    })();
-
-    const rebuilt = await cli('rebuild', 'worker-1', '--yes').finally(() => (sampling = false));
-    await sampler;
+    await keepOneWebPod();
+    const { result: rebuilt, running } = await sampleRunningWebPods(() => cli('rebuild', 'worker-1', '--yes'));
     expectOk(rebuilt);
     expect(rebuilt.stdout).toMatch(/cordoned worker-1 and evicted \d+ pods from it/);
     expect(running.length).toBeGreaterThan(10);
@@ -144,24 +153,13 @@ describe('lab: 1 controller + 2 workers running real pods', () => {
   });
 
   it('rolls a new kubelet binary out with a drain (cordon, evict, restart, uncordon); one web pod runs throughout', async () => {
-    const budget = { apiVersion: 'policy/v1beta1', kind: 'PodDisruptionBudget', metadata: { name: 'web' }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'web' } } } };
-    await kubectlWith(JSON.stringify(budget), 'apply', '-f', '-');
-    await eventually('the budget to allow one disruption', 60_000, async () => ((await kubectl('get', 'pdb', 'web', '-o', 'jsonpath={.status.disruptionsAllowed}')) === '1' ? true : undefined));
+    await keepOneWebPod();
     const onWorker0 = (await webPods()).filter((pod) => pod.node === 'worker-0').map((pod) => pod.name);
     // worker-0's kubelet is not the wanted binary any more (as after a change of versions): the
     // running kubelet keeps its inode, the file on disk differs.
     const altered = await cli('ssh', 'worker-0', '--', 'cp /usr/local/bin/kubelet /usr/local/bin/.kubelet.old && printf x >> /usr/local/bin/.kubelet.old && mv /usr/local/bin/.kubelet.old /usr/local/bin/kubelet');
     expectOk(altered);
-    let sampling = true;
-    const running: number[] = [];
-    const sampler = (async () => {
-      while (sampling) {
-        running.push((await webPods().catch(() => [])).filter((pod) => pod.phase === 'Running').length);
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-    })();
-    const up = await cli('--json', 'up', '--artifacts-dir', artifacts).finally(() => (sampling = false));
-    await sampler;
+    const { result: up, running } = await sampleRunningWebPods(() => cli('--json', 'up', '--artifacts-dir', artifacts));
     expectOk(up);
     const results = JSON.parse(up.stdout).results as { step: string; node: string; task: string; status: string }[];
     const upgrade = results.filter((result) => result.step === 'workers' && /kubectl (drain|uncordon)|new binary|new kubelet/.test(result.task));
@@ -183,23 +181,12 @@ describe('lab: 1 controller + 2 workers running real pods', () => {
   it('drops worker-1 from the spec: drained first (one web pod runs throughout), its Node deleted, its machine removed', async () => {
     const specPath = join(dir, 'cluster.yaml');
     const spec = await readFile(specPath, 'utf8');
-    const budget = { apiVersion: 'policy/v1beta1', kind: 'PodDisruptionBudget', metadata: { name: 'web' }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'web' } } } };
-    await kubectlWith(JSON.stringify(budget), 'apply', '-f', '-');
-    await eventually('the budget to allow one disruption', 60_000, async () => ((await kubectl('get', 'pdb', 'web', '-o', 'jsonpath={.status.disruptionsAllowed}')) === '1' ? true : undefined));
+    await keepOneWebPod();
     await writeFile(specPath, spec.replace(/(  workers:\n    count: )2/, '$11'));
     const plan = await cli('plan');
     expectOk(plan);
     expect(plan.stdout).toContain('drain worker worker-1 before the run');
-    let sampling = true;
-    const running: number[] = [];
-    const sampler = (async () => {
-      while (sampling) {
-        running.push((await webPods().catch(() => [])).filter((pod) => pod.phase === 'Running').length);
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-    })();
-    const up = await cli('up', '--artifacts-dir', artifacts).finally(() => (sampling = false));
-    await sampler;
+    const { result: up, running } = await sampleRunningWebPods(() => cli('up', '--artifacts-dir', artifacts));
     expectOk(up);
     expect(up.stdout).toMatch(/cordoned worker-1 and evicted \d+ pods from it/);
     expect(up.stdout).toContain('deleted node worker-1 from the API server');
