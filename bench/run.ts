@@ -1,5 +1,5 @@
 // `npm run bench`: every benchmark in turn, each printing its figures next to a peer measured in
-// the same run (openssl, scp, OpenSSH). Lab benchmarks need root; without it they are reported as
+// the same run (openssl, scp, OpenSSH, Ansible). Lab benchmarks need root; without it they are reported as
 // not run, never as figures.
 import { benchPki, formatPkiBench } from './pki.ts';
 import { formatTransferBench, transferBench } from './transfer.ts';
@@ -15,6 +15,8 @@ if (isRoot) {
   console.log(formatProvisionBench(await benchProvision([[1, 1], [2, 3], [3, 5]], 3)));
   const { benchRebuild, formatRebuildBench } = await import('./rebuild.ts');
   console.log(formatRebuildBench(await benchRebuild(3)));
+  const { benchAnsible } = await import('./ansible.ts');
+  await benchAnsible(3);
 } else {
-  console.log('provision and rebuild benchmarks: not run (they build lab clusters and need root)');
+  console.log('provision, rebuild and Ansible benchmarks: not run (they build lab clusters and need root)');
 }

@@ -18,7 +18,7 @@ import type { TransportPool } from '../transport/transport.ts';
 
 /** What the spec asks of etcd's membership, compared with what was built. */
 export interface EtcdScaleChanges {
-  /** Members of the spec that never ran the etcd step, while others did: they join a running cluster. */
+  /** Members of the spec the etcd step never ran on, while it ran on others: they join a running cluster. */
   joiners: Node[];
   /** Names that ran the etcd step but the spec no longer lists: they leave the cluster. */
   leavers: string[];
@@ -29,7 +29,10 @@ export interface EtcdScaleChanges {
 /** Why: scaling is decided from the state (what ran where) and the spec alone; no node is asked unless something changes. */
 export function etcdScaleChanges(etcd: readonly Node[], state: StateStore): EtcdScaleChanges {
   const records = state.data.steps.etcd ?? {};
-  const ran = (name: string) => records[name]?.status === 'done';
+  // A member whose etcd step failed (a node down, a Ctrl-C) ran it all the same: it is in the
+  // cluster's member list and its --initial-cluster was rendered. Only a member the step never
+  // ran on is new.
+  const ran = (name: string) => records[name] !== undefined;
   const staying = etcd.filter((node) => ran(node.name));
   const names = new Set(etcd.map((node) => node.name));
   const leavers = Object.keys(records).filter((name) => ran(name) && !names.has(name) && name !== LOCAL);

@@ -27,7 +27,8 @@ export function droppedMachines(nodes: readonly Node[], state: StateStore, alsoL
   const skip = new Set(alsoLeaving);
   const dropped = (step: string) =>
     Object.entries(state.data.steps[step] ?? {})
-      .filter(([name, record]) => record.status === 'done' && name !== LOCAL && !listed.has(name) && !skip.has(name))
+      // Any record: a machine whose last step failed was built all the same.
+      .filter(([name]) => name !== LOCAL && !listed.has(name) && !skip.has(name))
       .map(([name]) => name);
   return { controllers: dropped(BUILT_BY.controller), workers: dropped(BUILT_BY.worker) };
 }

@@ -4,7 +4,7 @@
 //
 // node test/e2e/aws-driver.ts DIR COMMAND [ARG]
 //   DIR holds cluster.json (the spec as data) and the cluster's state and keys.
-//   COMMAND: preflight | plan | ensure | destroy | replace NODE | register | deregister NODE |
+//   COMMAND: preflight | plan | ensure | destroy | replace NODE | remove NODE | register | deregister NODE |
 //            inventory | damage NODE | block | misroute
 //   --record               send the provider's requests through a recording proxy (set as aws.endpoint)
 //   --abort-after S        abort the run (its AbortSignal) right after a log line starting with S
@@ -101,6 +101,9 @@ try {
       break;
     case 'replace':
       result = await provider.replace(ctx, node(arg));
+      break;
+    case 'remove':
+      result = await provider.remove?.(ctx, arg);
       break;
     case 'register':
       result = await provider.registerTargets?.(ctx, ctx.inventory.nodes.filter((candidate) => candidate.roles.includes('controller')));

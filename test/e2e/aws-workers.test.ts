@@ -118,12 +118,13 @@ describe('aws workers against moto (root, network namespace)', () => {
   it('puts back routes and source/dest checks a hand changed', async () => {
     const ids = (await ok(cluster, 'misroute')).result as Record<string, string>;
     const plan = (await ok(cluster, 'plan')).result as string[];
+    // Sorted on both sides: the lines name random instance ids.
     expect(plan.filter((line) => /^(create|replace|change) /.test(line)).sort()).toEqual([
       `change instance ${ids['controller-0']} (controller-0): source/dest check on (it forwards no traffic)`,
       `change instance ${ids['worker-0']} (worker-0): source/dest check off (it forwards its pods' traffic)`,
       `create route 10.200.0.0/24 -> ${ids['worker-0']} (worker-0, its pods)`,
       `replace route 10.200.1.0/24 -> ${ids['worker-1']} (worker-1; now ${ids['worker-0']})`,
-    ]);
+    ].sort());
 
     const out = await ok(cluster, 'ensure', '--record');
     expect(out.result.created.sort()).toEqual([`route 10.200.0.0/24 -> ${ids['worker-0']} (worker-0)`, `route 10.200.1.0/24 -> ${ids['worker-1']} (worker-1, was ${ids['worker-0']})`]);
@@ -151,6 +152,22 @@ describe('aws workers against moto (root, network namespace)', () => {
     expect(out.state.provider.aws.podRoutes['worker-1']).toEqual({ cidr: '10.200.1.0/24', instanceId: after.ids['worker-1'] });
     // The replaced cluster is converged: a further run changes nothing.
     expect(mutatingActions(await ok(cluster, 'ensure', '--record'))).toEqual([]);
+  });
+
+  it('remove (scaling in) terminates a worker and deletes the route of its pod range; ensure makes both again', async () => {
+    const before = await current();
+    const out = await ok(cluster, 'remove', 'worker-1');
+    expect(out.result).toBe(`terminated worker-1 (${before.ids['worker-1']}); deleted its pod route 10.200.1.0/24`);
+    const after = await current();
+    expect(after.ids['worker-1']).toBeUndefined();
+    expect(after.routes).toEqual([['10.200.0.0/24', 'worker-0']]);
+    expect(out.state.provider.aws.podRoutes['worker-1']).toBeUndefined();
+    expect(out.state.provider.aws.instances['worker-1']).toBeUndefined();
+    await ok(cluster, 'ensure');
+    expect((await current()).routes).toEqual([
+      ['10.200.0.0/24', 'worker-0'],
+      ['10.200.1.0/24', 'worker-1'],
+    ]);
   });
 
   it('destroy deletes the routes before the instances and leaves nothing tagged', async () => {

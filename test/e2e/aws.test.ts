@@ -258,6 +258,23 @@ describe('aws provider against moto (root, network namespace)', () => {
     expect(out.state.providerFacts.sshAddresses['etcd-0']).toBeTruthy();
   });
 
+  it('remove (scaling in) takes a controller out of the NLB, terminates its instance and forgets it', async () => {
+    await ok(main, 'register');
+    const before = (await ok(main, 'inventory')).result;
+    const old = (before.instances as any[]).find((instance) => instance.state === 'running' && instance.tags['hardway:node'] === 'controller-1');
+    expect(before.targetGroups[0].targets.map((target: any) => target.id).sort()).toEqual(['10.240.0.10', '10.240.0.11']);
+    const out = await ok(main, 'remove', 'controller-1', '--record');
+    expect(out.result).toBe(`terminated controller-1 (${old.id})`);
+    const inv = (await ok(main, 'inventory')).result;
+    expect(inv.targetGroups[0].targets.map((target: any) => target.id)).toEqual(['10.240.0.10']);
+    expect((inv.instances as any[]).find((instance) => instance.id === old.id)?.state).toBe('terminated');
+    expect(out.state.provider.aws.instances['controller-1']).toBeUndefined();
+    expect(out.state.providerFacts.sshAddresses['controller-1']).toBeUndefined();
+    // The deregistration came before the termination.
+    const calls = (out.requests as Record<string, string>[]).map((request) => request.Action).filter((action) => action === 'DeregisterTargets' || action === 'TerminateInstances');
+    expect(calls).toEqual(['DeregisterTargets', 'TerminateInstances']);
+  });
+
   it('destroy leaves nothing tagged with the cluster and leaves other clusters alone', async () => {
     const out = await ok(main, 'destroy');
     expect((out.result as string[]).join('\n')).toMatch(/vpc vpc-/);

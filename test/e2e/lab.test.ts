@@ -237,9 +237,17 @@ describe('lab: 3 etcd + 2 controllers + haproxy, real Kubernetes', () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     })();
+    // One member's version, asked of that member alone (etcdctl appends a repeated --endpoints).
     const versionOf = async (member: number) => {
-      const status = await etcdctl(`--endpoints=https://${subnet}.${20 + member}:2379`, 'endpoint', 'status', '-w', 'json').catch(() => undefined);
-      return status ? (JSON.parse(status.stdout.toString()) as { Status: { version: string } }[])[0]?.Status.version : undefined;
+      const status = await exec('etcdctl', [
+        `--endpoints=https://${subnet}.${20 + member}:2379`,
+        `--cacert=${join(dir, 'pki/etcd-ca.pem')}`,
+        `--cert=${join(dir, 'pki/etcd-healthcheck-client.pem')}`,
+        `--key=${join(dir, 'pki/etcd-healthcheck-client-key.pem')}`,
+        '--command-timeout=2s',
+        'endpoint', 'status', '-w', 'json',
+      ]).catch(() => undefined);
+      return status ? (JSON.parse(status.stdout) as { Status: { version: string } }[])[0]?.Status.version : undefined;
     };
 
     // Ctrl-C as soon as the first member runs 3.5.16: the roll-out stops part-way.
@@ -251,7 +259,7 @@ describe('lab: 3 etcd + 2 controllers + haproxy, real Kubernetes', () => {
     let running = true;
     void exited.then(() => (running = false));
     const deadline = Date.now() + 300_000;
-    while (running && Date.now() < deadline && (await versionOf(0)) !== '3.5.16') await new Promise((resolve) => setTimeout(resolve, 250));
+    while (running && Date.now() < deadline && (await versionOf(0)) !== '3.5.16') await new Promise((resolve) => setTimeout(resolve, 100));
     child.kill('SIGINT');
     expect(await exited, output.slice(-3000)).toBe(130);
     expect(await versionOf(0)).toBe('3.5.16');

@@ -31,6 +31,15 @@ describe('etcd scale changes', () => {
     expect(etcdScaleChanges(etcd(5), stateWith(['etcd-0', 'etcd-1', 'etcd-2'], { etcdJoined: { 'etcd-3': { state: 'existing', initialCluster: 'x' } } })).joiners.map((node) => node.name)).toEqual(['etcd-4']);
   });
 
+  it('a member whose etcd step failed (a node down, a Ctrl-C mid-roll-out) is no joiner: it is a member already', () => {
+    const state = stateWith(['etcd-0', 'etcd-1', 'etcd-2']);
+    for (const name of ['etcd-1', 'etcd-2']) state.data.steps.etcd![name] = { status: 'failed', at: '2026-12-03T00:00:00Z' } as never;
+    expect(etcdScaleChanges(etcd(3), state)).toMatchObject({ joiners: [], leavers: [] });
+    expect(etcdScaleChanges(etcd(3), state).staying.map((node) => node.name)).toEqual(['etcd-0', 'etcd-1', 'etcd-2']);
+    // A dropped member whose last etcd step failed still leaves.
+    expect(etcdScaleChanges(etcd(2), state).leavers).toEqual(['etcd-2']);
+  });
+
   it('members the spec dropped leave', () => {
     expect(etcdScaleChanges(etcd(3), stateWith(['etcd-0', 'etcd-1', 'etcd-2', 'etcd-3', 'etcd-4']))).toMatchObject({ joiners: [], leavers: ['etcd-3', 'etcd-4'] });
   });

@@ -24,10 +24,10 @@ describe('dropped machines', () => {
     expect(hasDropped(droppedMachines(spec2x1, stateWith({ 'control-plane': ['controller-0', 'controller-1'], workers: ['worker-0'], loadbalancer: [LOCAL] })))).toBe(false);
   });
 
-  it('built controllers and workers the spec no longer lists; a step that failed there is not a built machine', () => {
+  it('built controllers and workers the spec no longer lists, a step that failed there included', () => {
     const state = stateWith({ 'control-plane': ['controller-0', 'controller-1', 'controller-2'], workers: ['worker-0', 'worker-1', 'worker-2'] });
     state.data.steps.workers!['worker-2'] = { status: 'failed', at: done.at } as never;
-    expect(droppedMachines(spec2x1, state)).toEqual({ controllers: ['controller-2'], workers: ['worker-1'] });
+    expect(droppedMachines(spec2x1, state)).toEqual({ controllers: ['controller-2'], workers: ['worker-1', 'worker-2'] });
   });
 
   it('leaves to etcd the members it removes itself (a stacked controller)', () => {

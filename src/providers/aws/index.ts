@@ -11,6 +11,7 @@ import { ensureCluster } from './ensure.ts';
 import { resolveOptions, type AwsProviderOptions } from './options.ts';
 import { sshKeyLocation } from './key-pair.ts';
 import { planCluster } from './plan.ts';
+import { removeNode } from './remove.ts';
 import { replaceNode } from './replace.ts';
 import { podRoutes } from './routes.ts';
 import { loadBalancerIngressRules, nodeIngressRules } from './rules.ts';
@@ -53,6 +54,8 @@ export function createAwsProvider(options: AwsProviderOptions = {}): Provider {
     ensure: (ctx) => withRun(ctx, resolved, ensureCluster),
 
     replace: (ctx, node) => withRun(ctx, resolved, (run) => replaceNode(run, node)),
+
+    remove: (ctx, name) => withRun(ctx, resolved, (run) => removeNode(run, name)),
 
     destroy: (ctx) =>
       withRun(ctx, resolved, async (run) => {
