@@ -276,6 +276,12 @@ export async function benchAnsible(rounds: number): Promise<void> {
     const local = await cli('provision', '--step', 'infra', '--step', 'pki', '--step', 'kubeconfigs', '--step', 'encryption', '--artifacts-dir', artifacts);
     if (local.code !== 0) throw new Error(`hardway provision (machines, pki) failed: ${local.stderr}`);
     const generated = await generateAnsible(dir, artifacts, join(dir, 'ansible/rendered'));
+    // Ansible's ssh checks the host keys strictly against the cluster's known_hosts, as hardway
+    // does: hardway pins each new node's key on its first contact.
+    for (const node of Object.keys(generated.hostVars)) {
+      const pinned = await cli('ssh', node, '--', 'true');
+      if (pinned.code !== 0) throw new Error(`hardway ssh ${node} failed: ${pinned.stderr}`);
+    }
     await writeFile(join(dir, 'ansible/playbook.yaml'), stringify(generated.playbook, { lineWidth: 0 }));
     await writeFile(join(dir, 'ansible/inventory.yaml'), stringify({ all: { hosts: generated.hostVars } }, { lineWidth: 0 }));
     const ssh = `-o ControlMaster=auto -o ControlPersist=120s -o UserKnownHostsFile=${join(dir, 'known_hosts')} -o StrictHostKeyChecking=yes -o BatchMode=yes`;
