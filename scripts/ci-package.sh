@@ -72,8 +72,12 @@ check_with() (
   if [ "$found" -lt "$major" ] || { [ "$major" = 22 ] && [ "$found" != 22 ]; }; then fail "expected Node $major in $bin, found $(node --version)"; fi
   say "Node $(node --version): npm install --prefix $prefix $(basename "$tarball")"
   mkdir -p "$prefix" "$run"
-  # ssh2's optional native crypto is built against this Node's own headers (no download).
-  npm_config_nodedir="$(dirname "$bin")" npm install --silent --prefer-offline --no-audit --no-fund --prefix "$prefix" "$tarball" >/dev/null || fail "npm install of the tarball with Node $major"
+  # ssh2's optional native crypto is built against this Node's own headers (no download). The
+  # tarball's ranges resolve afresh, as a user's install does: cached metadata first, and when it
+  # is older than a dependency the registry now asks for (ETARGET), the registry itself.
+  npm_config_nodedir="$(dirname "$bin")" npm install --silent --prefer-offline --no-audit --no-fund --prefix "$prefix" "$tarball" >/dev/null 2>&1 ||
+    npm_config_nodedir="$(dirname "$bin")" npm install --silent --prefer-online --no-audit --no-fund --prefix "$prefix" "$tarball" >/dev/null ||
+    fail "npm install of the tarball with Node $major"
   hardway="$prefix/node_modules/.bin/hardway"
   [ -x "$hardway" ] || fail "no $hardway after the install"
   (

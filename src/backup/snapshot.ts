@@ -3,13 +3,14 @@
 // `snapshot restore` into each member's data directory with a new cluster token (the restored
 // cluster is a new etcd cluster with the old data, never a member of the old one).
 import type { Node } from '../inventory/node.ts';
-import { ETCDCTL, LOCAL_ENDPOINT, runEtcdctl, type EtcdPeer } from '../rebuild/etcdctl.ts';
+import { ETCDCTL, LOCAL_ENDPOINT, etcdctlCommand, runEtcdctl, type EtcdPeer } from '../rebuild/etcdctl.ts';
 import { peerURLOf } from '../rebuild/member-list.ts';
 import { shellJoin } from '../transport/shell.ts';
 import type { SnapshotFacts } from './archive.ts';
 
 /** Where a snapshot is staged on a member; private to root, removed afterwards. */
-const REMOTE_DIR = '/var/lib/hardway-backup';
+/** Where a member stages a snapshot (root only). */
+export const REMOTE_DIR = '/var/lib/hardway-backup';
 
 /** `etcdctl snapshot status -w json` as it prints it. */
 export function parseSnapshotStatus(text: string): Omit<SnapshotFacts, 'member'> {
@@ -21,13 +22,23 @@ export function parseSnapshotStatus(text: string): Omit<SnapshotFacts, 'member'>
   return { hash: hash!, revision: revision!, totalKey: totalKey! };
 }
 
+/** The commands that take a snapshot on a member and check it, as a person types them there. */
+export function snapshotCommands(file: string): string[] {
+  return [
+    shellJoin(['install', '-d', '-m', '0700', REMOTE_DIR]),
+    etcdctlCommand([LOCAL_ENDPOINT], ['snapshot', 'save', file], 120),
+    shellJoin(['env', 'ETCDCTL_API=3', ETCDCTL, 'snapshot', 'status', file, '-w', 'json']),
+  ];
+}
+
 /** Why: `snapshot save` writes on the member; the file is read back over SSH and removed there. */
 export async function takeSnapshot(peer: EtcdPeer, signal: AbortSignal): Promise<{ data: Buffer; facts: SnapshotFacts }> {
   const file = `${REMOTE_DIR}/snapshot-${process.pid}.db`;
-  await peer.transport.exec(shellJoin(['install', '-d', '-m', '0700', REMOTE_DIR]), { signal });
+  const [makeDir, , checkIt] = snapshotCommands(file);
+  await peer.transport.exec(makeDir!, { signal });
   try {
     await runEtcdctl(peer, ['snapshot', 'save', file], { signal, endpoints: [LOCAL_ENDPOINT], commandTimeoutSeconds: 120 });
-    const status = await peer.transport.exec(shellJoin(['env', 'ETCDCTL_API=3', ETCDCTL, 'snapshot', 'status', file, '-w', 'json']), { signal });
+    const status = await peer.transport.exec(checkIt!, { signal });
     const facts = { member: peer.node.name, ...parseSnapshotStatus(status.stdout) };
     const data = await peer.transport.readFile(file);
     if (!data?.length) throw new Error(`the snapshot ${file} on ${peer.node.name} is empty or gone`);

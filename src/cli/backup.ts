@@ -7,18 +7,22 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BACKUP_FORMAT, clusterFiles, readBackup, SNAPSHOT_PATH, writeBackup } from '../backup/archive.ts';
-import { restoreMember, takeSnapshot } from '../backup/snapshot.ts';
+import { REMOTE_DIR, restoreMember, restoreMemberCommands, snapshotCommands, takeSnapshot } from '../backup/snapshot.ts';
+import type { TranscriptEntry } from '../engine/context.ts';
 import { LOCAL } from '../engine/state.ts';
 import { PrerequisiteError, TaskError, UsageError } from '../errors.ts';
-import { Nodes } from '../inventory/node.ts';
+import { Nodes, type Node } from '../inventory/node.ts';
+import { uploadLine } from '../modules/describe-lines.ts';
 import type { EtcdPeer } from '../rebuild/etcdctl.ts';
 import { findHealthyPeer } from '../rebuild/peer.ts';
 import { createSshPool } from '../transport/pool.ts';
+import { shellJoin, shellQuote } from '../transport/shell.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { globalOptions, openCluster, type CliIO, type GlobalOptions, type LoadedCluster } from './common.ts';
 import { confirm } from './confirm.ts';
 import { provisionAction } from './provision.ts';
 import { BEFORE_ETCD } from './scale.ts';
+import { createTranscript, sshLine, type TranscriptInput } from './transcript.ts';
 
 /** Members are probed with short retries: a machine that is gone is reported in seconds. */
 const PROBE_RETRY = { totalMs: 8_000, authMs: 8_000 };
@@ -28,8 +32,9 @@ export function registerBackupCommands(program: Command, io: CliIO): void {
     .command('backup')
     .description('save an etcd snapshot (through a healthy member) with the PKI, encryption config, spec and state in one archive (mode 0600)')
     .option('--out <file>', 'where to write the archive (default: backups/CLUSTER-TIME.tar.gz in the cluster directory)')
+    .option('--transcript <file>', 'write a bash script of what the backup did, as etcdctl, ssh and tar lines')
     .addHelpText('after', '\nThe archive holds private keys and the encryption key: keep it as you keep pki/.\n\nExamples:\n  hardway backup\n  hardway backup --out /srv/backups/prod.tar.gz && sha256sum -c /srv/backups/prod.tar.gz.sha256')
-    .action(async (flags: { out?: string }, command: Command) => {
+    .action(async (flags: { out?: string; transcript?: string }, command: Command) => {
       await backupAction(globalOptions(command), flags, io);
     });
   program
@@ -39,8 +44,9 @@ export function registerBackupCommands(program: Command, io: CliIO): void {
     .option('--yes', 'do not ask for confirmation', false)
     .option('--force', 'restore even though etcd members of this cluster still answer (their data is replaced)', false)
     .option('--artifacts-dir <dir>', 'take binaries from this directory (with SHA256SUMS) instead of downloading')
+    .option('--transcript <file>', 'write a bash script of what the restore did: the etcd restore on every member and every step')
     .addHelpText('after', '\nExamples:\n  hardway destroy --yes && hardway restore backups/prod-20261202T1530Z.tar.gz --yes')
-    .action(async (file: string, flags: { yes: boolean; force: boolean; artifactsDir?: string }, command: Command) => {
+    .action(async (file: string, flags: RestoreFlags, command: Command) => {
       await restoreAction(globalOptions(command), file, flags, io);
     });
 }
@@ -69,7 +75,61 @@ function etcdPeers(cluster: LoadedCluster, log: (line: string) => void) {
 
 const timestamp = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 
-async function backupAction(options: GlobalOptions, flags: { out?: string }, io: CliIO): Promise<void> {
+interface RestoreFlags {
+  yes: boolean;
+  force: boolean;
+  artifactsDir?: string;
+  transcript?: string;
+}
+
+/** Why: the transcript shows a backup as a person takes it: snapshot on a member, copy, pack. */
+export function backupEntries(input: Pick<TranscriptInput, 'spec'>, peer: Node, out: string): TranscriptEntry[] {
+  const file = `${REMOTE_DIR}/snapshot.db`;
+  const archive = shellQuote(out);
+  return [
+    // Two pseudo-steps: within one, workstation lines would come before the node's (nodes run in parallel).
+    { step: 'etcd-snapshot', task: `Take an etcd snapshot on ${peer.name} and check it (hash, revision, keys)`, node: peer.name, commands: snapshotCommands(file) },
+    {
+      step: 'backup',
+      task: 'Copy the snapshot to the workstation, then remove it from the member',
+      node: undefined,
+      commands: ['mkdir -p etcd', `${sshLine(input, peer, shellJoin(['cat', file]))} > ${SNAPSHOT_PATH}`, sshLine(input, peer, shellJoin(['rm', '-f', file]))],
+    },
+    {
+      step: 'backup',
+      task: 'Pack it with the PKI, the encryption config, the spec and the state: one archive, mode 0600, with its checksum',
+      node: undefined,
+      commands: [
+        '# hardway backup also writes manifest.json (cluster, members, the snapshot status), which hardway restore reads',
+        `(umask 077 && tar -czf ${archive} ${SNAPSHOT_PATH} pki encryption-config.yaml cluster.yaml -C .hardway state.json)`,
+        `sha256sum ${archive} > ${shellQuote(`${out}.sha256`)}`,
+      ],
+    },
+  ];
+}
+
+/** The restore's first transcript entry: the PKI and encryption key put back from the archive. */
+export function restorePkiEntry(archive: string): TranscriptEntry {
+  return {
+    step: 'restore-pki',
+    task: 'Put back the PKI and the encryption key of the backed-up cluster (its Secrets decrypt, its kubeconfigs work)',
+    node: undefined,
+    commands: [`mkdir -p restore && tar -xzf ${shellQuote(archive)} -C restore`, 'cp -R restore/pki . && cp restore/encryption-config.yaml .'],
+  };
+}
+
+/** Why: the transcript shows each member's restore as the commands a person runs on it. */
+export function restoreMemberEntries(members: readonly Node[], token: string): TranscriptEntry[] {
+  const staged = `${REMOTE_DIR}/restore.db`;
+  return members.map((member) => ({
+    step: 'etcd-restore',
+    task: `Restore ${member.name}'s data directory from the snapshot (a new cluster token, the same members)`,
+    node: member.name,
+    commands: [shellJoin(['install', '-d', '-m', '0700', REMOTE_DIR]), uploadLine(`restore/${SNAPSHOT_PATH}`, staged, { user: member.user, host: member.sshAddress }), ...restoreMemberCommands(member, members, token, staged)],
+  }));
+}
+
+async function backupAction(options: GlobalOptions, flags: { out?: string; transcript?: string }, io: CliIO): Promise<void> {
   const cluster = await openCluster(options, io);
   if (!new Nodes(cluster.inventory.nodes).etcd().some((node) => cluster.state.stepRecord('etcd', node.name)?.status === 'done')) {
     throw new UsageError(`cluster ${cluster.spec.name} has no etcd to back up yet`, { hint: 'Build it first: hardway up' });
@@ -88,6 +148,11 @@ async function backupAction(options: GlobalOptions, flags: { out?: string }, io:
       manifest: { format: BACKUP_FORMAT, cluster: cluster.spec.name, createdAt: new Date().toISOString(), etcd: facts, etcdMembers: members.map((node) => node.name) },
       files,
     });
+    if (flags.transcript) {
+      const transcript = createTranscript(cluster, false);
+      for (const entry of backupEntries(cluster, peer.node, out)) transcript.add(entry);
+      await transcript.write(flags.transcript);
+    }
     const summary = { file: out, sha256: written.sha256, bytes: written.bytes, etcd: facts, files: files.size };
     io.stdout(options.json ? `${JSON.stringify(summary, null, 2)}\n` : `backed up ${cluster.spec.name}: etcd snapshot through ${facts.member} (revision ${facts.revision}, ${facts.totalKey} keys, hash ${facts.hash}) and ${files.size - 1} cluster files\nwrote ${out} (${written.bytes} bytes, mode 0600); check it with: sha256sum -c ${out}.sha256\n`);
   } finally {
@@ -95,7 +160,7 @@ async function backupAction(options: GlobalOptions, flags: { out?: string }, io:
   }
 }
 
-async function restoreAction(options: GlobalOptions, file: string, flags: { yes: boolean; force: boolean; artifactsDir?: string }, io: CliIO): Promise<void> {
+async function restoreAction(options: GlobalOptions, file: string, flags: RestoreFlags, io: CliIO): Promise<void> {
   const backup = await readBackup(resolve(file));
   let cluster = await openCluster(options, io);
   const { manifest } = backup;
@@ -126,20 +191,30 @@ async function restoreAction(options: GlobalOptions, file: string, flags: { yes:
     await writeFileAtomic(target, data, { mode: path.endsWith('.pem') && !path.endsWith('-key.pem') ? 0o644 : 0o600 });
   }
   io.stdout(`put back pki/ and encryption-config.yaml from ${file}\n`);
-  const run = { dryRun: false, artifactsDir: flags.artifactsDir };
+  // The restore is three runs; one transcript holds them in order, written at the end.
+  const entries: TranscriptEntry[] = [];
+  const sink = flags.transcript ? { add: (entry: TranscriptEntry) => void entries.push(entry) } : undefined;
+  const token = `${cluster.spec.name}-etcd-restored-${randomBytes(4).toString('hex')}`;
+  const run = { dryRun: false, artifactsDir: flags.artifactsDir, ...(sink ? { transcriptSink: sink } : {}) };
+  sink?.add(restorePkiEntry(resolve(file)));
   await provisionAction(options, { steps: BEFORE_ETCD }, run, io, 'restore');
 
   cluster = await openCluster(options, io);
   const snapshot = backup.files.get(SNAPSHOT_PATH)!;
-  const token = `${cluster.spec.name}-etcd-restored-${randomBytes(4).toString('hex')}`;
   const { pool, members, reachable } = etcdPeers(cluster, log);
   try {
     const reached = await reachable(abort.signal);
     if (reached.length !== members.length) throw new PrerequisiteError(`cannot reach every etcd member to restore it (reached ${reached.map((peer) => peer.node.name).join(', ') || 'none'})`, { hint: 'hardway status shows the machines; run the restore again once they answer.' });
     await Promise.all(reached.map((peer) => restoreMember(peer, members, token, snapshot, abort.signal)));
     io.stdout(`restored etcd on ${members.map((node) => node.name).join(', ')} from the snapshot (revision ${manifest.etcd.revision}), cluster token ${token}\n`);
+    for (const entry of restoreMemberEntries(members, token)) sink?.add(entry);
   } finally {
     await pool.closeAll();
   }
   await provisionAction(options, {}, run, io, 'restore');
+  if (flags.transcript) {
+    const transcript = createTranscript(await openCluster(options, io), false);
+    for (const entry of entries) transcript.add(entry);
+    await transcript.write(flags.transcript);
+  }
 }

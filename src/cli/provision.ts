@@ -14,12 +14,15 @@ import { runContext } from './run-context.ts';
 import { describeDropped, describeEtcdScale, drainDropped, joinNewMembers, pendingEtcdScale, pendingMachineScale, removeDropped, removeDroppedMembers } from './scale.ts';
 import { addSelectionOptions, selectionOptions, type SelectionFlags } from './selection.ts';
 import { loadStepGraph } from './steps.ts';
+import type { TranscriptSink } from '../engine/context.ts';
 import { createTranscript } from './transcript.ts';
 
 interface RunFlags {
   dryRun: boolean;
   transcript?: string;
   artifactsDir?: string;
+  /** A command made of several runs (restore) collects them all in one transcript, written by it. */
+  transcriptSink?: TranscriptSink;
 }
 
 function addRunOptions(command: Command): Command {
@@ -65,7 +68,7 @@ export async function provisionAction(options: GlobalOptions, selection: Selecti
   // run before it releases the lock and prints the recap.
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const transcript = flags.transcript ? createTranscript(cluster, flags.dryRun) : undefined;
+  const transcript = flags.transcriptSink ? undefined : flags.transcript ? createTranscript(cluster, flags.dryRun) : undefined;
   const run = runContext({
     cluster,
     modules: steps.modules,
@@ -77,7 +80,7 @@ export async function provisionAction(options: GlobalOptions, selection: Selecti
       nodeFilter: selection.nodes ? [...selection.nodes] : undefined,
     },
     signal: abort.signal,
-    transcript,
+    transcript: flags.transcriptSink ?? transcript,
     log: (line) => options.verbose && io.stderr(`${line}\n`),
     planNewMachines: true,
   });

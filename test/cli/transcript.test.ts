@@ -20,6 +20,7 @@ import { etcHostsModule } from '../../src/modules/etc-hosts.ts';
 import type { TaskModule } from '../../src/modules/module.ts';
 import { templateModule } from '../../src/modules/template.ts';
 import { waitModule } from '../../src/modules/wait.ts';
+import { backupEntries, restoreMemberEntries, restorePkiEntry } from '../../src/cli/backup.ts';
 import { kubectlLines } from '../../src/modules/drain.ts';
 import { membershipEntries } from '../../src/scale/etcd.ts';
 import { DRAIN_DROPPED, REMOVE_DROPPED } from '../../src/scale/machines.ts';
@@ -208,6 +209,28 @@ describe('a whole transcript', () => {
     expect(text).toContain(`awk -F', ' '\\$4 == \\"https://10.240.0.23:2380\\" { print \\$1 }')`);
     expect(text).toContain('kubectl --kubeconfig kubeconfigs/admin.kubeconfig drain worker-1 --ignore-daemonsets --delete-emptydir-data --force');
     expect(await lint(text)).toBe('');
+  });
+
+  it.each([
+    { as: 'root', user: 'root' },
+    { as: 'admin with sudo', user: 'admin' },
+  ])('shows a backup and a restore as the etcdctl, ssh, scp and tar lines a person types ($as)', async ({ user }) => {
+    const members = [0, 1, 2].map((index) => node({ name: `etcd-${index}`, internalIP: `10.240.0.${20 + index}`, sshAddress: `10.240.0.${20 + index}`, user }));
+    const withUser = { ...spec, ssh: { ...spec.ssh, user } };
+    const backup = renderTranscript({ spec: withUser, clusterDir: '/srv/c', nodes: members, dryRun: false }, backupEntries({ spec: withUser }, members[0]!, '/srv/c/backups/demo 1.tar.gz'));
+    // The snapshot is taken before it is copied: the steps replay in this order.
+    expect(backup).toContain('steps=(etcd-snapshot backup)\n');
+    expect(backup).toContain('snapshot save /var/lib/hardway-backup/snapshot.db');
+    expect(backup).toContain('snapshot status /var/lib/hardway-backup/snapshot.db -w json');
+    expect(backup).toMatch(/ssh .*@10\.240\.0\.20 .*cat \/var\/lib\/hardway-backup\/snapshot\.db.* > etcd\/snapshot\.db\n/);
+    expect(backup).toContain("tar -czf '/srv/c/backups/demo 1.tar.gz' etcd/snapshot.db pki encryption-config.yaml cluster.yaml -C .hardway state.json");
+    expect(await lint(backup)).toBe('');
+
+    const restore = renderTranscript({ spec: withUser, clusterDir: '/srv/c', nodes: members, dryRun: false }, [restorePkiEntry('/srv/c/backups/demo.tar.gz'), ...restoreMemberEntries(members, 'demo-etcd-restored-1a2b')]);
+    expect(restore).toContain('steps=(restore-pki etcd-restore)\n');
+    for (const member of members) expect(restore).toContain(`--name=${member.name} --initial-cluster=etcd-0=https://10.240.0.20:2380,etcd-1=https://10.240.0.21:2380,etcd-2=https://10.240.0.22:2380 --initial-cluster-token=demo-etcd-restored-1a2b`);
+    expect(restore).toContain(user === 'root' ? 'restore/etcd/snapshot.db root@10.240.0.21:/var/lib/hardway-backup/restore.db' : 'restore/etcd/snapshot.db admin@10.240.0.21:/tmp/hardway-upload.restore.db');
+    expect(await lint(restore)).toBe('');
   });
 
   const controlPlaneSteps = 'infra pki kubeconfigs encryption hosts binaries etcd control-plane loadbalancer kubelet-access';

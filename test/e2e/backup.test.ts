@@ -4,7 +4,7 @@
 // key), and etcd is a new cluster (a new cluster ID). A restore over a running cluster is refused.
 // Root and Linux only.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -44,8 +44,13 @@ describe('lab: backup, destroy, restore', () => {
     expectOk(await cli('up', '--artifacts-dir', artifacts));
     await kubectl('create', 'configmap', 'kept', '--from-literal=answer=42');
     await kubectl('create', 'secret', 'generic', 'kept', '--from-literal=password=hunter2');
-    const backup = await cli('--json', 'backup', '--out', join(dir, 'saved.tar.gz'));
+    const backup = await cli('--json', 'backup', '--out', join(dir, 'saved.tar.gz'), '--transcript', join(dir, 'backup.sh'));
     expectOk(backup);
+    // What it did, as a person would type it: the snapshot on the member, then the copy and the archive.
+    const script = await readFile(join(dir, 'backup.sh'), 'utf8');
+    expect(script).toContain('steps=(etcd-snapshot backup)');
+    expect(script).toMatch(/root@\S+ '.*etcdctl .*snapshot save \/var\/lib\/hardway-backup\/snapshot\.db'/);
+    expect((await execa('bash', ['-n', join(dir, 'backup.sh')])).exitCode).toBe(0);
     const summary = JSON.parse(backup.stdout) as { file: string; etcd: { member: string; revision: number; totalKey: number } };
     expect(summary.etcd.member).toBe('controller-0');
     expect(summary.etcd.totalKey).toBeGreaterThan(50);
@@ -79,8 +84,17 @@ describe('lab: backup, destroy, restore', () => {
   it('brings the objects back onto new machines after destroy: a new etcd cluster, Secrets still decrypt', async () => {
     const before = await clusterId();
     expectOk(await cli('destroy', '--yes'));
-    const restored = await cli('restore', join(dir, 'saved.tar.gz'), '--yes', '--artifacts-dir', artifacts);
+    const restored = await cli('restore', join(dir, 'saved.tar.gz'), '--yes', '--artifacts-dir', artifacts, '--transcript', join(dir, 'restore.sh'));
     expectOk(restored);
+    // One script for the whole restore: the PKI back, the steps before etcd, each member's data
+    // restored from the snapshot, then the remaining steps.
+    const script = await readFile(join(dir, 'restore.sh'), 'utf8');
+    const steps = /\nsteps=\(([^)]*)\)/.exec(script)?.[1]?.split(' ') ?? [];
+    expect(steps.slice(0, 2)).toEqual(['restore-pki', 'infra']);
+    expect(steps.indexOf('etcd-restore')).toBeGreaterThan(steps.indexOf('binaries'));
+    expect(steps.indexOf('etcd-restore')).toBeLessThan(steps.indexOf('etcd'));
+    expect(script).toMatch(/etcdctl snapshot restore \/var\/lib\/hardway-backup\/restore\.db --name=controller-0 .*--initial-cluster-token=\S+-etcd-restored-/);
+    expect((await execa('bash', ['-n', join(dir, 'restore.sh')])).exitCode).toBe(0);
     expect(restored.stdout).toMatch(/restored etcd on controller-0 from the snapshot \(revision \d+\)/);
     expect(await kubectl('get', 'configmap', 'kept', '-o', 'jsonpath={.data.answer}')).toBe('42');
     expect(Buffer.from(await kubectl('get', 'secret', 'kept', '-o', 'jsonpath={.data.password}'), 'base64').toString()).toBe('hunter2');
