@@ -10,7 +10,10 @@ import { conditionUnmet, describeCondition } from '../engine/when.ts';
 import { Nodes, type Node } from '../inventory/node.ts';
 import type { ModuleRegistry } from '../modules/module.ts';
 import type { RunContext } from '../engine/context.ts';
-import { globalOptions, openCluster, type CliIO } from './common.ts';
+import type { TranscriptEntry } from '../engine/context.ts';
+import { backupEntries, restoreMemberEntries, restorePkiEntry } from './backup.ts';
+import { globalOptions, openCluster, type CliIO, type LoadedCluster } from './common.ts';
+import { BEFORE_ETCD } from './scale.ts';
 import { planContext } from './run-context.ts';
 import { loadStepGraph } from './steps.ts';
 
@@ -18,14 +21,15 @@ export function registerExplainCommand(program: Command, io: CliIO): void {
   program
     .command('explain')
     .description('what a step does and why, and per node the exact files and commands')
-    .argument('<step>', 'the step, e.g. etcd')
+    .argument('<step>', 'the step, e.g. etcd; or backup, restore (the day-two operations)')
     .option('--node <name>', 'explain for this node only (default: the first node of the step)')
     .option('--all-nodes', 'explain for every node of the step', false)
-    .addHelpText('after', '\nExamples:\n  hardway explain etcd --node etcd-0\n  hardway explain pki')
+    .addHelpText('after', '\nExamples:\n  hardway explain etcd --node etcd-0\n  hardway explain pki\n  hardway explain restore')
     .action(async (stepName: string, flags: { node?: string; allNodes: boolean }, command: Command) => {
       const options = globalOptions(command);
       const cluster = await openCluster(options, io);
       const steps = await loadStepGraph();
+      if (stepName === 'backup' || stepName === 'restore') return io.stdout(explainOperation(cluster, stepName));
       const playbook = steps.get(stepName);
       if (!playbook) throw new UsageError(`unknown step "${stepName}"; steps are: ${steps.ordered.map((step) => step.step).join(', ')}`);
       const nodes = new Nodes(cluster.inventory.nodes);
@@ -76,4 +80,45 @@ function explainTask(run: RunContext, modules: ModuleRegistry, task: PlaybookTas
     commands = [`# (${task.module}: ${(error as Error).message.split('\n')[0]})`];
   }
   return [header, `     # ${module.summary}`, ...commands.flatMap((command) => command.split('\n')).map((line) => `     ${line}`)];
+}
+
+const OPERATIONS = {
+  backup: {
+    title: 'backup: an etcd snapshot with the keys that make it this cluster, in one archive (hardway backup)',
+    summary: [
+      'etcd holds every object of the cluster; pki/ and encryption-config.yaml make it this cluster (its',
+      'CAs, its kubeconfigs, the key its Secrets are encrypted with). hardway takes the snapshot through',
+      'the first member that answers healthy, checks it with `etcdctl snapshot status`, and packs it with',
+      'the PKI, the encryption config, the spec and the state into one archive of mode 0600, next to its',
+      'sha256. The archive holds private keys: keep it as you keep pki/.',
+    ],
+  },
+  restore: {
+    title: 'restore: the cluster back from a backup, onto fresh machines of the same spec (hardway restore FILE)',
+    summary: [
+      'A running cluster is refused unless --force: its data would be replaced. The PKI and the encryption',
+      'key come back first, so kubeconfigs keep working and Secrets decrypt. Then the steps up to',
+      'binaries make the machines; every member restores its data directory from the same snapshot, as',
+      'one new cluster (a new cluster token, the same member names and peer URLs); then every step.',
+    ],
+  },
+} as const;
+
+/** Why: a learner reads the day-two operations as the commands a person types, like a step. */
+export function explainOperation(cluster: Pick<LoadedCluster, 'spec' | 'inventory'>, name: keyof typeof OPERATIONS): string {
+  const members = new Nodes(cluster.inventory.nodes).etcd();
+  const operation = OPERATIONS[name];
+  const entries: TranscriptEntry[] =
+    name === 'backup'
+      ? members.length ? backupEntries(cluster, members[0]!, `backups/${cluster.spec.name}-TIME.tar.gz`) : []
+      : [restorePkiEntry(`backups/${cluster.spec.name}-TIME.tar.gz`), ...restoreMemberEntries(members, `${cluster.spec.name}-etcd-restored-TOKEN`)];
+  const lines: string[] = [operation.title, '', ...operation.summary, '', 'In order:'];
+  entries.forEach((entry, index) => {
+    // The steps run between the keys and the members, and after them (each: hardway explain STEP).
+    if (name === 'restore' && index === 1) lines.push('', `  then the steps ${BEFORE_ETCD.join(', ')} (hardway explain STEP)`);
+    lines.push('', `  ${index + 1}. ${entry.task} (${entry.node ? `on ${entry.node}` : 'on the workstation'})`);
+    lines.push(...entry.commands.flatMap((command) => command.split('\n')).map((line) => `     ${line}`));
+  });
+  if (name === 'restore') lines.push('', '  then every step (hardway up)');
+  return `${lines.join('\n')}\n`;
 }
