@@ -15,7 +15,8 @@ import type { Provider } from '../providers/provider.ts';
 import { findHealthyPeer } from '../rebuild/peer.ts';
 import { listMembers } from '../rebuild/members.ts';
 import { deleteNodeObject, drainNode } from '../modules/drain.ts';
-import { describeDropped, drainDroppedWorkers, droppedMachines, hasDropped, removeDroppedMachines, type DroppedMachines, type DroppedMachinesContext } from '../scale/machines.ts';
+import { describeDropped, drainDroppedWorkers, droppedMachines, hasDropped, removeDroppedMachines, stopDroppedControllers, type DroppedMachines, type DroppedMachinesContext } from '../scale/machines.ts';
+import { shellJoin } from '../transport/shell.ts';
 import { etcdScaleChanges, joinMember, joiningInitialCluster, recordBootstrap, removeLeaver, type EtcdScaleChanges, type EtcdScaleContext } from '../scale/etcd.ts';
 import { createSshPool } from '../transport/pool.ts';
 import type { LoadedCluster } from './common.ts';
@@ -79,20 +80,42 @@ function scaleContext(input: ScaleInput, etcd: readonly Node[], staying: readonl
   };
 }
 
+/** A machine the spec no longer lists, as the provider recorded it (its address), or undefined. */
+function droppedNode(cluster: LoadedCluster, name: string): Node | undefined {
+  const address = cluster.state.data.providerFacts.sshAddresses?.[name] ?? readLabState(cluster.state)?.nodes[name]?.ip;
+  return address ? { name, roles: [], internalIP: address, sshAddress: address, sshPort: cluster.spec.ssh.port, user: cluster.spec.ssh.user } : undefined;
+}
+
 async function removeMachine(input: ScaleInput, name: string): Promise<string> {
   const { cluster, run } = input;
   const provider = await input.provider();
   if (!provider.remove) return `the machine ${name} is left as it is (the ${provider.name} provider does not remove machines): remove it yourself`;
-  // The spec no longer lists it: its address is what the provider recorded.
-  const address = cluster.state.data.providerFacts.sshAddresses?.[name] ?? readLabState(cluster.state)?.nodes[name]?.ip;
+  const node = droppedNode(cluster, name);
   const line = await provider.remove({ spec: cluster.spec, clusterDir: cluster.clusterDir, state: cluster.state, inventory: run.inventory, log: input.log, signal: run.signal }, name);
   // A machine made again at that address later has a new host key: the old pin must go with it.
-  if (address) {
+  if (node) {
     const pool = createSshPool({ clusterDir: cluster.clusterDir, ssh: cluster.spec.ssh, env: process.env, log: input.log });
-    await pool.forget({ name, roles: [], internalIP: address, sshAddress: address, sshPort: cluster.spec.ssh.port, user: cluster.spec.ssh.user });
+    await pool.forget(node);
     await pool.closeAll();
   }
   return line;
+}
+
+async function stopUnits(input: ScaleInput, name: string, units: readonly string[]): Promise<string> {
+  const node = droppedNode(input.cluster, name);
+  if (!node) return `${name} has no recorded address: its ${units.join(', ')} are not stopped`;
+  const pool = createSshPool({ clusterDir: input.cluster.clusterDir, ssh: input.cluster.spec.ssh, env: process.env, log: input.log });
+  try {
+    const transport = await pool.get(node, input.run.signal);
+    // Each stop is graceful: the API server fails /readyz for its shutdown delay while it serves.
+    await transport.exec(shellJoin(['systemctl', 'stop', ...units]), { signal: input.run.signal, timeoutMs: 120_000 });
+    return `stopped ${units.join(', ')} on ${name} (the spec dropped it)`;
+  } catch (error) {
+    if (input.run.signal.aborted) throw error;
+    return `could not stop ${units.join(', ')} on ${name}: ${(error as Error).message.split('\n')[0]}`;
+  } finally {
+    await pool.closeAll();
+  }
 }
 
 /** Controllers and workers the spec dropped, or undefined when none (etcd members leave through pendingEtcdScale). */
@@ -109,6 +132,7 @@ function droppedContext(input: ScaleInput): DroppedMachinesContext {
   return {
     state: input.cluster.state,
     drain: (name) => drainNode(health, name, input.cluster.spec.versions.kubernetes, 'Bring the API back (hardway status), or put the worker back in the spec.'),
+    stopUnits: (name, units) => stopUnits(input, name, units),
     deleteNode: (name) => deleteNodeObject(health, name),
     removeMachine: (name) => removeMachine(input, name),
     log: input.log,
@@ -116,9 +140,10 @@ function droppedContext(input: ScaleInput): DroppedMachinesContext {
   };
 }
 
-/** Why: a dropped worker's pods move before the run takes the routes to them away. */
+/** Why: before the run, a dropped worker's pods move (the routes to them still exist) and a dropped controller stops leading. */
 export async function drainDropped(input: ScaleInput, dropped: DroppedMachines): Promise<string[]> {
-  return drainDroppedWorkers(droppedContext(input), dropped);
+  const ctx = droppedContext(input);
+  return [...(await drainDroppedWorkers(ctx, dropped)), ...(await stopDroppedControllers(ctx, dropped))];
 }
 
 /** Why: after the run no load balancer, route or certificate names them: their machines go. */

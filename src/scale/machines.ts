@@ -41,7 +41,7 @@ export function hasDropped(dropped: DroppedMachines): boolean {
 export function describeDropped(dropped: DroppedMachines): string[] {
   return [
     ...dropped.workers.map((name) => `drain worker ${name} before the run (PodDisruptionBudgets hold), and after it delete its Node object and remove its machine`),
-    ...dropped.controllers.map((name) => `take controller ${name} out of the load balancer (the loadbalancer step), and after the run remove its machine`),
+    ...dropped.controllers.map((name) => `stop controller ${name}'s control plane before the run (it leaves the load balancer while it still serves), take it out of the haproxy config in the loadbalancer step, and after the run remove its machine`),
   ];
 }
 
@@ -49,6 +49,8 @@ export function describeDropped(dropped: DroppedMachines): string[] {
 export interface DroppedMachinesContext {
   state: StateStore;
   drain: (name: string) => Promise<string>;
+  /** Stops these units on the dropped machine (it is no longer in the inventory). */
+  stopUnits: (name: string, units: readonly string[]) => Promise<string>;
   deleteNode: (name: string) => Promise<string>;
   removeMachine: (name: string) => Promise<string>;
   log: (line: string) => void;
@@ -66,6 +68,25 @@ export async function drainDroppedWorkers(ctx: DroppedMachinesContext, dropped: 
   for (const name of dropped.workers) {
     const line = await ctx.drain(name);
     ctx.record?.({ step: DRAIN_DROPPED, task: `Drain ${name}, which the spec dropped`, node: undefined, commands: [kubectlLines.drain(name)] });
+    ctx.log(line);
+    lines.push(line);
+  }
+  return lines;
+}
+
+/** What a dropped controller runs: stopped before the run (the API server leaves haproxy while it still serves). */
+export const CONTROL_PLANE_UNITS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
+
+/**
+ * Why: a dropped controller that kept running through the run could still lead the
+ * controller-managers and schedulers (verify refuses a leader that is no controller); stopped
+ * first, its leases move to the controllers that stay while the run goes on.
+ */
+export async function stopDroppedControllers(ctx: DroppedMachinesContext, dropped: DroppedMachines): Promise<string[]> {
+  const lines: string[] = [];
+  for (const name of dropped.controllers) {
+    const line = await ctx.stopUnits(name, CONTROL_PLANE_UNITS);
+    ctx.record?.({ step: DRAIN_DROPPED, task: `Stop the control plane of ${name}, which the spec dropped`, node: undefined, commands: [`# on ${name}: systemctl stop ${CONTROL_PLANE_UNITS.join(' ')}`] });
     ctx.log(line);
     lines.push(line);
   }

@@ -163,15 +163,26 @@ describe('lab: etcd 3 -> 5 -> 3 and controllers 2 -> 3 -> 2 through the spec', (
   });
 
   it('shrinks to 2 controllers: the dropped one leaves the load balancer, then its machine goes; no poll fails', async () => {
+    // The controller about to go leads both the controller-managers and the schedulers: the
+    // others stop until it holds the leases, then start again.
+    const holder = (lease: string) => kubectl('-n', 'kube-system', 'get', 'lease', lease, '-o', 'jsonpath={.spec.holderIdentity}');
+    for (const node of ['controller-0', 'controller-1']) expectOk(await cli('ssh', node, '--', 'systemctl stop kube-controller-manager kube-scheduler'));
+    await eventually('controller-2 to lead both', 90_000, async () => ((await holder('kube-controller-manager')).startsWith('controller-2_') && (await holder('kube-scheduler')).startsWith('controller-2_') ? true : undefined));
+    for (const node of ['controller-0', 'controller-1']) expectOk(await cli('ssh', node, '--', 'systemctl start kube-controller-manager kube-scheduler'));
     await setCount(2, 'controllers');
     const plan = await cli('plan');
     expectOk(plan);
-    expect(plan.stdout).toContain('take controller controller-2 out of the load balancer');
+    expect(plan.stdout).toContain("stop controller controller-2's control plane before the run");
     const { up, polls } = await upWhilePolling();
     expectOk(up);
     expect(polls.failed).toEqual([]);
     expect(polls.ok).toBeGreaterThan(100);
+    expect(up.stdout).toContain('stopped kube-apiserver, kube-controller-manager, kube-scheduler on controller-2 (the spec dropped it)');
     expect(up.stdout).toMatch(/removed lab node controller-2/);
+    // The controller-managers and schedulers that stay lead (verify checks it too).
+    for (const lease of ['kube-controller-manager', 'kube-scheduler']) {
+      expect(await kubectl('-n', 'kube-system', 'get', 'lease', lease, '-o', 'jsonpath={.spec.holderIdentity}')).toMatch(/^controller-[01]_/);
+    }
     expect(await haproxyServers()).toEqual(['controller-0', 'controller-1']);
     expect(await apiserverSANs()).not.toContain(`IP Address:${subnet}.12`);
     expect(await findNspawnPids(machineName(name, 'controller-2'))).toEqual([]);

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { LOCAL, StateStore } from '../../src/engine/state.ts';
 import type { Node, Role } from '../../src/inventory/node.ts';
-import { describeDropped, drainDroppedWorkers, droppedMachines, hasDropped, removeDroppedMachines, type DroppedMachinesContext } from '../../src/scale/machines.ts';
+import { describeDropped, drainDroppedWorkers, droppedMachines, hasDropped, removeDroppedMachines, stopDroppedControllers, type DroppedMachinesContext } from '../../src/scale/machines.ts';
 
 const node = (name: string, role: Role, ip: number): Node => ({ name, roles: [role], internalIP: `10.240.0.${ip}`, sshAddress: `10.240.0.${ip}`, sshPort: 22, user: 'root' });
 const done = { status: 'done' as const, at: '2026-12-03T00:00:00Z' };
@@ -39,7 +39,7 @@ describe('dropped machines', () => {
     const lines = describeDropped({ controllers: ['controller-2'], workers: ['worker-1'] });
     expect(lines).toEqual([
       'drain worker worker-1 before the run (PodDisruptionBudgets hold), and after it delete its Node object and remove its machine',
-      'take controller controller-2 out of the load balancer (the loadbalancer step), and after the run remove its machine',
+      "stop controller controller-2's control plane before the run (it leaves the load balancer while it still serves), take it out of the haproxy config in the loadbalancer step, and after the run remove its machine",
     ]);
   });
 });
@@ -48,6 +48,7 @@ describe('leaving in order', () => {
   const context = (state: StateStore, events: string[]): DroppedMachinesContext => ({
     state,
     drain: async (name) => (events.push(`drain ${name}`), `drained ${name}`),
+    stopUnits: async (name, units) => (events.push(`stop ${units.join(' ')} on ${name}`), `stopped on ${name}`),
     deleteNode: async (name) => (events.push(`delete node ${name}`), `deleted ${name}`),
     removeMachine: async (name) => (events.push(`remove machine ${name} (records: ${Object.keys(state.data.steps['control-plane'] ?? {}).concat(Object.keys(state.data.steps.workers ?? {})).includes(name)})`), `removed ${name}`),
     log: (line) => events.push(`log: ${line}`),
@@ -59,6 +60,10 @@ describe('leaving in order', () => {
     const events: string[] = [];
     expect(await drainDroppedWorkers(context(state, events), dropped)).toEqual(['drained worker-1']);
     expect(events).toEqual(['drain worker-1', 'log: drained worker-1']);
+    events.length = 0;
+    // A dropped controller stops leading before the run: its control plane is stopped, nothing else.
+    expect(await stopDroppedControllers(context(state, events), dropped)).toEqual(['stopped on controller-2']);
+    expect(events).toEqual(['stop kube-apiserver kube-controller-manager kube-scheduler on controller-2', 'log: stopped on controller-2']);
     events.length = 0;
     expect(await removeDroppedMachines(context(state, events), dropped)).toEqual(['deleted worker-1', 'removed worker-1', 'removed controller-2']);
     expect(events.filter((event) => !event.startsWith('log:'))).toEqual(['delete node worker-1', 'remove machine worker-1 (records: true)', 'remove machine controller-2 (records: true)']);
