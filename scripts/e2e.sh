@@ -1,32 +1,56 @@
 #!/usr/bin/env bash
-# `npm run test:e2e`: the lab files one at a time (lab clusters share the machine's inotify
-# instances, ENVIRONMENT.md) and, beside them, the moto files, which build no lab node and mostly
-# wait on moto: the suite then takes about the time of the lab files alone. Extra arguments go to
-# both vitest runs (`-t NAME`, `--reporter`); one file: `npx vitest run --project e2e FILE`.
+# `npm run test:e2e`: the end-to-end files in lanes that run side by side, each lane one file at
+# a time: two lanes of lab files (each boots one lab cluster at a time; .ci/run raises the CI
+# machine's inotify instance limit so two clusters fit, ENVIRONMENT.md) and the moto files, which
+# build no lab node. The lanes are balanced by the files' measured durations, and files that draw
+# their subnets from the same range share a lane. Extra arguments go to every vitest run (`-t
+# NAME`, `--reporter`); one file: `npx vitest run --project e2e FILE`. HARDWAY_E2E_LANES=1 runs
+# every lab file in one lane (a machine whose inotify limit stays at 128).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 
 moto_files=()
-lab_files=()
+lane_a=()
+lane_b=()
 for file in test/e2e/*.test.ts; do
   case "$(basename "$file")" in
     aws*) moto_files+=("$file") ;;
-    *) lab_files+=("$file") ;;
+    lab.test.ts | lab-workers.test.ts | rebuild.test.ts | lab-provider.test.ts) lane_b+=("$file") ;;
+    *) lane_a+=("$file") ;;
   esac
 done
+if [ "${HARDWAY_E2E_LANES:-2}" = 1 ]; then
+  lane_a+=("${lane_b[@]}")
+  lane_b=()
+fi
 
-moto_log="$(mktemp -t hardway-e2e-moto.XXXXXX)"
-trap 'rm -f "$moto_log"' EXIT
-npx vitest run --project e2e "$@" "${moto_files[@]}" >"$moto_log" 2>&1 &
-moto_pid=$!
-npx vitest run --project e2e "$@" "${lab_files[@]}"
-lab_code=$?
-wait "$moto_pid"
-moto_code=$?
+logs="$(mktemp -d -t hardway-e2e.XXXXXX)"
+trap 'rm -rf "$logs"' EXIT
+pids=()
+names=()
+start_lane() {
+  local name="$1"
+  shift
+  [ "$#" -gt 0 ] || return 0
+  npx vitest run --project e2e "${extra[@]}" "$@" >"$logs/$name.log" 2>&1 &
+  pids+=("$!")
+  names+=("$name: $*")
+}
+extra=("$@")
+start_lane moto "${moto_files[@]}"
+start_lane lab-a "${lane_a[@]}"
+start_lane lab-b "${lane_b[@]}"
 
-echo "--- the moto files (${moto_files[*]}), run beside the lab files: exit $moto_code ---"
-cat "$moto_log"
-if ((lab_code || moto_code)); then
-  echo "e2e: failed (lab files exit $lab_code, moto files exit $moto_code)" >&2
+failed=0
+for index in "${!pids[@]}"; do
+  wait "${pids[$index]}"
+  code=$?
+  lane="${names[$index]%%:*}"
+  echo "--- lane ${names[$index]}: exit $code ---"
+  cat "$logs/$lane.log"
+  if [ "$code" -ne 0 ]; then failed=1; fi
+done
+if [ "$failed" -ne 0 ]; then
+  echo "e2e: a lane failed (see above)" >&2
   exit 1
 fi
