@@ -7,22 +7,21 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BACKUP_FORMAT, clusterFiles, readBackup, SNAPSHOT_PATH, writeBackup } from '../backup/archive.ts';
-import { REMOTE_DIR, restoreMember, restoreMemberCommands, snapshotCommands, takeSnapshot } from '../backup/snapshot.ts';
+import { restoreMember, takeSnapshot } from '../backup/snapshot.ts';
 import type { TranscriptEntry } from '../engine/context.ts';
 import { LOCAL } from '../engine/state.ts';
 import { PrerequisiteError, TaskError, UsageError } from '../errors.ts';
-import { Nodes, type Node } from '../inventory/node.ts';
-import { uploadLine } from '../modules/describe-lines.ts';
+import { Nodes } from '../inventory/node.ts';
 import type { EtcdPeer } from '../rebuild/etcdctl.ts';
 import { findHealthyPeer } from '../rebuild/peer.ts';
 import { createSshPool } from '../transport/pool.ts';
-import { shellJoin, shellQuote } from '../transport/shell.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { globalOptions, openCluster, type CliIO, type GlobalOptions, type LoadedCluster } from './common.ts';
 import { confirm } from './confirm.ts';
 import { provisionAction } from './provision.ts';
 import { BEFORE_ETCD } from './scale.ts';
-import { createTranscript, sshLine, type TranscriptInput } from './transcript.ts';
+import { backupEntries, restoreMemberEntries, restorePkiEntry } from './backup-transcript.ts';
+import { createTranscript } from './transcript.ts';
 
 /** Members are probed with short retries: a machine that is gone is reported in seconds. */
 const PROBE_RETRY = { totalMs: 8_000, authMs: 8_000 };
@@ -80,53 +79,6 @@ interface RestoreFlags {
   force: boolean;
   artifactsDir?: string;
   transcript?: string;
-}
-
-/** Why: the transcript shows a backup as a person takes it: snapshot on a member, copy, pack. */
-export function backupEntries(input: Pick<TranscriptInput, 'spec'>, peer: Node, out: string): TranscriptEntry[] {
-  const file = `${REMOTE_DIR}/snapshot.db`;
-  const archive = shellQuote(out);
-  return [
-    // Two pseudo-steps: within one, workstation lines would come before the node's (nodes run in parallel).
-    { step: 'etcd-snapshot', task: `Take an etcd snapshot on ${peer.name} and check it (hash, revision, keys)`, node: peer.name, commands: snapshotCommands(file) },
-    {
-      step: 'backup',
-      task: 'Copy the snapshot to the workstation, then remove it from the member',
-      node: undefined,
-      commands: ['mkdir -p etcd', `${sshLine(input, peer, shellJoin(['cat', file]))} > ${SNAPSHOT_PATH}`, sshLine(input, peer, shellJoin(['rm', '-f', file]))],
-    },
-    {
-      step: 'backup',
-      task: 'Pack it with the PKI, the encryption config, the spec and the state: one archive, mode 0600, with its checksum',
-      node: undefined,
-      commands: [
-        '# hardway backup also writes manifest.json (cluster, members, the snapshot status), which hardway restore reads',
-        `(umask 077 && tar -czf ${archive} ${SNAPSHOT_PATH} pki encryption-config.yaml cluster.yaml -C .hardway state.json)`,
-        `sha256sum ${archive} > ${shellQuote(`${out}.sha256`)}`,
-      ],
-    },
-  ];
-}
-
-/** The restore's first transcript entry: the PKI and encryption key put back from the archive. */
-export function restorePkiEntry(archive: string): TranscriptEntry {
-  return {
-    step: 'restore-pki',
-    task: 'Put back the PKI and the encryption key of the backed-up cluster (its Secrets decrypt, its kubeconfigs work)',
-    node: undefined,
-    commands: [`mkdir -p restore && tar -xzf ${shellQuote(archive)} -C restore`, 'cp -R restore/pki . && cp restore/encryption-config.yaml .'],
-  };
-}
-
-/** Why: the transcript shows each member's restore as the commands a person runs on it. */
-export function restoreMemberEntries(members: readonly Node[], token: string): TranscriptEntry[] {
-  const staged = `${REMOTE_DIR}/restore.db`;
-  return members.map((member) => ({
-    step: 'etcd-restore',
-    task: `Restore ${member.name}'s data directory from the snapshot (a new cluster token, the same members)`,
-    node: member.name,
-    commands: [shellJoin(['install', '-d', '-m', '0700', REMOTE_DIR]), uploadLine(`restore/${SNAPSHOT_PATH}`, staged, { user: member.user, host: member.sshAddress }), ...restoreMemberCommands(member, members, token, staged)],
-  }));
 }
 
 async function backupAction(options: GlobalOptions, flags: { out?: string; transcript?: string }, io: CliIO): Promise<void> {

@@ -11,7 +11,7 @@ import { Nodes, type Node } from '../inventory/node.ts';
 import type { ModuleRegistry } from '../modules/module.ts';
 import type { RunContext } from '../engine/context.ts';
 import type { TranscriptEntry } from '../engine/context.ts';
-import { backupEntries, restoreMemberEntries, restorePkiEntry } from './backup.ts';
+import { backupEntries, restoreMemberEntries, restorePkiEntry } from './backup-transcript.ts';
 import { globalOptions, openCluster, type CliIO, type LoadedCluster } from './common.ts';
 import { BEFORE_ETCD } from './scale.ts';
 import { planContext } from './run-context.ts';

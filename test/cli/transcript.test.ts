@@ -20,7 +20,7 @@ import { etcHostsModule } from '../../src/modules/etc-hosts.ts';
 import type { TaskModule } from '../../src/modules/module.ts';
 import { templateModule } from '../../src/modules/template.ts';
 import { waitModule } from '../../src/modules/wait.ts';
-import { backupEntries, restoreMemberEntries, restorePkiEntry } from '../../src/cli/backup.ts';
+import { backupEntries, restoreMemberEntries, restorePkiEntry } from '../../src/cli/backup-transcript.ts';
 import { kubectlLines } from '../../src/modules/drain.ts';
 import { membershipEntries } from '../../src/scale/etcd.ts';
 import { DRAIN_DROPPED, REMOVE_DROPPED } from '../../src/scale/machines.ts';
