@@ -22,7 +22,7 @@ import { templateModule } from '../../src/modules/template.ts';
 import { waitModule } from '../../src/modules/wait.ts';
 import { backupEntries, restoreMemberEntries, restorePkiEntry } from '../../src/cli/backup-transcript.ts';
 import { kubectlLines } from '../../src/modules/drain.ts';
-import { membershipEntries } from '../../src/scale/etcd.ts';
+import { membershipEntries } from '../../src/scale/etcd-transcript.ts';
 import { DRAIN_DROPPED, REMOVE_DROPPED } from '../../src/scale/machines.ts';
 import { loadStepGraph } from '../../src/cli/steps.ts';
 import { hostsOf } from '../../src/engine/select.ts';
