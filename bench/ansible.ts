@@ -16,8 +16,9 @@
 // hardway makes them once for both), machine creation (the lab provider), the kubelet RBAC and the
 // verify step (API calls, not node work).
 //
-// It prints first-provision and no-op times of both and their ratio, the SSH round trips hardway
-// made, and checks that both left byte-identical files on the nodes (sha256 of every file either
+// It prints first-provision and no-op times of both and their ratio (hardway's no-op runs the same
+// node steps; its no-op with the workstation steps re-checked too is printed beside it), the SSH
+// round trips hardway made, and checks that both left byte-identical files on the nodes (sha256 of every file either
 // installs).
 //   sudo node bench/ansible.ts [--rounds 3]
 import { execFile } from 'node:child_process';
@@ -321,13 +322,20 @@ export async function benchAnsible(rounds: number): Promise<void> {
     // --with-deps: the workstation steps' records went with the machines; they reuse every file.
     const nodeSteps = [...NODE_STEPS.flatMap((step) => ['--step', step]), '--with-deps'];
     const hardwayFirst = await hardwayRun(dir, ['provision', ...nodeSteps, '--artifacts-dir', artifacts]);
+    // The no-op does what Ansible's does, the node steps (their prerequisites have records now);
+    // with --with-deps it also re-checks the machines and every workstation file, shown apart.
+    const sameWork = NODE_STEPS.flatMap((step) => ['--step', step]);
     const hardwayNoop: number[] = [];
+    const hardwayNoopWithDeps: number[] = [];
     let perTask = NaN;
     for (let round = 0; round < rounds; round++) {
-      const noop = await hardwayRun(dir, ['provision', ...nodeSteps, '--artifacts-dir', artifacts]);
+      const noop = await hardwayRun(dir, ['provision', ...sameWork, '--artifacts-dir', artifacts]);
       if (noop.changed) throw new Error(`hardway's re-run changed ${noop.changed} things: not a no-op`);
       hardwayNoop.push(noop.ms);
       perTask = noop.roundTripsPerTask;
+      const withDeps = await hardwayRun(dir, ['provision', ...nodeSteps, '--artifacts-dir', artifacts]);
+      if (withDeps.changed) throw new Error(`hardway's re-run with its prerequisites changed ${withDeps.changed} things: not a no-op`);
+      hardwayNoopWithDeps.push(withDeps.ms);
     }
     const afterHardway = await fileHashes(dir, generated.files);
     const differing = Object.keys({ ...afterAnsible, ...afterHardway }).filter((file) => afterAnsible[file] !== afterHardway[file]);
@@ -337,6 +345,7 @@ export async function benchAnsible(rounds: number): Promise<void> {
     console.log(`bench/ansible: ${Object.keys(generated.hostVars).length} lab nodes, steps ${NODE_STEPS.join(', ')}; load average ${load}`);
     console.log(`  first provision   hardway ${seconds(hardwayFirst.ms)}   Ansible ${seconds(ansibleFirst.ms)}   ratio ${(hardwayFirst.ms / ansibleFirst.ms).toFixed(3)}`);
     console.log(`  no-op (median/${rounds}) hardway ${seconds(median(hardwayNoop))}   Ansible ${seconds(median(ansibleNoop))}   ratio ${(median(hardwayNoop) / median(ansibleNoop)).toFixed(3)}`);
+    console.log(`  no-op with the workstation steps too (--with-deps: machines, PKI, kubeconfigs, encryption; Ansible does none): hardway ${seconds(median(hardwayNoopWithDeps))}`);
     console.log(`  hardway no-op: ${perTask.toFixed(2)} SSH round trips per task`);
     console.log(`  files compared: ${Object.keys(afterHardway).length}; differing: ${differing.length ? differing.join(', ') : 'none (byte-identical)'}`);
     if (differing.length) process.exitCode = 1;

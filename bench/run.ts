@@ -12,7 +12,7 @@ console.log(formatPkiBench(await benchPki(3, 2048)));
 console.log(formatTransferBench(await transferBench({ sizeMB: 200, rounds: 3 })));
 if (isRoot) {
   const { benchProvision, formatProvisionBench } = await import('./provision.ts');
-  console.log(formatProvisionBench(await benchProvision([[1, 1], [2, 3], [3, 5]], 3)));
+  console.log(formatProvisionBench(await benchProvision([3, 12, 30], 3)));
   const { benchRebuild, formatRebuildBench } = await import('./rebuild.ts');
   console.log(formatRebuildBench(await benchRebuild(3)));
   const { benchAnsible } = await import('./ansible.ts');

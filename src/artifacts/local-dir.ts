@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { SpecError, TaskError } from '../errors.ts';
 import { releaseOf, type Arch, type ArtifactName, type Release, type Versions } from './catalog.ts';
 import { parseSha256Sums, sha256File } from './checksum.ts';
+import type { FileHashes } from './file-hashes.ts';
 import type { ResolvedArtifact } from './resolved.ts';
 
 // Files are named as artifacts (`kubelet`, `containerd`, `cni-bridge`), whatever their name on the node.
@@ -18,6 +19,8 @@ export interface DirectoryOptions {
   arch: Arch;
   /** For errors: which file and field set the versions. */
   specFile?: string;
+  /** Hashes known from earlier reads of the same file versions. */
+  hashes?: FileHashes;
 }
 
 /** Why: offline installs still get every file checked against a checksum list before upload. */
@@ -36,7 +39,7 @@ export async function artifactsFromDirectory(dir: string, names: readonly Artifa
     if (!expected) throw new TaskError(`${sumsPath} has no line for ${name}`, { file: sumsPath }, { hint: `Add it: (cd ${dir} && sha256sum ${name} >> SHA256SUMS). ${FILL_HINT}` });
     let actual: string;
     try {
-      actual = await sha256File(path);
+      actual = options.hashes ? await options.hashes.sha256(path) : await sha256File(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       throw new TaskError(`the artifacts directory ${dir} has no ${name}`, { file: path }, { hint: FILL_HINT });

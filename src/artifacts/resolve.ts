@@ -46,10 +46,10 @@ export function releaseUrls(env: NodeJS.ProcessEnv = process.env): ReleaseUrls {
 }
 
 /** Verified local copies of `names` for one architecture, downloading what the cache lacks. */
-export async function resolveArtifacts(run: Pick<RunContext, 'options' | 'spec' | 'clusterDir' | 'specFile'>, names: readonly ArtifactName[], options: ResolveOptions): Promise<ResolvedArtifact[]> {
+export async function resolveArtifacts(run: Pick<RunContext, 'options' | 'spec' | 'clusterDir' | 'specFile' | 'hashes'>, names: readonly ArtifactName[], options: ResolveOptions): Promise<ResolvedArtifact[]> {
   const location = artifactsLocation(run, options.env, options.urls);
   if (location.kind === 'directory') {
-    return artifactsFromDirectory(location.dir, names, { versions: run.spec.versions, arch: options.arch, specFile: run.specFile });
+    return artifactsFromDirectory(location.dir, names, { versions: run.spec.versions, arch: options.arch, specFile: run.specFile, ...(run.hashes ? { hashes: run.hashes } : {}) });
   }
   const resolved: ResolvedArtifact[] = [];
   for (const name of names) {

@@ -55,6 +55,7 @@ export function registerDestroyCommand(program: Command, io: CliIO): void {
           draft.providerFacts = {};
           delete draft.inventory;
           draft.facts = {};
+          delete draft.fileStamps;
           draft.operations = {};
         });
         // The machines are gone, and with them their host keys; static hosts keep theirs.

@@ -7,19 +7,6 @@ import { Command, CommanderError, Option } from 'commander';
 import { AlreadyReported, formatWhere, HardwayError } from '../errors.ts';
 import { fileErrorFrom } from '../util/local-file.ts';
 import { projectRoot, type CliIO } from './common.ts';
-import { registerDestroyCommand } from './destroy.ts';
-import { registerExplainCommand } from './explain.ts';
-import { registerInitCommand } from './init.ts';
-import { registerKubeconfigCommand } from './kubeconfig.ts';
-import { registerPkiCommand } from './pki.ts';
-import { registerPlanCommand } from './plan.ts';
-import { registerProvisionCommands } from './provision.ts';
-import { registerBackupCommands } from './backup.ts';
-import { registerRebuildCommand } from './rebuild.ts';
-import { registerSmokeCommand } from './smoke.ts';
-import { registerSshCommand } from './ssh.ts';
-import { registerStatusCommand } from './status.ts';
-import { registerValidateCommand } from './validate.ts';
 
 export function processIO(): CliIO {
   return {
@@ -34,8 +21,48 @@ function version(): string {
   return (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-/** Why: tests and bin/hardway.js share one program definition. */
-export function buildProgram(io: CliIO): Command {
+type Register = (program: Command, io: CliIO) => void;
+
+/**
+ * The commands, in `--help` order, each loaded only when needed: `hardway validate` loads the
+ * spec and playbook code, not the transport, PKI and providers the other commands use
+ * (bench/startup.ts measures the difference).
+ */
+const COMMANDS: readonly { names: readonly string[]; load: () => Promise<Register> }[] = [
+  { names: ['init'], load: async () => (await import('./init.ts')).registerInitCommand },
+  { names: ['validate'], load: async () => (await import('./validate.ts')).registerValidateCommand },
+  { names: ['plan'], load: async () => (await import('./plan.ts')).registerPlanCommand },
+  { names: ['provision', 'up'], load: async () => (await import('./provision.ts')).registerProvisionCommands },
+  { names: ['rebuild'], load: async () => (await import('./rebuild.ts')).registerRebuildCommand },
+  { names: ['backup', 'restore'], load: async () => (await import('./backup.ts')).registerBackupCommands },
+  { names: ['explain'], load: async () => (await import('./explain.ts')).registerExplainCommand },
+  { names: ['destroy'], load: async () => (await import('./destroy.ts')).registerDestroyCommand },
+  { names: ['pki'], load: async () => (await import('./pki.ts')).registerPkiCommand },
+  { names: ['ssh'], load: async () => (await import('./ssh.ts')).registerSshCommand },
+  { names: ['status'], load: async () => (await import('./status.ts')).registerStatusCommand },
+  { names: ['smoke'], load: async () => (await import('./smoke.ts')).registerSmokeCommand },
+  { names: ['kubeconfig'], load: async () => (await import('./kubeconfig.ts')).registerKubeconfigCommand },
+];
+
+/** The global options that take a value: the word after them is not the command. */
+const VALUED_GLOBALS = new Set(['-c', '--config', '--concurrency']);
+
+/** The command an argv names (`hardway -c x.yaml plan` -> plan), or undefined (help, a typo). */
+export function commandWord(argv: readonly string[]): string | undefined {
+  for (let index = 2; index < argv.length; index++) {
+    const arg = argv[index]!;
+    if (arg === '--') return undefined;
+    if (VALUED_GLOBALS.has(arg)) index++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}
+
+/**
+ * Why: tests and bin/hardway.js share one program definition. Given the argv, only the command
+ * it names is loaded; without one (help, an unknown command) every command is.
+ */
+export async function buildProgram(io: CliIO, argv: readonly string[] = []): Promise<Command> {
   const program = new Command('hardway')
     .description('Build a Kubernetes control plane the hard way: raw machines, a CA, etcd and the control plane as systemd units over SSH.')
     .version(version(), '-V, --version')
@@ -56,19 +83,9 @@ Examples:
   sudo hardway up                             build the whole cluster
 Exit codes: 0 ok, 1 a task failed, 2 bad usage or invalid spec, 3 a missing prerequisite.`,
   );
-  registerInitCommand(program, io);
-  registerValidateCommand(program, io);
-  registerPlanCommand(program, io);
-  registerProvisionCommands(program, io);
-  registerRebuildCommand(program, io);
-  registerBackupCommands(program, io);
-  registerExplainCommand(program, io);
-  registerDestroyCommand(program, io);
-  registerPkiCommand(program, io);
-  registerSshCommand(program, io);
-  registerStatusCommand(program, io);
-  registerSmokeCommand(program, io);
-  registerKubeconfigCommand(program, io);
+  const wanted = commandWord(argv);
+  const chosen = COMMANDS.filter((entry) => entry.names.includes(wanted ?? ''));
+  for (const entry of chosen.length ? chosen : COMMANDS) (await entry.load())(program, io);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   return program;
 }
@@ -116,7 +133,7 @@ function watchSignals(io: CliIO): { signal: () => NodeJS.Signals | undefined; st
 
 /** Run the CLI; returns the exit code instead of exiting, so tests can call it in-process. */
 export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
-  const program = buildProgram(io);
+  const program = await buildProgram(io, argv);
   const verbose = argv.includes('--verbose');
   const signals = watchSignals(io);
   try {

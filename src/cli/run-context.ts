@@ -1,5 +1,6 @@
 // Builds the RunContext a command passes down: for plan (nothing connects) and for runs (an SSH
 // pool with the cluster's pinned host keys, and the provider created on first use).
+import { FileHashes } from '../artifacts/file-hashes.ts';
 import type { RunContext, RunOptions, TranscriptSink } from '../engine/context.ts';
 import type { Node } from '../inventory/node.ts';
 import type { ModuleRegistry } from '../modules/module.ts';
@@ -28,14 +29,15 @@ function refusingNewMachines(pool: TransportPool, newMachines: ReadonlySet<strin
 }
 
 /** The parts every context of a cluster shares. */
-function clusterParts(cluster: LoadedCluster, modules: ModuleRegistry) {
-  return { clusterDir: cluster.clusterDir, specFile: cluster.specFile, spec: cluster.spec, inventory: cluster.inventory, state: cluster.state, modules, projectRoot };
+function clusterParts(cluster: LoadedCluster, modules: ModuleRegistry, options: { persistHashes: boolean }) {
+  const hashes = FileHashes.forCluster(cluster.clusterDir, { persist: options.persistHashes && Boolean(cluster.state.path) });
+  return { clusterDir: cluster.clusterDir, specFile: cluster.specFile, spec: cluster.spec, inventory: cluster.inventory, state: cluster.state, modules, projectRoot, hashes };
 }
 
 /** Why: plan resolves the same variables as a run, with nothing able to connect. */
 export function planContext(cluster: LoadedCluster, modules: ModuleRegistry): RunContext {
   return {
-    ...clusterParts(cluster, modules),
+    ...clusterParts(cluster, modules, { persistHashes: false }),
     options: { dryRun: true, verbose: false, concurrency: 1 },
     transports: nowhere,
     provider: async () => {
@@ -68,7 +70,7 @@ export function runContext(input: RunContextInput): RunContext & WithNewMachines
   const pool = createTransportPool(cluster, input.log);
   const transports = newMachines ? refusingNewMachines(pool, newMachines) : pool;
   return {
-    ...clusterParts(cluster, input.modules),
+    ...clusterParts(cluster, input.modules, { persistHashes: !input.options.dryRun }),
     ...(newMachines ? { newMachines } : {}),
     options: input.options,
     transports,

@@ -1,5 +1,6 @@
 // The context passed down a run instead of module-level state: the spec, inventory, state,
 // connections and options for the whole run, and per task the node, its transport and its log.
+import type { FileHashes } from '../artifacts/file-hashes.ts';
 import type { Inventory, Node } from '../inventory/node.ts';
 import type { ModuleRegistry } from '../modules/module.ts';
 import type { Provider } from '../providers/provider.ts';
@@ -52,6 +53,8 @@ export interface RunContext {
   readonly projectRoot: string;
   readonly transcript?: TranscriptSink;
   readonly signal: AbortSignal;
+  /** sha256 of workstation files, each file version read once (artifacts/file-hashes.ts). */
+  readonly hashes?: FileHashes;
 }
 
 /** Per node, per run: what earlier tasks did that later ones must know (services started fresh). */
@@ -60,6 +63,8 @@ export interface NodeScratch {
   startedServices: Set<string>;
   /** Units written this run: the service module runs daemon-reload once before using them. */
   changedUnits: Set<string>;
+  /** Answers of the read-only commands this node's checks run, read ahead (read-ahead.ts). */
+  readAhead?: Map<string, string>;
   [key: string]: unknown;
 }
 

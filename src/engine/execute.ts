@@ -62,26 +62,15 @@ export async function executeTask(input: TaskRunInput): Promise<TaskResult> {
       throw new SpecError(problemsFromIssues(located, parsed.error.issues).map(formatProblem).join('\n'), { file: task.file, line: task.line, ...where });
     }
     const args = parsed.data;
-    const context: TaskContext = {
-      run,
-      node,
-      vars,
-      step,
-      task: task.name,
-      connect: () => {
-        if (!node) throw new TaskError('a local task cannot connect to a node', where);
-        return run.transports.get(node, run.signal);
-      },
-      log: input.log,
-      signal: run.signal,
-      scratch: input.scratch,
-    };
+    const context = taskContext({ ...input, vars });
     const check = await checkTask(run, module, context, args);
     if (!check.changed) return { ...base, status: 'ok', reason: check.reason, durationMs: performance.now() - started };
     run.transcript?.add({ step, task: task.name, node: node?.name, commands: module.describe(context, args), once: task.once, handler: input.handler });
     if (run.options.dryRun) {
       return { ...base, status: check.probe ? 'ok' : 'changed', reason: `would ${check.reason}`, diff: check.diff, durationMs: performance.now() - started };
     }
+    // What was read ahead may be what this changes: later checks of the node read live.
+    input.scratch.readAhead = undefined;
     const applied = await module.apply(context, args, check);
     const changed = applied ? applied.changed : !check.probe;
     return { ...base, status: changed ? 'changed' : 'ok', reason: applied?.reason ?? check.reason, diff: check.diff, durationMs: performance.now() - started };
@@ -94,6 +83,25 @@ export async function executeTask(input: TaskRunInput): Promise<TaskResult> {
     const failure = asTaskError(error, where);
     return { ...base, status: 'failed', reason: failure.message, error: failure, durationMs: performance.now() - started };
   }
+}
+
+/** The context a task's module gets: its node, variables, connection and log. */
+export function taskContext(input: Pick<TaskRunInput, 'run' | 'step' | 'task' | 'node' | 'scratch' | 'log'> & { vars: Record<string, unknown> }): TaskContext {
+  const { run, node } = input;
+  return {
+    run,
+    node,
+    vars: input.vars,
+    step: input.step,
+    task: input.task.name,
+    connect: () => {
+      if (!node) throw new TaskError('a local task cannot connect to a node', { step: input.step, node: undefined, task: input.task.name });
+      return run.transports.get(node, run.signal);
+    },
+    log: input.log,
+    signal: run.signal,
+    scratch: input.scratch,
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 // Loads playbooks/*.yaml (one step per file) into validated data: module names known, arguments
 // valid, handlers defined, local steps using local modules. Errors name the file and line.
+import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -7,6 +8,7 @@ import { SpecError } from '../errors.ts';
 import { ROLES, type Role } from '../inventory/node.ts';
 import type { ModuleRegistry } from '../modules/module.ts';
 import { fieldPath, parseYaml, problemsFromIssues, SpecProblems, validateWith, type LocatedYaml, type Problem } from '../spec/load.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import { placeholders } from './vars.ts';
 import { whenSchema, type TaskCondition } from './when.ts';
 
@@ -171,20 +173,49 @@ export function parsePlaybook(text: string, file: string, modules: ModuleRegistr
   };
 }
 
-/** Load every `*.yaml` in the directory, in file-name order (the numbering a reader follows). */
-export async function loadPlaybooks(directory: string, modules: ModuleRegistry): Promise<Playbook[]> {
+/**
+ * Where loaded playbooks are kept between runs: `codeKey` names the code that checked them (the
+ * modules' argument schemas), so a change of either text or code checks them anew.
+ */
+export interface PlaybookCache {
+  dir: string;
+  codeKey: string;
+}
+
+/**
+ * Load every `*.yaml` in the directory, in file-name order (the numbering a reader follows). With
+ * a cache, playbooks already checked whole, byte for byte, by the same code are read back from
+ * JSON instead of parsed and checked again: parsing YAML is most of what a command pays to start
+ * (bench/startup.ts). Only playbooks that passed are kept; an unreadable entry is ignored.
+ */
+export async function loadPlaybooks(directory: string, modules: ModuleRegistry, cache?: PlaybookCache): Promise<Playbook[]> {
   let files: string[];
   try {
     files = (await readdir(directory)).filter((name) => name.endsWith('.yaml') || name.endsWith('.yml')).sort();
   } catch (error) {
     throw new SpecError(`cannot read the playbooks directory ${directory}`, { file: directory }, { cause: error });
   }
+  const texts = await Promise.all(files.map((name) => readFile(join(directory, name), 'utf8')));
+  const cachePath = cache ? join(cache.dir, `playbooks-${createHash('sha256').update(JSON.stringify([PLAYBOOK_FORMAT, cache.codeKey, directory, files, texts])).digest('hex').slice(0, 32)}.json`) : undefined;
+  if (cachePath) {
+    const cached = await readFile(cachePath, 'utf8').then((text) => JSON.parse(text) as Playbook[], () => undefined);
+    if (Array.isArray(cached) && cached.length === files.length) return cached;
+  }
+  const playbooks = checkPlaybooks(directory, files, texts, modules);
+  if (cachePath) await writeFileAtomic(cachePath, JSON.stringify(playbooks), { mode: 0o600 }).catch(() => undefined);
+  return playbooks;
+}
+
+/** Bumped when the Playbook shape changes, so no entry of an older shape is read back. */
+const PLAYBOOK_FORMAT = 1;
+
+function checkPlaybooks(directory: string, files: readonly string[], texts: readonly string[], modules: ModuleRegistry): Playbook[] {
   const playbooks: Playbook[] = [];
   const problems: Problem[] = [];
-  for (const name of files) {
+  for (const [index, name] of files.entries()) {
     const file = join(directory, name);
     try {
-      playbooks.push(parsePlaybook(await readFile(file, 'utf8'), file, modules));
+      playbooks.push(parsePlaybook(texts[index]!, file, modules));
     } catch (error) {
       if (error instanceof SpecProblems) problems.push(...error.problems);
       else throw error;

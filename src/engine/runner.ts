@@ -5,7 +5,8 @@
 import { Listr, type ListrTask } from 'listr2';
 import type { Node } from '../inventory/node.ts';
 import type { NodeScratch, RunContext } from './context.ts';
-import { executeTask, type TaskResult } from './execute.ts';
+import { executeTask, taskContext, type TaskResult } from './execute.ts';
+import { readAhead } from './read-ahead.ts';
 import { handlerRef, type Handler, type PlaybookTask } from './playbook.ts';
 import { OwedHandlers } from './owed-handlers.ts';
 import type { SelectedStep } from './select.ts';
@@ -165,7 +166,14 @@ function nodesItem(stepRun: StepRun, tasks: readonly PlaybookTask[], nodes: read
           nodes.map((node) => ({
             title: node.name,
             skip: () => (stepRun.failedNodes.has(node.name) ? `${node.name} failed earlier in this step` : false),
-            task: (__, nodeTask) => nodeTask.newListr(tasks.map((task) => taskItem(stepRun, task, node, handler)), { concurrent: false, exitOnError: true }),
+            task: async (__, nodeTask) => {
+              const scratch = stepRun.scratch(node.name);
+              const log = (line: string) => {
+                nodeTask.output = line;
+              };
+              await readAhead(stepRun.run, tasks, node, scratch, (task, vars) => taskContext({ run: stepRun.run, step: stepRun.step.playbook.step, task, node, scratch, log, vars }));
+              return nodeTask.newListr(tasks.map((task) => taskItem(stepRun, task, node, handler)), { concurrent: false, exitOnError: true });
+            },
           })),
           { concurrent: concurrency, exitOnError: false },
         ),

@@ -38,6 +38,17 @@ export interface StateData {
    * them (a node failed, the run was interrupted). The next run of that step runs them first.
    */
   owedHandlers?: Record<string, Record<string, string[]>>;
+  /**
+   * Per node, per path: the stamp (remote-file.ts) a file had when its sha256 was last known, so a
+   * re-run compares a 100 MB binary by its stamp instead of reading it on the node again.
+   */
+  fileStamps?: Record<string, Record<string, KnownFile>>;
+}
+
+/** A node's file as hardway last knew it: its stamp then, and its content's sha256. */
+export interface KnownFile {
+  stamp: string;
+  sha256: string;
 }
 
 export function emptyState(cluster: string): StateData {
@@ -101,6 +112,25 @@ export class StateStore {
 
   stepRecord(step: string, node: string): StepNodeRecord | undefined {
     return this.#data.steps[step]?.[node];
+  }
+
+  /** The sha256 a node's file had when it last had this stamp, if hardway knows it. */
+  knownFile(node: string, path: string): KnownFile | undefined {
+    const known = this.#data.fileStamps?.[node]?.[path];
+    return typeof known?.stamp === 'string' && typeof known.sha256 === 'string' ? known : undefined;
+  }
+
+  /** Why: recorded after a file's hash was read or its bytes were sent, so the next run need not read it. */
+  rememberFiles(node: string, files: Record<string, KnownFile>): Promise<void> {
+    const entries = Object.entries(files).filter(([path, known]) => {
+      const had = this.knownFile(node, path);
+      return had?.stamp !== known.stamp || had.sha256 !== known.sha256;
+    });
+    if (!entries.length) return this.#queue;
+    return this.update((draft) => {
+      const stamps = (draft.fileStamps ??= {});
+      stamps[node] = { ...stamps[node], ...Object.fromEntries(entries) };
+    });
   }
 
   /** The nodes that owe each handler of a step. */

@@ -14,10 +14,10 @@ import { TaskError } from '../errors.ts';
 import type { Node, Role } from '../inventory/node.ts';
 import { describeUpload, planUpload, type WantedFile } from '../transport/remote-file.ts';
 import { shellQuote } from '../transport/shell.ts';
-import type { Transport } from '../transport/transport.ts';
+import type { KnownFile } from '../engine/state.ts';
 import { defineModule, type CheckResult } from './module.ts';
 import { ON_WORKSTATION, onNode } from './describe-lines.ts';
-import { readFileFacts, requireNode, sshTarget } from './remote-support.ts';
+import { manyFileFactsCommand, readManyFileFacts, requireNode, sshTarget } from './remote-support.ts';
 
 export const binariesArgs = z.strictObject({
   /** Only nodes with this role get the files. */
@@ -34,6 +34,7 @@ interface PlannedUpload {
   artifact: ResolvedArtifact;
   dest: string;
   reason: string;
+  action: 'transfer' | 'metadata';
 }
 
 export const binariesModule = defineModule({
@@ -41,39 +42,52 @@ export const binariesModule = defineModule({
   where: 'remote',
   summary: 'Install release binaries (sha256-verified, from the artifact cache or --artifacts-dir) on the nodes of a role',
   args: binariesArgs,
+  async reads(ctx, args) {
+    const node = requireNode(ctx);
+    if (!node.roles.includes(args.role)) return [];
+    const arch = recordedArch(ctx, node);
+    return arch ? [manyFileFactsCommand(factsRequests(await wantedFiles(ctx, node, args, arch)))] : [];
+  },
   async check(ctx, args) {
     const node = requireNode(ctx);
     if (!node.roles.includes(args.role)) return { changed: false, reason: `not a${args.role === 'etcd' ? 'n' : ''} ${args.role} node: nothing to install` };
     const where = { node: node.name, step: ctx.step, task: ctx.task };
-    const transport = await ctx.connect();
-    const arch = await nodeArch(ctx, node, transport);
-    const artifacts = await resolveArtifacts(ctx.run, args.files, { arch, signal: ctx.signal, log: ctx.log });
+    const arch = recordedArch(ctx, node) ?? (await askedArch(ctx, node));
+    const wanted = await wantedFiles(ctx, node, args, arch);
+    // All files in one round trip; a file still bearing the stamp it had when it last matched is not read again.
+    const facts = await readManyFileFacts(ctx, factsRequests(wanted));
     const uploads: PlannedUpload[] = [];
     const unchanged: ArtifactName[] = [];
-    for (const artifact of artifacts) {
-      const dest = posix.join(args.dir, installName(artifact.name));
-      const { size } = await stat(artifact.path);
-      const facts = await readFileFacts(transport, dest, { hashIfSize: size, signal: ctx.signal });
+    const verified: Record<string, KnownFile> = {};
+    for (const [index, { artifact, dest, size, known }] of wanted.entries()) {
+      const found = facts[index]!;
+      const trusted = known && found.stamp === known.stamp && found.size === size && !found.sha256;
+      if (trusted) found.sha256 = known.sha256;
+      else if (found.sha256 === artifact.sha256 && found.stamp) verified[dest] = { stamp: found.stamp, sha256: artifact.sha256 };
       let plan;
       try {
-        plan = planUpload(dest, facts, { size, sha256: artifact.sha256 }, WANTED);
+        plan = planUpload(dest, found, { size, sha256: artifact.sha256 }, WANTED);
       } catch (error) {
         throw new TaskError((error as Error).message, where);
       }
       if (plan.action === 'skip') unchanged.push(artifact.name);
-      else uploads.push({ artifact, dest, reason: plan.reason });
+      else uploads.push({ artifact, dest, reason: plan.reason, action: plan.action });
     }
+    if (!ctx.run.options.dryRun) await ctx.run.state.rememberFiles(node.name, verified);
     return decideBinaries(uploads, unchanged, ctx.run.spec.versions);
   },
   async apply(ctx, _args, check) {
     const transport = await ctx.connect();
     const uploads = (check.data as PlannedUpload[] | undefined) ?? [];
     const installed: string[] = [];
-    for (const { artifact, dest } of uploads) {
+    const written: Record<string, KnownFile> = {};
+    for (const { artifact, dest, action } of uploads) {
       const onProgress = uploadProgress(ctx.log, `${artifact.name} -> ${dest}`);
-      const result = await transport.upload({ path: artifact.path }, dest, { ...WANTED, signal: ctx.signal, onProgress });
+      const result = await transport.upload({ path: artifact.path }, dest, { ...WANTED, signal: ctx.signal, onProgress, planned: action, stamp: true });
       if (result.changed) installed.push(artifact.name);
+      if (result.stamp) written[dest] = { stamp: result.stamp, sha256: artifact.sha256 };
     }
+    await ctx.run.state.rememberFiles(requireNode(ctx).name, written);
     return installed.length
       ? { changed: true, reason: `installed ${installed.join(', ')}` }
       : { changed: false, reason: 'already installed (sha256 matches)' };
@@ -121,11 +135,39 @@ function versionNote(names: readonly ArtifactName[], versions: Versions): string
   return [...releases].map((release) => `${RELEASE_TITLES[release]} v${versions[release]}`).join(', ');
 }
 
-/** The node's release architecture: recorded by the hosts step's facts, else asked with uname -m. */
-async function nodeArch(ctx: TaskContext, node: Node, transport: Transport): Promise<Arch> {
+interface WantedBinary {
+  artifact: ResolvedArtifact;
+  dest: string;
+  size: number;
+  /** What hardway last knew of the node's copy, when that was this artifact. */
+  known: KnownFile | undefined;
+}
+
+/** The files of the task, each with what is known of the node's copy from an earlier run. */
+async function wantedFiles(ctx: TaskContext, node: Node, args: BinariesArgs, arch: Arch): Promise<WantedBinary[]> {
+  const artifacts = await resolveArtifacts(ctx.run, args.files, { arch, signal: ctx.signal, log: ctx.log });
+  return Promise.all(
+    artifacts.map(async (artifact) => {
+      const dest = posix.join(args.dir, installName(artifact.name));
+      const known = ctx.run.state.knownFile(node.name, dest);
+      return { artifact, dest, size: (await stat(artifact.path)).size, known: known?.sha256 === artifact.sha256 ? known : undefined };
+    }),
+  );
+}
+
+function factsRequests(wanted: readonly WantedBinary[]) {
+  return wanted.map(({ dest, size, known }) => ({ path: dest, hashIfSize: size, ...(known ? { hashUnlessStamp: known.stamp } : { stamp: true }) }));
+}
+
+/** The node's release architecture as the hosts step's facts recorded it. */
+function recordedArch(ctx: TaskContext, node: Node): Arch | undefined {
   const recorded = ctx.run.state.data.facts[node.name];
-  const fromFacts = normalizeArch(recorded?.goArch ?? recorded?.arch ?? '');
-  if (fromFacts) return fromFacts;
+  return normalizeArch(recorded?.goArch ?? recorded?.arch ?? '');
+}
+
+/** Why: a node whose facts were never read (a step run alone) is asked with uname -m. */
+async function askedArch(ctx: TaskContext, node: Node): Promise<Arch> {
+  const transport = await ctx.connect();
   const machine = (await transport.exec('uname -m', { signal: ctx.signal })).stdout.trim();
   const arch = normalizeArch(machine);
   if (!arch) {

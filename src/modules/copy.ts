@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { TaskError } from '../errors.ts';
-import { describeUpload, planUpload, type FileFacts, type UploadPlan } from '../transport/remote-file.ts';
+import { describeUpload, fileFactsCommand, planUpload, type FileFacts, type UploadPlan } from '../transport/remote-file.ts';
 import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
 import { noteUnitChange, readFileFacts, requireNode, sshTarget } from './remote-support.ts';
@@ -53,6 +53,10 @@ export const copyModule = defineModule({
   where: 'remote',
   summary: 'Upload a file from the cluster directory or the artifact cache (atomic, skipped when the sha256 matches)',
   args: copyArgs,
+  async reads(ctx, args) {
+    const { size } = await stat(localSource(ctx.run.clusterDir, args.src));
+    return [fileFactsCommand(args.dest, { hashIfSize: size })];
+  },
   async check(ctx, args) {
     const node = requireNode(ctx);
     const where = { node: node.name, step: ctx.step, task: ctx.task };
@@ -62,8 +66,7 @@ export const copyModule = defineModule({
         hint: 'It is made by an earlier step (pki, kubeconfigs, binaries); run that step first.',
       });
     });
-    const transport = await ctx.connect();
-    const facts = await readFileFacts(transport, args.dest, { hashIfSize: info.size, signal: ctx.signal });
+    const facts = await readFileFacts(ctx, args.dest, { hashIfSize: info.size });
     try {
       return decideUpload(args.dest, facts, { size: info.size, sha256: facts.sha256 ? await sha256File(source) : undefined }, args);
     } catch (error) {

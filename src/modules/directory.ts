@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
 import { TaskError } from '../errors.ts';
-import { metadataCommand, metadataDifferences, normalizeMode, type FileFacts } from '../transport/remote-file.ts';
+import { fileFactsCommand, metadataCommand, metadataDifferences, normalizeMode, type FileFacts } from '../transport/remote-file.ts';
 import { shellQuote } from '../transport/shell.ts';
 import { readFileFacts, requireNode } from './remote-support.ts';
 
@@ -37,10 +37,12 @@ export const directoryModule = defineModule({
   where: 'remote',
   summary: 'Create a directory on the node with a mode and owner',
   args: directoryArgs,
+  async reads(_ctx, args) {
+    return [fileFactsCommand(args.path)];
+  },
   async check(ctx, args) {
     const node = requireNode(ctx);
-    const transport = await ctx.connect();
-    const facts = await readFileFacts(transport, args.path, { signal: ctx.signal });
+    const facts = await readFileFacts(ctx, args.path);
     try {
       return decideDirectory(facts, args);
     } catch (error) {

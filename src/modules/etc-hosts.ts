@@ -5,7 +5,7 @@ import { ipv4 } from '../spec/schema.ts';
 import { shellQuote } from '../transport/shell.ts';
 import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
-import { requireNode } from './remote-support.ts';
+import { readFact, requireNode } from './remote-support.ts';
 import { heredoc } from './describe-lines.ts';
 import { unifiedDiff } from './text-diff.ts';
 
@@ -67,15 +67,22 @@ export function writeHostsCommand(path: string): string {
 }
 
 /** Why: people on a node reach the others by name (ssh etcd-1, ping controller-0). */
+function readHostsCommand(path: string): string {
+  return `[ -e ${shellQuote(path)} ] || exit 0; cat -- ${shellQuote(path)}`;
+}
+
 export const etcHostsModule = defineModule({
   name: 'etc-hosts',
   where: 'remote',
   summary: 'List every node of the cluster in /etc/hosts (a managed block)',
   args: etcHostsArgs,
+  async reads(_ctx, args) {
+    return [readHostsCommand(args.path)];
+  },
   async check(ctx, args) {
     requireNode(ctx);
-    const transport = await ctx.connect();
-    const current = (await transport.readFile(args.path))?.toString('utf8') ?? '';
+    // A missing file reads as empty; one that cannot be read fails the task.
+    const current = await readFact(ctx, readHostsCommand(args.path));
     return decideEtcHosts(current, ctx.run.spec.name, args.entries ?? defaultEntries(ctx.run.inventory.nodes), args.path);
   },
   async apply(ctx, args, check) {

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { TaskError } from '../errors.ts';
 import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
-import { requireNode } from './remote-support.ts';
+import { readFact, requireNode } from './remote-support.ts';
 
 /** `facts: {}` takes no arguments. */
 export const factsArgs = z.strictObject({});
@@ -58,10 +58,12 @@ export const factsModule = defineModule({
   where: 'remote',
   summary: 'Read the OS, architecture and systemd version of the node and record them in the state',
   args: factsArgs,
+  async reads() {
+    return [FACTS_COMMAND];
+  },
   async check(ctx) {
     const node = requireNode(ctx);
-    const transport = await ctx.connect();
-    const facts = parseFacts((await transport.exec(FACTS_COMMAND, { signal: ctx.signal })).stdout);
+    const facts = parseFacts(await readFact(ctx, FACTS_COMMAND));
     try {
       return decideFacts(facts, ctx.run.state.data.facts[node.name]);
     } catch (error) {

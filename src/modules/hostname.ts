@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { shellQuote } from '../transport/shell.ts';
 import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
-import { requireNode } from './remote-support.ts';
+import { readFact, requireNode } from './remote-support.ts';
 
 /** Playbook arguments: `hostname: { name }`. */
 export const hostnameArgs = z.strictObject({
@@ -67,10 +67,12 @@ export const hostnameModule = defineModule({
   where: 'remote',
   summary: "Set the node's hostname (now and after reboots)",
   args: hostnameArgs,
+  async reads() {
+    return [HOSTNAME_FACTS_COMMAND];
+  },
   async check(ctx, args) {
     requireNode(ctx);
-    const transport = await ctx.connect();
-    return decideHostname(parseHostnameFacts((await transport.exec(HOSTNAME_FACTS_COMMAND, { signal: ctx.signal })).stdout), args);
+    return decideHostname(parseHostnameFacts(await readFact(ctx, HOSTNAME_FACTS_COMMAND)), args);
   },
   async apply(ctx, args, check) {
     const transport = await ctx.connect();

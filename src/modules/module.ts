@@ -38,6 +38,11 @@ export interface TaskModule<Args = unknown> {
   /** Validates the task's arguments at load time (with placeholders) and run time (resolved). */
   readonly args: z.ZodType<Args>;
   check(ctx: TaskContext, args: Args): Promise<CheckResult>;
+  /**
+   * The read-only commands check will run on the node (file facts, unit state), read ahead for a
+   * whole phase in one round trip (engine/read-ahead.ts); check gets them through readFact().
+   */
+  reads?(ctx: TaskContext, args: Args): Promise<string[]>;
   /** Called only when check said changed; returns the final outcome (default: changed, check's reason). */
   apply(ctx: TaskContext, args: Args, check: CheckChange): Promise<ApplyResult | void>;
   /**

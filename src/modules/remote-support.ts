@@ -3,13 +3,34 @@
 import { posix } from 'node:path';
 import type { NodeScratch, TaskContext } from '../engine/context.ts';
 import { TaskError } from '../errors.ts';
-import { fileFactsCommand, parseFileFacts, type FileFacts } from '../transport/remote-file.ts';
-import type { Transport } from '../transport/transport.ts';
+import { fileFactsCommand, parseFileFacts, type FileFacts, type FileFactsOptions } from '../transport/remote-file.ts';
 
-/** Why: one round trip per file for check(); the same facts the transport's upload decides on. */
-export async function readFileFacts(transport: Transport, path: string, options: { hash?: boolean; hashIfSize?: number; signal?: AbortSignal } = {}): Promise<FileFacts> {
-  const result = await transport.exec(fileFactsCommand(path, options), { signal: options.signal });
-  return parseFileFacts(result.stdout);
+/** What a check reads: the answer read ahead for its phase (engine/read-ahead.ts), else the command run now. */
+export async function readFact(ctx: TaskContext, command: string): Promise<string> {
+  const known = ctx.scratch.readAhead?.get(command);
+  if (known !== undefined) return known;
+  const transport = await ctx.connect();
+  return (await transport.exec(command, { signal: ctx.signal })).stdout;
+}
+
+/** Why: the same facts the transport's upload decides on, read ahead with the phase's other checks when possible. */
+export async function readFileFacts(ctx: TaskContext, path: string, options: FileFactsOptions = {}): Promise<FileFacts> {
+  return parseFileFacts(await readFact(ctx, fileFactsCommand(path, options)));
+}
+
+const NEXT_FILE = '::hardway-next-file';
+
+/** The one command that reads the facts of several files (readManyFileFacts). */
+export function manyFileFactsCommand(files: readonly ({ path: string } & FileFactsOptions)[]): string {
+  return files.map((file) => fileFactsCommand(file.path, file)).join(`; echo ${NEXT_FILE}; `);
+}
+
+/** Why: a task that installs several files reads all their facts in one round trip, not one each. */
+export async function readManyFileFacts(ctx: TaskContext, files: readonly ({ path: string } & FileFactsOptions)[]): Promise<FileFacts[]> {
+  if (!files.length) return [];
+  const parts = (await readFact(ctx, manyFileFactsCommand(files))).split(`${NEXT_FILE}\n`);
+  if (parts.length !== files.length) throw new Error(`unexpected file facts: ${files.length} files asked, ${parts.length} answered`);
+  return parts.map(parseFileFacts);
 }
 
 /** A sink for streamed output that logs whole lines and keeps partial ones until the next chunk. */

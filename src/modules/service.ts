@@ -16,7 +16,7 @@ import { shellQuote } from '../transport/shell.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
-import { requireNode } from './remote-support.ts';
+import { readFact, requireNode } from './remote-support.ts';
 import { decideService, parseServiceFacts, serviceArgs, serviceFactsCommand, settleVerdict, unitName, type ServiceFacts, type ServicePlan } from './service-decision.ts';
 
 /** How long a start may stay "activating" before the task moves on (the wait task checks health). */
@@ -38,11 +38,13 @@ export const serviceModule = defineModule({
   where: 'remote',
   summary: 'Enable, start, stop or restart a systemd unit (daemon-reload only when a unit changed)',
   args: serviceArgs,
+  async reads(_ctx, args) {
+    return [serviceFactsCommand(unitName(args.name))];
+  },
   async check(ctx, args) {
     const node = requireNode(ctx);
     const unit = unitName(args.name);
-    const transport = await ctx.connect();
-    const facts = await readFacts(transport, unit, ctx.signal);
+    const facts = parseServiceFacts(await readFact(ctx, serviceFactsCommand(unit)));
     let result: CheckResult;
     try {
       result = decideService(facts, args, { changedUnits: [...ctx.scratch.changedUnits].sort(), startedThisRun: ctx.scratch.startedServices.has(unit) });

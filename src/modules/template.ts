@@ -12,6 +12,7 @@ import { metadataLines, writeFileLine } from './describe-lines.ts';
 import { decideUpload, fileArgs } from './copy.ts';
 import { defineModule } from './module.ts';
 import { noteUnitChange, readFileFacts, requireNode } from './remote-support.ts';
+import { fileFactsCommand } from '../transport/remote-file.ts';
 import { unifiedDiff } from './text-diff.ts';
 
 /** Playbook arguments: `template: { src, dest, mode, vars }`. */
@@ -60,11 +61,13 @@ export const templateModule = defineModule({
   where: 'remote',
   summary: 'Render a units/ template with the cluster values and upload it when it differs',
   args: templateArgs,
+  async reads(ctx, args) {
+    return [fileFactsCommand(args.dest, { hashIfSize: renderTemplate(ctx, args).length })];
+  },
   async check(ctx, args) {
     const node = requireNode(ctx);
     const rendered = renderTemplate(ctx, args);
-    const transport = await ctx.connect();
-    const facts = await readFileFacts(transport, args.dest, { hashIfSize: rendered.length, signal: ctx.signal });
+    const facts = await readFileFacts(ctx, args.dest, { hashIfSize: rendered.length });
     const sha256 = facts.sha256 ? createHash('sha256').update(rendered).digest('hex') : undefined;
     let result;
     try {
@@ -74,7 +77,7 @@ export const templateModule = defineModule({
     }
     if (!result.changed) return result;
     const contentChanged = facts.state === 'present' && (facts.sha256 === undefined || facts.sha256 !== sha256);
-    const diff = contentChanged ? printableDiff(await transport.readFile(args.dest), rendered, args.dest, node.name) : undefined;
+    const diff = contentChanged ? printableDiff(await (await ctx.connect()).readFile(args.dest), rendered, args.dest, node.name) : undefined;
     // A dry run applies nothing: note the unit as apply would, so the service tasks after it show
     // the daemon-reload a run would do (plan --diff).
     if (ctx.run.options.dryRun) noteUnitChange(ctx.scratch, args.dest);

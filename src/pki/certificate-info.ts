@@ -2,7 +2,8 @@
 // `pki inspect` compare: subject, SANs, validity, usages, key, SKI/AKI. Node's X509Certificate
 // does the parsing and the signature checks; forge's ASN.1 reader gives the extensions.
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
+import type forge from 'node-forge';
+import { forgeLibrary } from './forge-library.ts';
 import type { SubjectName } from './csr-json.ts';
 import type { Subject } from './issue.ts';
 import { EXT_KEY_USAGES, type UsageSet } from './usages.ts';
@@ -43,14 +44,14 @@ export interface CertificateInfo {
 /** Why: every rule about an existing certificate reads it through here. Throws on unreadable input. */
 export function readCertificate(pem: string): CertificateInfo {
   const x509 = new X509Certificate(pem);
-  const der = forge.util.createBuffer(x509.raw.toString('binary'));
-  const tbs = (forge.asn1.fromDer(der).value as forge.asn1.Asn1[])[0]!;
+  const der = forgeLibrary().util.createBuffer(x509.raw.toString('binary'));
+  const tbs = (forgeLibrary().asn1.fromDer(der).value as forge.asn1.Asn1[])[0]!;
   const fields = tbs.value as forge.asn1.Asn1[];
-  const offset = fields[0]?.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC ? 1 : 0;
-  const issuerFields = decodeFields(forgeInternals.RDNAttributesAsArray(fields[offset + 2]!));
-  const subjectFields = decodeFields(forgeInternals.RDNAttributesAsArray(fields[offset + 4]!));
-  const extensionsNode = fields.find((field) => field.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && field.type === 3);
-  const extensions = extensionsNode ? forgeInternals.certificateExtensionsFromAsn1(extensionsNode) : [];
+  const offset = fields[0]?.tagClass === forgeLibrary().asn1.Class.CONTEXT_SPECIFIC ? 1 : 0;
+  const issuerFields = decodeFields(forgeInternals().RDNAttributesAsArray(fields[offset + 2]!));
+  const subjectFields = decodeFields(forgeInternals().RDNAttributesAsArray(fields[offset + 4]!));
+  const extensionsNode = fields.find((field) => field.tagClass === forgeLibrary().asn1.Class.CONTEXT_SPECIFIC && field.type === 3);
+  const extensions = extensionsNode ? forgeInternals().certificateExtensionsFromAsn1(extensionsNode) : [];
   const find = (name: string) => extensions.find((extension) => extension.name === name);
 
   const altNames = (find('subjectAltName')?.altNames ?? []) as { type: number; value: string; ip?: string }[];
@@ -63,7 +64,7 @@ export function readCertificate(pem: string): CertificateInfo {
     subject: summarize(subjectFields),
     issuer: summarize(issuerFields),
     subjectFields,
-    subjectDer: forge.asn1.toDer(fields[offset + 4]!).getBytes(),
+    subjectDer: forgeLibrary().asn1.toDer(fields[offset + 4]!).getBytes(),
     dns: altNames.filter((name) => name.type === 2).map((name) => name.value),
     ips: altNames.filter((name) => name.type === 7 && name.ip).map((name) => name.ip as string),
     notBefore: new Date(x509.validFrom),
@@ -82,10 +83,11 @@ export function readCertificate(pem: string): CertificateInfo {
 }
 
 /** forge functions its typings leave out (lib/x509.js exports them on forge.pki). */
-const forgeInternals = forge.pki as unknown as {
-  RDNAttributesAsArray(rdn: forge.asn1.Asn1): forge.pki.CertificateField[];
-  certificateExtensionsFromAsn1(extensions: forge.asn1.Asn1): Extension[];
-};
+const forgeInternals = () =>
+  forgeLibrary().pki as unknown as {
+    RDNAttributesAsArray(rdn: forge.asn1.Asn1): forge.pki.CertificateField[];
+    certificateExtensionsFromAsn1(extensions: forge.asn1.Asn1): Extension[];
+  };
 
 interface Extension {
   name: string;
@@ -102,7 +104,7 @@ function ekuOids(extension: Extension): string[] {
   const oids: string[] = [];
   for (const [key, value] of Object.entries(extension)) {
     if (value !== true || key === 'critical') continue;
-    const oid = key.includes('.') ? key : forge.pki.oids[key];
+    const oid = key.includes('.') ? key : forgeLibrary().pki.oids[key];
     if (oid && (known.has(oid) || key.includes('.'))) oids.push(oid);
   }
   return oids.sort();
@@ -110,13 +112,13 @@ function ekuOids(extension: Extension): string[] {
 
 function authorityKeyId(extension: Extension | undefined): string | undefined {
   if (!extension) return undefined;
-  const sequence = forge.asn1.fromDer(extension.value);
-  const keyId = (sequence.value as forge.asn1.Asn1[]).find((item) => item.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && item.type === 0);
-  return keyId ? forge.util.bytesToHex(keyId.value as string).toLowerCase() : undefined;
+  const sequence = forgeLibrary().asn1.fromDer(extension.value);
+  const keyId = (sequence.value as forge.asn1.Asn1[]).find((item) => item.tagClass === forgeLibrary().asn1.Class.CONTEXT_SPECIFIC && item.type === 0);
+  return keyId ? forgeLibrary().util.bytesToHex(keyId.value as string).toLowerCase() : undefined;
 }
 
 function decodeFields(fields: forge.pki.CertificateField[]): forge.pki.CertificateField[] {
-  return fields.map((field) => ((field.valueTagClass as unknown) === forge.asn1.Type.UTF8 ? { ...field, value: forge.util.decodeUtf8(String(field.value)) } : field));
+  return fields.map((field) => ((field.valueTagClass as unknown) === forgeLibrary().asn1.Type.UTF8 ? { ...field, value: forgeLibrary().util.decodeUtf8(String(field.value)) } : field));
 }
 
 function summarize(fields: forge.pki.CertificateField[]): SubjectSummary {

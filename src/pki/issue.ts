@@ -2,7 +2,8 @@
 // forge leaves to the caller (PITFALLS): sha256, positive random serials, AKI = issuer SKI, IP SANs
 // as IPs, a backdated notBefore.
 import { randomBytes, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
+import type forge from 'node-forge';
+import { forgeLibrary } from './forge-library.ts';
 import { splitHosts } from './catalog.ts';
 import type { SubjectName } from './csr-json.ts';
 import { nativeSigner } from './keys.ts';
@@ -44,8 +45,8 @@ export interface CertificateOrder {
 
 /** Why: one function decides every field of every certificate hardway makes. */
 export function issueCertificate(order: CertificateOrder): string {
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(order.publicKeyPem);
+  const cert = forgeLibrary().pki.createCertificate();
+  cert.publicKey = forgeLibrary().pki.publicKeyFromPem(order.publicKeyPem);
   cert.serialNumber = randomSerial();
   cert.validity.notBefore = order.notBefore;
   cert.validity.notAfter = order.notAfter;
@@ -53,15 +54,15 @@ export function issueCertificate(order: CertificateOrder): string {
   cert.setSubject(subject);
   cert.setIssuer(order.issuer ? order.issuer.subjectFields : subject);
 
-  const ownKeyId = forge.pki.getPublicKeyFingerprint(cert.publicKey, { type: 'RSAPublicKey', md: forge.md.sha1.create(), encoding: 'binary' }) as string;
-  const issuerKeyId = order.issuer ? forge.util.hexToBytes(order.issuer.keyId) : ownKeyId;
+  const ownKeyId = forgeLibrary().pki.getPublicKeyFingerprint(cert.publicKey, { type: 'RSAPublicKey', md: forgeLibrary().md.sha1.create(), encoding: 'binary' }) as string;
+  const issuerKeyId = order.issuer ? forgeLibrary().util.hexToBytes(order.issuer.keyId) : ownKeyId;
   const extensions: object[] = [
     { name: 'basicConstraints', critical: true, cA: order.isCA },
     { name: 'keyUsage', critical: true, ...keyUsageFlags(order.usages) },
   ];
   const ekus = extKeyUsageFlags(order.usages);
   if (Object.keys(ekus).length) extensions.push({ name: 'extKeyUsage', ...ekus });
-  extensions.push({ name: 'subjectKeyIdentifier', subjectKeyIdentifier: forge.util.bytesToHex(ownKeyId) });
+  extensions.push({ name: 'subjectKeyIdentifier', subjectKeyIdentifier: forgeLibrary().util.bytesToHex(ownKeyId) });
   extensions.push({ name: 'authorityKeyIdentifier', keyIdentifier: issuerKeyId });
   if (order.hosts.length) extensions.push({ name: 'subjectAltName', altNames: altNames(order.hosts) });
   cert.setExtensions(extensions);
@@ -69,7 +70,7 @@ export function issueCertificate(order: CertificateOrder): string {
   const signingKey = order.issuer?.privateKey ?? order.selfKey;
   if (!signingKey) throw new Error('a self-signed certificate needs its own key');
   signTbs(cert, signingKey, order.issuer?.subjectDer);
-  return forge.pki.certificateToPem(cert);
+  return forgeLibrary().pki.certificateToPem(cert);
 }
 
 /** forge fields its typings leave out, set the way forge's own cert.sign() sets them. */
@@ -88,14 +89,14 @@ interface SignableCertificate {
  */
 function signTbs(cert: forge.pki.Certificate, key: KeyObject, issuerDer: string | undefined): void {
   const signable = cert as unknown as SignableCertificate;
-  const oid = forge.pki.oids.sha256WithRSAEncryption!;
+  const oid = forgeLibrary().pki.oids.sha256WithRSAEncryption!;
   signable.signatureOid = oid;
   signable.siginfo.algorithmOid = oid;
-  const tbs = (forge.pki as unknown as { getTBSCertificate(cert: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
+  const tbs = (forgeLibrary().pki as unknown as { getTBSCertificate(cert: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
   // TBSCertificate: [0] version, serialNumber, signature, issuer, ...
-  if (issuerDer) (tbs.value as forge.asn1.Asn1[])[3] = forge.asn1.fromDer(issuerDer);
-  const md = forge.md.sha256.create();
-  md.update(forge.asn1.toDer(tbs).getBytes());
+  if (issuerDer) (tbs.value as forge.asn1.Asn1[])[3] = forgeLibrary().asn1.fromDer(issuerDer);
+  const md = forgeLibrary().md.sha256.create();
+  md.update(forgeLibrary().asn1.toDer(tbs).getBytes());
   signable.tbsCertificate = tbs;
   signable.md = md;
   signable.signature = nativeSigner(key).sign(md);
@@ -103,12 +104,12 @@ function signTbs(cert: forge.pki.Certificate, key: KeyObject, issuerDer: string 
 
 /** The PKCS#10 request cfssljson writes as `<name>.csr`: subject, key and SANs, signed by the key. */
 export function createCsr(subject: Subject, hosts: string[], publicKeyPem: string, privateKey: KeyObject): string {
-  const csr = forge.pki.createCertificationRequest();
-  csr.publicKey = forge.pki.publicKeyFromPem(publicKeyPem);
+  const csr = forgeLibrary().pki.createCertificationRequest();
+  csr.publicKey = forgeLibrary().pki.publicKeyFromPem(publicKeyPem);
   csr.setSubject(subjectAttributes(subject));
   if (hosts.length) csr.setAttributes([{ name: 'extensionRequest', extensions: [{ name: 'subjectAltName', altNames: altNames(hosts) }] }]);
-  csr.sign(nativeSigner(privateKey) as unknown as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
-  return forge.pki.certificationRequestToPem(csr);
+  csr.sign(nativeSigner(privateKey) as unknown as forge.pki.rsa.PrivateKey, forgeLibrary().md.sha256.create());
+  return forgeLibrary().pki.certificationRequestToPem(csr);
 }
 
 /**
@@ -138,7 +139,7 @@ export function subjectAttributes(subject: Subject): forge.pki.CertificateField[
 }
 
 function attribute(shortName: string, value: string): forge.pki.CertificateField {
-  return { shortName, value, valueTagClass: (PRINTABLE.test(value) ? forge.asn1.Type.PRINTABLESTRING : forge.asn1.Type.UTF8) as unknown as forge.asn1.Class };
+  return { shortName, value, valueTagClass: (PRINTABLE.test(value) ? forgeLibrary().asn1.Type.PRINTABLESTRING : forgeLibrary().asn1.Type.UTF8) as unknown as forge.asn1.Class };
 }
 
 function altNames(hosts: string[]): object[] {
@@ -162,7 +163,7 @@ function extKeyUsageFlags(usages: string[]): Record<string, boolean> {
   for (const usage of usages) {
     const oid = EXT_KEY_USAGES[usage];
     if (!oid) continue;
-    const name = forge.pki.oids[oid];
+    const name = forgeLibrary().pki.oids[oid];
     flags[name && !name.includes('.') ? name : oid] = true;
   }
   return flags;

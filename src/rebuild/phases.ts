@@ -81,6 +81,7 @@ const replacePhase: PhaseRunner = async (input) => {
   return done(input, 'replace', line, (draft) => {
     for (const records of Object.values(draft.steps)) delete records[ctx.node.name];
     delete draft.facts[ctx.node.name];
+    delete draft.fileStamps?.[ctx.node.name];
   });
 };
 

@@ -118,5 +118,6 @@ export async function removeDroppedMachines(ctx: DroppedMachinesContext, dropped
 async function forget(state: StateStore, name: string): Promise<void> {
   await state.update((draft) => {
     for (const records of Object.values(draft.steps)) delete records[name];
+    delete draft.fileStamps?.[name];
   });
 }

@@ -2,7 +2,6 @@
 // admin kubeconfig, the way a person checks a new cluster: Secrets encrypted in etcd, a Deployment
 // Running on the workers, port-forward, logs, exec, a NodePort Service, and pod-to-pod traffic
 // across workers. Each check reports on its own; the objects live in the namespace hardway-smoke.
-import { execa } from 'execa';
 import type { Duplex } from 'node:stream';
 import type { RunContext } from '../engine/context.ts';
 import { PrerequisiteError } from '../errors.ts';
@@ -31,6 +30,7 @@ export interface SmokeContext {
 /** Why: kubectl is the client users have; a clear error when it is missing, never a stack. */
 async function kubectl(ctx: SmokeContext, args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<string> {
   try {
+    const { execa } = await import('execa');
     const result = await execa('kubectl', ['--kubeconfig', ctx.kubeconfig, ...args], { input: options.input, timeout: options.timeoutMs ?? 60_000, cancelSignal: ctx.signal, stripFinalNewline: true });
     return result.stdout;
   } catch (error) {
@@ -117,6 +117,7 @@ const CHECKS: Check[] = [
     async run(ctx, { pods }) {
       const pod = pods[0]!;
       const localPort = 18_000 + Math.floor(Math.random() * 2000);
+      const { execa } = await import('execa');
       const child = execa('kubectl', ['--kubeconfig', ctx.kubeconfig, '-n', SMOKE_NAMESPACE, 'port-forward', `pod/${pod.name}`, `${localPort}:${SMOKE_PORT}`, '--address', '127.0.0.1'], { cancelSignal: ctx.signal, reject: false });
       try {
         const page = await retry('an answer through kubectl port-forward', 30_000, ctx.signal, () => httpGet(direct('127.0.0.1', localPort), '127.0.0.1', localPort).then(expectPage));

@@ -2,7 +2,7 @@
 // private half 0600 in a 0700 directory; other providers point ssh.keyPath at an existing key.
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import ssh2 from 'ssh2';
+import { ssh2Library } from './ssh2-library.ts';
 import { PrerequisiteError } from '../errors.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 
@@ -33,8 +33,8 @@ export async function ensureSshKey(privateKeyPath: string, comment: string): Pro
  */
 function usableKeyPair(comment: string): { private: string; public: string } {
   for (let attempt = 0; ; attempt++) {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
-    const parsed = [ssh2.utils.parseKey(pair.private), ssh2.utils.parseKey(pair.public)];
+    const pair = ssh2Library().utils.generateKeyPairSync('ed25519', { comment });
+    const parsed = [ssh2Library().utils.parseKey(pair.private), ssh2Library().utils.parseKey(pair.public)];
     if (parsed.every((key) => key && !(key instanceof Error))) return pair;
     if (attempt >= 20) throw new Error(`ssh2 made ${attempt + 1} unusable ed25519 key pairs in a row`);
   }
@@ -46,7 +46,7 @@ export async function readSshKey(privateKeyPath: string): Promise<SshKey> {
   await chmod(privateKeyPath, 0o600).catch(() => undefined);
   const publicText = await readFile(`${privateKeyPath}.pub`, 'utf8').catch(() => undefined);
   if (publicText) return { privateKeyPath, publicKey: publicText.trim() };
-  const parsed = ssh2.utils.parseKey(privateKey);
+  const parsed = ssh2Library().utils.parseKey(privateKey);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key || key instanceof Error) {
     throw new PrerequisiteError(`${privateKeyPath}: not a usable SSH private key${key instanceof Error ? ` (${key.message})` : ''}`, {

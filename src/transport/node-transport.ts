@@ -125,19 +125,14 @@ export class SshTransport implements Transport {
 
   async upload(source: Buffer | { path: string }, dest: string, options: UploadOptions = {}): Promise<UploadResult> {
     const wanted: WantedFile = { mode: options.mode ?? '0644', owner: options.owner, group: options.group };
-    const size = Buffer.isBuffer(source) ? source.length : (await stat(source.path)).size;
-    const probe = await this.exec(fileFactsCommand(dest, { hashIfSize: size }), { signal: options.signal });
-    const facts = parseFileFacts(probe.stdout);
-    let plan;
-    try {
-      plan = planUpload(dest, facts, { size, sha256: facts.sha256 ? await sha256Of(source) : undefined }, wanted);
-    } catch (error) {
-      throw new TransportError(`cannot upload to ${dest} on ${this.node.name}: ${(error as Error).message}`, { node: this.node.name, cause: error });
-    }
+    const plan = options.planned ? { action: options.planned, reason: options.planned === 'transfer' ? 'upload (as planned)' : 'set mode and owner (as planned)' } : await this.#planUpload(source, dest, wanted, options.signal);
+    // The stamp is read in the round trip that finishes the change.
+    const stamp = options.stamp ? ` && stat -c '%i|%z' -- ${shellQuote(dest)}` : '';
+    const stampOf = (stdout: string) => (options.stamp ? { stamp: stdout.trim().split('\n').at(-1) ?? '' } : {});
     if (plan.action === 'skip') return { changed: false, reason: plan.reason };
     if (plan.action === 'metadata') {
-      await this.exec(metadataCommand(dest, wanted), { signal: options.signal });
-      return { changed: true, reason: plan.reason };
+      const done = await this.exec(`${metadataCommand(dest, wanted)}${stamp}`, { signal: options.signal });
+      return { changed: true, reason: plan.reason, ...stampOf(done.stdout) };
     }
 
     const temp = uploadTempPath(dest, randomBytes(6).toString('hex'));
@@ -152,13 +147,25 @@ export class SshTransport implements Transport {
         const written = await this.#execRaw(command, { stdin, signal: options.signal });
         if (written.code !== 0) throw new RemoteCommandError({ node: this.node.name, command, code: written.code, stderr: written.stderr.toString('utf8') });
       }
-      await this.exec(finalizeUploadCommand(temp, dest, wanted), { signal: options.signal });
+      const done = await this.exec(`${finalizeUploadCommand(temp, dest, wanted)}${stamp}`, { signal: options.signal });
+      return { changed: true, reason: plan.reason, ...stampOf(done.stdout) };
     } catch (error) {
       // Best effort: a dropped connection leaves the hidden temp file, and the next upload of the same target removes it.
       if (this.alive) await this.exec(`rm -f -- ${shellQuote(temp)}`, { check: false }).catch(() => undefined);
       throw error;
     }
-    return { changed: true, reason: plan.reason };
+  }
+
+  /** The node's facts of dest against the source: what an upload nobody planned has to do. */
+  async #planUpload(source: Buffer | { path: string }, dest: string, wanted: WantedFile, signal: AbortSignal | undefined) {
+    const size = Buffer.isBuffer(source) ? source.length : (await stat(source.path)).size;
+    const probe = await this.exec(fileFactsCommand(dest, { hashIfSize: size }), { signal });
+    const facts = parseFileFacts(probe.stdout);
+    try {
+      return planUpload(dest, facts, { size, sha256: facts.sha256 ? await sha256Of(source) : undefined }, wanted);
+    } catch (error) {
+      throw new TransportError(`cannot upload to ${dest} on ${this.node.name}: ${(error as Error).message}`, { node: this.node.name, cause: error });
+    }
   }
 
   async readFile(path: string): Promise<Buffer | undefined> {

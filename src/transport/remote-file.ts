@@ -16,6 +16,11 @@ export interface FileFacts {
   group?: string;
   /** Present when the command was asked to hash (and the file is regular). */
   sha256?: string;
+  /**
+   * Present when asked for: the inode and change time (`%i|%z`). Any write, rename over, chmod
+   * or chown gives a file a new one, and nobody can set it back: equal stamps mean the same bytes.
+   */
+  stamp?: string;
 }
 
 /** The mode and ownership a task asks for; unset owner/group are left alone. */
@@ -38,34 +43,52 @@ export function normalizeMode(mode: string): string {
   return mode.padStart(4, '0');
 }
 
+export interface FileFactsOptions {
+  /** Hash a regular file. */
+  hash?: boolean;
+  /** Hash a regular file of this size only (a file of another size differs anyway). */
+  hashIfSize?: number;
+  /** Also print the file's stamp (FileFacts.stamp). */
+  stamp?: boolean;
+  /** Print the stamp, and skip the hash when it is this one (the hash is known from then). */
+  hashUnlessStamp?: string;
+}
+
 /**
  * One round trip: stat the path and, when asked, hash it. `hashIfSize` hashes only a regular file of
  * that size, so a changed 200 MB binary is not read twice to find out it differs.
  */
-export function fileFactsCommand(path: string, options: { hash?: boolean; hashIfSize?: number } = {}): string {
+export function fileFactsCommand(path: string, options: FileFactsOptions = {}): string {
   const q = shellQuote(path);
+  const stamped = options.stamp || options.hashUnlessStamp !== undefined;
+  // A file whose stamp is the one recorded when its hash was last known is not read again.
+  const sha256 = `${options.hashUnlessStamp !== undefined ? `[ "$t" = ${shellQuote(options.hashUnlessStamp)} ] || ` : ''}sha256sum -- ${q}`;
   let hash = '';
   if (options.hashIfSize !== undefined) {
-    hash = `case "$s" in 'regular file|${options.hashIfSize}|'*|'regular empty file|${options.hashIfSize}|'*) sha256sum -- ${q} | cut -d' ' -f1;; esac; `;
+    hash = `case "$s" in 'regular file|${options.hashIfSize}|'*|'regular empty file|${options.hashIfSize}|'*) ${sha256};; esac; `;
   } else if (options.hash) {
-    hash = `case "$s" in 'regular file|'*|'regular empty file|'*) sha256sum -- ${q} | cut -d' ' -f1;; esac; `;
+    hash = `case "$s" in 'regular file|'*|'regular empty file|'*) ${sha256};; esac; `;
   }
+  const stamp = stamped ? `t=$(stat -c '%i|%z' -- ${q}) || exit 1; printf 'stamp|%s\\n' "$t"; ` : '';
   return (
-    `if [ -e ${q} ] || [ -L ${q} ]; then s=$(stat -c '%F|%s|%a|%U|%G' -- ${q}) || exit 1; printf 'present|%s\\n' "$s"; ${hash}` +
+    `if [ -e ${q} ] || [ -L ${q} ]; then s=$(stat -c '%F|%s|%a|%U|%G' -- ${q}) || exit 1; printf 'present|%s\\n' "$s"; ${stamp}${hash}` +
     `elif [ -d ${shellQuote(posix.dirname(path))} ]; then echo missing; else echo nodir; fi`
   );
 }
 
 /** Parse fileFactsCommand's output; anything unexpected is an error, never a guess. */
 export function parseFileFacts(stdout: string): FileFacts {
-  const [first = '', second] = stdout.trim().split('\n');
+  const [first = '', ...rest] = stdout.trim().split('\n');
   if (first === 'missing') return { state: 'missing' };
   if (first === 'nodir') return { state: 'nodir' };
   const parts = first.split('|');
   if (parts[0] !== 'present' || parts.length !== 6) throw new Error(`unexpected file facts: ${first.slice(0, 200)}`);
   const [, type, size, mode, owner, group] = parts as [string, string, string, string, string, string];
   const facts: FileFacts = { state: 'present', type, size: Number(size), mode: normalizeMode(mode), owner, group };
-  if (second && /^[0-9a-f]{64}$/.test(second.trim())) facts.sha256 = second.trim();
+  for (const line of rest.map((text) => text.trim())) {
+    if (line.startsWith('stamp|')) facts.stamp = line.slice('stamp|'.length);
+    else if (/^[0-9a-f]{64}(?:\s|$)/.test(line)) facts.sha256 = line.slice(0, 64);
+  }
   return facts;
 }
 

@@ -4,8 +4,9 @@
 // sudo, atomic uploads, retries) lives in node-transport.ts and pool.ts.
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
-import ssh2 from 'ssh2';
+import type ssh2 from 'ssh2';
 import type { ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
+import { ssh2Library } from './ssh2-library.ts';
 import { CommandTimeoutError, TransportError, UnreachableError } from './errors.ts';
 import { hostKeyAlgorithms, pinnedHostVerifier } from './host-key-check.ts';
 import { attachExecStream } from './exec-stream.ts';
@@ -32,7 +33,7 @@ export class SshSession {
     const { target, knownHosts } = options;
     options.signal?.throwIfAborted();
     const algorithms = hostKeyAlgorithms(await knownHosts.keysFor(target.host, target.port));
-    const client = new ssh2.Client();
+    const client = new (ssh2Library().Client)();
     let hostKeyError: Error | undefined;
 
     const hostVerifier = pinnedHostVerifier(knownHosts, target, (error) => {
@@ -253,7 +254,7 @@ export class SshSession {
 
 /** Why: an unusable key (encrypted, not a key) is a prerequisite problem, found before any connection. */
 export function privateKeyProblem(key: Buffer): string | undefined {
-  const parsed = ssh2.utils.parseKey(key);
+  const parsed = ssh2Library().utils.parseKey(key);
   if (parsed instanceof Error) return parsed.message;
   return undefined;
 }

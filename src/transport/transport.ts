@@ -31,12 +31,21 @@ export interface UploadOptions {
   signal?: AbortSignal;
   /** Called as bytes go out (large files over SFTP), for a progress line. */
   onProgress?: (sentBytes: number, totalBytes: number) => void;
+  /**
+   * What the caller's check already decided from the node's facts (planUpload): the upload then
+   * carries it out without reading the remote file again.
+   */
+  planned?: 'transfer' | 'metadata';
+  /** Report the written file's stamp (remote-file.ts FileFacts.stamp), read in the same round trip. */
+  stamp?: boolean;
 }
 
 export interface UploadResult {
   /** False when the remote file already had the same content, mode and owner. */
   changed: boolean;
   reason: string;
+  /** With UploadOptions.stamp, after a change: the file's stamp as written. */
+  stamp?: string;
 }
 
 /** One node's connection, reused by every task of a run. */

@@ -34,7 +34,7 @@ async function hardway(dir: string, ...args: string[]): Promise<{ code: number; 
   let stdout = '';
   let stderr = '';
   const io: CliIO = { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), isTTY: false, env: {} };
-  const program = buildProgram(io);
+  const program = await buildProgram(io);
   if (!program.commands.some((command) => command.name() === 'pki')) registerPkiCommand(program, io);
   const pki = program.commands.find((command) => command.name() === 'pki')!;
   for (const command of [pki, ...pki.commands]) command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });

@@ -78,3 +78,34 @@ describe('the shipped playbooks', () => {
     expect(clashes).toEqual([]);
   });
 });
+
+describe('loadPlaybooks with a cache', () => {
+  it('reads back what it checked, and checks anew when a text or the code key changes; a failing playbook is never kept', async () => {
+    const { mkdtemp, readdir, rm, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { loadPlaybooks } = await import('../../src/engine/playbook.ts');
+    const root = await mkdtemp(join(tmpdir(), 'hardway-playbook-cache-'));
+    try {
+      const dir = join(root, 'playbooks');
+      const cache = { dir: join(root, 'cache'), codeKey: 'code 1' };
+      const { mkdir } = await import('node:fs/promises');
+      await mkdir(dir);
+      await writeFile(join(dir, '10-a.yaml'), `step: a\ntitle: A\nhosts: all\ntasks:\n  - name: one\n    set: { key: k, value: v }\n`);
+      const first = await loadPlaybooks(dir, modules, cache);
+      expect(await readdir(cache.dir)).toHaveLength(1);
+      expect(await loadPlaybooks(dir, modules, cache)).toEqual(first);
+      // A cached entry is what is read back (it is not parsed again): shown by changing the entry.
+      const [entry] = await readdir(cache.dir);
+      await writeFile(join(cache.dir, entry!), JSON.stringify([{ ...first[0], title: 'from the cache' }]));
+      expect((await loadPlaybooks(dir, modules, cache))[0]?.title).toBe('from the cache');
+      expect((await loadPlaybooks(dir, modules, { ...cache, codeKey: 'code 2' }))[0]?.title).toBe('A');
+      await writeFile(join(dir, '10-a.yaml'), `step: a\ntitle: A\nhosts: all\ntasks:\n  - name: one\n    cpy: { src: x }\n`);
+      await expect(loadPlaybooks(dir, modules, cache)).rejects.toThrow(SpecProblems);
+      await expect(loadPlaybooks(dir, modules, cache)).rejects.toThrow(SpecProblems);
+      expect(await readdir(cache.dir)).toHaveLength(2);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -10,6 +10,8 @@ import { baseSpec, cases, specText } from './corpus.ts';
 import type { ClusterSpecInput } from '../../src/spec/schema.ts';
 
 let base: string;
+/** Caches a command keeps outside the cluster (checked playbooks) go here, not under HOME. */
+let cacheHome: string;
 const dirs: string[] = [];
 
 /** An environment that reaches nothing: no AWS region, profile, credentials or instance metadata. */
@@ -28,6 +30,7 @@ const env: NodeJS.ProcessEnv = {
 
 beforeAll(async () => {
   base = await makeTempDir('hardway-corpus-');
+  cacheHome = await makeTempDir('hardway-corpus-cache-');
   await ensure(envFor(base, baseSpec as ClusterSpecInput));
   await writeFile(join(base, 'cluster.yaml'), specText(undefined));
   await mkdir(join(base, '.hardway'), { recursive: true, mode: 0o700 });
@@ -35,7 +38,7 @@ beforeAll(async () => {
   await writeFile(join(base, 'known_hosts'), '[127.0.0.1]:1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMiqBlKxcKG6XIfyWWjqWIgD9dsLu7j4GzSlklA9xJfz\n');
 }, 120_000);
 afterAll(async () => {
-  for (const dir of [base, ...dirs]) await removeDir(dir);
+  for (const dir of [base, cacheHome, ...dirs]) await removeDir(dir);
   for (const dir of dirs) await removeDir(`${dir}-outside-pki`);
 });
 
@@ -80,7 +83,7 @@ describe('hardening corpus', () => {
     const devNull = await lstat('/dev/null');
     const before = await snapshotAll(dir);
 
-    const result = await hardway(item.args ?? ['validate'], { cwd: dir, env: { ...env, HOME: dir }, timeoutMs: 30_000 });
+    const result = await hardway(item.args ?? ['validate'], { cwd: dir, env: { ...env, HOME: dir, XDG_CACHE_HOME: cacheHome }, timeoutMs: 30_000 });
     const context = `${item.name}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`;
 
     expect(result.code, context).toBe(item.code);

@@ -3,7 +3,7 @@
 // (the download path, into the cache). Files land under the test's own directory (`dir` argument).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -31,7 +31,7 @@ describe('decideBinaries (fixtures)', () => {
     expect(decideBinaries([], ['containerd', 'ctr', 'runc', 'cni-bridge'], versions).reason).toBe('sha256 matches: containerd, ctr, runc, cni-bridge (containerd v1.7.24, runc v1.2.3, CNI plugins v1.6.1)');
   });
   it('lists what changes and why, with the new digest and origin in the diff', () => {
-    const result = decideBinaries([{ artifact, dest: '/usr/local/bin/etcd', reason: 'upload (missing)' }], ['etcdctl'], versions);
+    const result = decideBinaries([{ artifact, dest: '/usr/local/bin/etcd', reason: 'upload (missing)', action: 'transfer' }], ['etcdctl'], versions);
     expect(result).toMatchObject({ changed: true, reason: 'etcd: upload (missing)', diff: `/usr/local/bin/etcd: upload (missing) -> sha256 ${'a'.repeat(64)} (https://example/etcd.tar.gz (etcd))` });
   });
 });
@@ -214,6 +214,24 @@ describe('binaries on a node (real sshd)', () => {
     expect(result.check).toMatchObject({ changed: true, reason: `kube-apiserver: set mode 0644 -> 0755; kube-scheduler: upload (content differs: 14 -> ${size} bytes)` });
     expect(await readFile(join(bin, 'kube-scheduler'))).toEqual(await readFile(join(artifacts, 'kube-scheduler')));
     expect((await stat(join(bin, 'kube-apiserver'))).mode & 0o777).toBe(0o755);
+  });
+
+  it('remembers each file by its stamp, and still finds one rewritten with the same size and mtime', async () => {
+    const run: RunContext = { ...remote.run, options: { ...remote.run.options, artifactsDir: artifacts } };
+    const args = { role: 'controller', files: [...KUBE], dir: bin };
+    await converge(binariesModule, context(run), args);
+    const dest = join(bin, 'kube-scheduler');
+    expect(run.state.knownFile(remote.node.name, dest)).toEqual({ stamp: expect.stringMatching(/^\d+\|/), sha256: createHash('sha256').update(await readFile(join(artifacts, 'kube-scheduler'))).digest('hex') });
+    expect((await converge(binariesModule, context(run), args)).check.changed).toBe(false);
+    const before = await stat(dest);
+    const bytes = await readFile(dest);
+    bytes[bytes.length - 2] = 'y'.charCodeAt(0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await writeFile(dest, bytes);
+    await utimes(dest, before.atime, before.mtime);
+    const result = await converge(binariesModule, context(run), args);
+    expect(result.check).toMatchObject({ changed: true, reason: 'kube-scheduler: upload (content differs: sha256)' });
+    expect(await readFile(dest)).toEqual(await readFile(join(artifacts, 'kube-scheduler')));
   });
 
   it('does nothing on a node without the role, without connecting', async () => {

@@ -69,6 +69,24 @@ describe('remote file commands (run by the local sh)', () => {
     expect(parseFileFacts(await sh(fileFactsCommand(join(dir, 'no/such/file'))))).toEqual({ state: 'nodir' });
   });
 
+  it('stamps a file, skips its hash while the stamp is the known one, and a write of the same size and mtime changes the stamp', async () => {
+    const path = join(dir, 'stamped');
+    await writeFile(path, 'abcdef');
+    const first = parseFileFacts(await sh(fileFactsCommand(path, { hashIfSize: 6, stamp: true })));
+    expect(first.stamp).toMatch(/^\d+\|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ [+-]\d{4}$/);
+    expect(first.sha256).toBe('bef57ec7f53a6d40beb640a780a639c83bc29ac8a9816f1fc6c5c6dcd93c4721');
+    const known = parseFileFacts(await sh(fileFactsCommand(path, { hashIfSize: 6, hashUnlessStamp: first.stamp! })));
+    expect(known).toMatchObject({ stamp: first.stamp, size: 6 });
+    expect(known.sha256).toBeUndefined();
+    // Same size, mtime put back: only the change time tells, and it does.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sh(`printf 'ABCDEF' > ${shellQuote(path)} && touch -r ${shellQuote(join(dir, 'file'))} ${shellQuote(path)}`);
+    const changed = parseFileFacts(await sh(fileFactsCommand(path, { hashIfSize: 6, hashUnlessStamp: first.stamp! })));
+    await rm(path);
+    expect(changed.stamp).not.toBe(first.stamp);
+    expect(changed.sha256).toBe('e9c0f8b575cbfcb42ab3b78ecc87efa3b011d9a5d10b09fa4e96f240bf6a82f5');
+  });
+
   it('finalizes a temp file into place and removes stale temps of the same target', async () => {
     const dest = join(dir, 'target');
     const stale = uploadTempPath(dest, 'old');

@@ -1,6 +1,5 @@
 // Runs the host tools the lab drives (ip, mount, debootstrap) and turns a failure into an error
 // that names the command and quotes what it printed.
-import { execa } from 'execa';
 import { HardwayError } from '../../errors.ts';
 
 export interface CommandResult {
@@ -21,6 +20,7 @@ export interface RunOptions {
 
 /** Why: one place that quotes failing commands, so every lab error says what ran and what it said. */
 export async function runCommand(file: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+  const { execa } = await import('execa');
   const result = await execa(file, args, {
     reject: false,
     stdin: 'ignore',
