@@ -6,14 +6,66 @@
 // than the last change it could depend on. Dry runs read live (plan is not about speed, and a new
 // machine must not be contacted).
 import { randomBytes } from 'node:crypto';
+import { fileFactsCommand } from '../transport/remote-file.ts';
+import { shellQuote } from '../transport/shell.ts';
 import type { Node } from '../inventory/node.ts';
 import type { NodeScratch, RunContext, TaskContext } from './context.ts';
+import type { FileRead } from '../modules/module.ts';
 import type { PlaybookTask } from './playbook.ts';
 import { interpolate, templateVars } from './vars.ts';
 import { conditionUnmet } from './when.ts';
 
 /** The answers read ahead for one node: command -> its stdout (only commands that exited 0). */
 export type ReadAhead = Map<string, string>;
+
+/** Files larger than this are hashed only by their own command, when their size matches. */
+const BATCH_HASH_LIMIT = 4 * 1024 * 1024;
+
+/** One command for the facts of many files: their absence, one stat of all, one sha256sum of the small ones. */
+export function fileReadsCommand(files: readonly FileRead[]): string {
+  const paths = files.map((file) => shellQuote(file.path)).join(' ');
+  const hashed = files.filter((file) => file.hashIfSize !== undefined).map((file) => shellQuote(file.path));
+  return [
+    `set --; for p in ${paths}; do if [ -e "$p" ] || [ -L "$p" ]; then set -- "$@" "$p"; elif [ -d "\${p%/*}/" ]; then printf 'missing|%s\\n' "$p"; else printf 'nodir|%s\\n' "$p"; fi; done`,
+    `[ $# -eq 0 ] || stat -c 'present|%F|%s|%a|%U|%G|%n' -- "$@"`,
+    `echo '::sha256'`,
+    ...(hashed.length ? [`for p in ${hashed.join(' ')}; do [ -f "$p" ] && sha256sum -- "$p"; done 2>/dev/null`] : []),
+    'true',
+  ].join('; ');
+}
+
+/** fileReadsCommand's output as the answers each file's own fileFactsCommand would have given. */
+export function parseFileReads(files: readonly FileRead[], stdout: string): ReadAhead {
+  const [listing = '', hashes = ''] = stdout.split('::sha256\n');
+  const facts = new Map<string, string>();
+  for (const line of listing.split('\n')) {
+    const match = /^(missing|nodir)\|(.*)$/.exec(line);
+    if (match) facts.set(match[2]!, match[1]!);
+    const present = /^present\|([^|]*)\|(\d+)\|([0-7]+)\|([^|]*)\|([^|]*)\|(.*)$/.exec(line);
+    if (present) facts.set(present[6]!, line.slice(0, line.length - present[6]!.length - 1));
+  }
+  const sums = new Map<string, string>();
+  for (const line of hashes.split('\n')) {
+    const match = /^([0-9a-f]{64}) {2}(.*)$/.exec(line);
+    if (match) sums.set(match[2]!, match[1]!);
+  }
+  const answers: ReadAhead = new Map();
+  for (const file of files) {
+    const found = facts.get(file.path);
+    if (found === undefined) continue;
+    const command = fileFactsCommand(file.path, file.hashIfSize === undefined ? {} : { hashIfSize: file.hashIfSize });
+    if (found === 'missing' || found === 'nodir') {
+      answers.set(command, `${found}\n`);
+      continue;
+    }
+    const [, type, size] = found.split('|');
+    const wantsHash = file.hashIfSize !== undefined && (type === 'regular file' || type === 'regular empty file') && Number(size) === file.hashIfSize;
+    const sum = sums.get(file.path);
+    if (wantsHash && !sum) continue;
+    answers.set(command, `${found}\n${wantsHash ? `${sum}  ${file.path}\n` : ''}`);
+  }
+  return answers;
+}
 
 /** One exec that runs every command in its own subshell and marks where each answer starts and ends. */
 export function readAheadCommand(commands: readonly string[], token: string): string {
@@ -46,6 +98,7 @@ export async function readAhead(run: RunContext, tasks: readonly PlaybookTask[],
   scratch.readAhead = undefined;
   if (run.options.dryRun) return;
   const commands = new Set<string>();
+  const files = new Map<string, FileRead>();
   for (const task of tasks) {
     const module = run.modules.get(task.module);
     if (!module?.reads || conditionUnmet(task.when, run)) continue;
@@ -53,18 +106,29 @@ export async function readAhead(run: RunContext, tasks: readonly PlaybookTask[],
       const vars = templateVars(run, node);
       const parsed = module.args.safeParse(interpolate(task.args, vars));
       if (!parsed.success) continue;
-      for (const command of await module.reads(context(task, vars), parsed.data)) commands.add(command);
+      for (const read of await module.reads(context(task, vars), parsed.data)) {
+        if (typeof read === 'string') commands.add(read);
+        else if ((read.hashIfSize ?? 0) > BATCH_HASH_LIMIT) commands.add(fileFactsCommand(read.path, { hashIfSize: read.hashIfSize }));
+        else files.set(`${read.path}\0${read.hashIfSize ?? ''}`, read);
+      }
     } catch {
       // The task's own check reports what is wrong with it.
     }
   }
-  if (commands.size < 2) return;
+  const fileList = [...files.values()];
+  const filesCommand = fileList.length ? fileReadsCommand(fileList) : undefined;
+  if (filesCommand) commands.add(filesCommand);
+  if (commands.size < 2 && !fileList.length) return;
   const list = [...commands];
   const token = `hardway-read-${randomBytes(4).toString('hex')}`;
   try {
     const transport = await run.transports.get(node, run.signal);
     const result = await transport.exec(readAheadCommand(list, token), { check: false, signal: run.signal });
-    scratch.readAhead = parseReadAhead(list, token, result.stdout);
+    const answers = parseReadAhead(list, token, result.stdout);
+    const filesAnswer = filesCommand === undefined ? undefined : answers.get(filesCommand);
+    if (filesCommand !== undefined) answers.delete(filesCommand);
+    if (filesAnswer !== undefined) for (const [command, answer] of parseFileReads(fileList, filesAnswer)) answers.set(command, answer);
+    scratch.readAhead = answers;
   } catch {
     // Unreachable or interrupted: the checks connect and fail (or succeed) on their own.
   }

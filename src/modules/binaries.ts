@@ -81,9 +81,9 @@ export const binariesModule = defineModule({
     const uploads = (check.data as PlannedUpload[] | undefined) ?? [];
     const installed: string[] = [];
     const written: Record<string, KnownFile> = {};
-    for (const { artifact, dest, action } of uploads) {
+    for (const { artifact, dest, action, reason } of uploads) {
       const onProgress = uploadProgress(ctx.log, `${artifact.name} -> ${dest}`);
-      const result = await transport.upload({ path: artifact.path }, dest, { ...WANTED, signal: ctx.signal, onProgress, planned: action, stamp: true });
+      const result = await transport.upload({ path: artifact.path }, dest, { ...WANTED, signal: ctx.signal, onProgress, planned: { action, reason }, stamp: true });
       if (result.changed) installed.push(artifact.name);
       if (result.stamp) written[dest] = { stamp: result.stamp, sha256: artifact.sha256 };
     }

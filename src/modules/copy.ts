@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { TaskError } from '../errors.ts';
-import { describeUpload, fileFactsCommand, planUpload, type FileFacts, type UploadPlan } from '../transport/remote-file.ts';
+import { describeUpload, planUpload, type FileFacts, type UploadPlan } from '../transport/remote-file.ts';
 import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
 import { noteUnitChange, readFileFacts, requireNode, sshTarget } from './remote-support.ts';
@@ -55,7 +55,7 @@ export const copyModule = defineModule({
   args: copyArgs,
   async reads(ctx, args) {
     const { size } = await stat(localSource(ctx.run.clusterDir, args.src));
-    return [fileFactsCommand(args.dest, { hashIfSize: size })];
+    return [{ path: args.dest, hashIfSize: size }];
   },
   async check(ctx, args) {
     const node = requireNode(ctx);
@@ -73,9 +73,12 @@ export const copyModule = defineModule({
       throw new TaskError((error as Error).message, where);
     }
   },
-  async apply(ctx, args) {
+  async apply(ctx, args, check) {
     const transport = await ctx.connect();
-    const result = await transport.upload({ path: localSource(ctx.run.clusterDir, args.src) }, args.dest, { mode: args.mode, owner: args.owner, group: args.group, signal: ctx.signal });
+    // What check planned is carried out as planned: the node's file is not read a second time.
+    const plan = check.data as UploadPlan | undefined;
+    const planned = plan && plan.action !== 'skip' ? { planned: { action: plan.action, reason: plan.reason } } : {};
+    const result = await transport.upload({ path: localSource(ctx.run.clusterDir, args.src) }, args.dest, { mode: args.mode, owner: args.owner, group: args.group, signal: ctx.signal, ...planned });
     if (result.changed) noteUnitChange(ctx.scratch, args.dest);
     return result;
   },

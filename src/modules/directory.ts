@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
 import { TaskError } from '../errors.ts';
-import { fileFactsCommand, metadataCommand, metadataDifferences, normalizeMode, type FileFacts } from '../transport/remote-file.ts';
+import { metadataCommand, metadataDifferences, normalizeMode, type FileFacts } from '../transport/remote-file.ts';
 import { shellQuote } from '../transport/shell.ts';
 import { readFileFacts, requireNode } from './remote-support.ts';
 
@@ -38,7 +38,7 @@ export const directoryModule = defineModule({
   summary: 'Create a directory on the node with a mode and owner',
   args: directoryArgs,
   async reads(_ctx, args) {
-    return [fileFactsCommand(args.path)];
+    return [{ path: args.path }];
   },
   async check(ctx, args) {
     const node = requireNode(ctx);

@@ -3,6 +3,19 @@
 import type { z } from 'zod';
 import type { TaskContext, DescribeContext } from '../engine/context.ts';
 
+/**
+ * A file whose facts a check reads with fileFactsCommand(path, { hashIfSize }): read ahead (engine/read-ahead.ts) with
+ * every other such file of the phase by one `stat` and one `sha256sum` instead of a few processes
+ * each, and answered as that command would have answered.
+ */
+export interface FileRead {
+  path: string;
+  hashIfSize?: number;
+}
+
+/** What a module's reads() lists: a read-only command, or a file whose facts it reads. */
+export type Read = string | FileRead;
+
 export interface CheckOk {
   changed: false;
   /** Why nothing is to be done, e.g. "sha256 matches" or "using existing". */
@@ -42,7 +55,7 @@ export interface TaskModule<Args = unknown> {
    * The read-only commands check will run on the node (file facts, unit state), read ahead for a
    * whole phase in one round trip (engine/read-ahead.ts); check gets them through readFact().
    */
-  reads?(ctx: TaskContext, args: Args): Promise<string[]>;
+  reads?(ctx: TaskContext, args: Args): Promise<Read[]>;
   /** Called only when check said changed; returns the final outcome (default: changed, check's reason). */
   apply(ctx: TaskContext, args: Args, check: CheckChange): Promise<ApplyResult | void>;
   /**

@@ -12,7 +12,6 @@ import { metadataLines, writeFileLine } from './describe-lines.ts';
 import { decideUpload, fileArgs } from './copy.ts';
 import { defineModule } from './module.ts';
 import { noteUnitChange, readFileFacts, requireNode } from './remote-support.ts';
-import { fileFactsCommand } from '../transport/remote-file.ts';
 import { unifiedDiff } from './text-diff.ts';
 
 /** Playbook arguments: `template: { src, dest, mode, vars }`. */
@@ -62,7 +61,7 @@ export const templateModule = defineModule({
   summary: 'Render a units/ template with the cluster values and upload it when it differs',
   args: templateArgs,
   async reads(ctx, args) {
-    return [fileFactsCommand(args.dest, { hashIfSize: renderTemplate(ctx, args).length })];
+    return [{ path: args.dest, hashIfSize: renderTemplate(ctx, args).length }];
   },
   async check(ctx, args) {
     const node = requireNode(ctx);

@@ -125,7 +125,7 @@ export class SshTransport implements Transport {
 
   async upload(source: Buffer | { path: string }, dest: string, options: UploadOptions = {}): Promise<UploadResult> {
     const wanted: WantedFile = { mode: options.mode ?? '0644', owner: options.owner, group: options.group };
-    const plan = options.planned ? { action: options.planned, reason: options.planned === 'transfer' ? 'upload (as planned)' : 'set mode and owner (as planned)' } : await this.#planUpload(source, dest, wanted, options.signal);
+    const plan = options.planned ?? (await this.#planUpload(source, dest, wanted, options.signal));
     // The stamp is read in the round trip that finishes the change.
     const stamp = options.stamp ? ` && stat -c '%i|%z' -- ${shellQuote(dest)}` : '';
     const stampOf = (stdout: string) => (options.stamp ? { stamp: stdout.trim().split('\n').at(-1) ?? '' } : {});

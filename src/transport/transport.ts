@@ -35,7 +35,7 @@ export interface UploadOptions {
    * What the caller's check already decided from the node's facts (planUpload): the upload then
    * carries it out without reading the remote file again.
    */
-  planned?: 'transfer' | 'metadata';
+  planned?: { action: 'transfer' | 'metadata'; reason: string };
   /** Report the written file's stamp (remote-file.ts FileFacts.stamp), read in the same round trip. */
   stamp?: boolean;
 }

@@ -1,7 +1,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { parseReadAhead, readAheadCommand } from '../../src/engine/read-ahead.ts';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileReadsCommand, parseFileReads, parseReadAhead, readAheadCommand } from '../../src/engine/read-ahead.ts';
+import { fileFactsCommand } from '../../src/transport/remote-file.ts';
 
 const sh = async (command: string) => (await promisify(execFile)('sh', ['-c', command])).stdout;
 
@@ -35,5 +39,37 @@ describe('read-ahead (run by the local sh)', () => {
   it('output cut short yields the answers that are whole', () => {
     const commands = ['echo one', 'echo two'];
     expect([...parseReadAhead(commands, 't', '::t 0\none\n\n::t-end 0 0\n::t 1\ntw')]).toEqual([['echo one', 'one\n']]);
+  });
+});
+
+describe('file reads ahead (run by the local sh)', () => {
+  it("answer for every file exactly what the file's own fileFactsCommand answers", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hardway read ahead '"));
+    try {
+      await writeFile(join(dir, 'cert.pem'), 'certificate\n');
+      await chmod(join(dir, 'cert.pem'), 0o600);
+      await writeFile(join(dir, 'empty'), '');
+      await mkdir(join(dir, 'sub'));
+      await symlink('cert.pem', join(dir, 'link'));
+      const files = [
+        { path: join(dir, 'cert.pem'), hashIfSize: 12 },
+        { path: join(dir, 'cert.pem'), hashIfSize: 13 },
+        { path: join(dir, 'empty'), hashIfSize: 0 },
+        { path: join(dir, 'sub') },
+        { path: join(dir, 'sub'), hashIfSize: 4096 },
+        { path: join(dir, 'link'), hashIfSize: 8 },
+        { path: join(dir, 'missing'), hashIfSize: 3 },
+        { path: join(dir, 'no/such/file') },
+        { path: '/hardway-no-such-top-level-file' },
+      ];
+      const answers = parseFileReads(files, await sh(fileReadsCommand(files)));
+      expect(answers.size).toBe(files.length);
+      for (const file of files) {
+        const command = fileFactsCommand(file.path, file.hashIfSize === undefined ? {} : { hashIfSize: file.hashIfSize });
+        expect(answers.get(command), file.path).toBe(await sh(command));
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
