@@ -234,13 +234,13 @@ async function ansible(dir: string): Promise<{ ms: number; changed: number }> {
   return { ms, changed };
 }
 
-async function hardwayRun(dir: string, args: string[]): Promise<{ ms: number; changed: number; roundTripsPerTask: number }> {
+async function hardwayRun(dir: string, args: string[]): Promise<{ ms: number; changed: number; roundTripsPerTask: number; steps: { step: string; durationMs: number }[] }> {
   const started = performance.now();
   const result = await hardway(['-c', join(dir, 'cluster.yaml'), '--json', ...args], { timeoutMs: 900_000 });
   const ms = performance.now() - started;
   if (result.code !== 0) throw new Error(`hardway ${args.join(' ')} failed (${result.code}): ${result.stderr}\n${result.stdout.slice(-2000)}`);
-  const report = JSON.parse(result.stdout) as { totals: { changed: number }; ssh?: { perTask?: number } };
-  return { ms, changed: report.totals.changed, roundTripsPerTask: report.ssh?.perTask ?? NaN };
+  const report = JSON.parse(result.stdout) as { totals: { changed: number }; ssh?: { perTask?: number }; stepDurations: { step: string; durationMs: number }[] };
+  return { ms, changed: report.totals.changed, roundTripsPerTask: report.ssh?.perTask ?? NaN, steps: report.stepDurations };
 }
 
 /** sha256 of every file either tool installs, per node, through hardway's own ssh. */
@@ -347,6 +347,7 @@ export async function benchAnsible(rounds: number): Promise<void> {
     console.log(`  no-op (median/${rounds}) hardway ${seconds(median(hardwayNoop))}   Ansible ${seconds(median(ansibleNoop))}   ratio ${(median(hardwayNoop) / median(ansibleNoop)).toFixed(3)}`);
     console.log(`  no-op with the workstation steps too (--with-deps: machines, PKI, kubeconfigs, encryption; Ansible does none): hardway ${seconds(median(hardwayNoopWithDeps))}`);
     console.log(`  hardway no-op: ${perTask.toFixed(2)} SSH round trips per task`);
+    console.log(`  hardway first provision per step: ${hardwayFirst.steps.map((entry) => `${entry.step} ${(entry.durationMs / 1000).toFixed(1)}s`).join(', ')}`);
     console.log(`  files compared: ${Object.keys(afterHardway).length}; differing: ${differing.length ? differing.join(', ') : 'none (byte-identical)'}`);
     if (differing.length) process.exitCode = 1;
   } finally {
