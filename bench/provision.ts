@@ -42,8 +42,11 @@ async function up(dir: string, artifacts: string, concurrency: number): Promise<
   const started = performance.now();
   const result = await hardway(['-c', join(dir, 'cluster.yaml'), '--json', '--concurrency', String(concurrency), 'up', '--artifacts-dir', artifacts], { timeoutMs: 1_800_000 });
   const totalMs = performance.now() - started;
-  if (result.code !== 0) throw new Error(`hardway up failed (${result.code}): ${result.stderr}\n${result.stdout.slice(-2000)}`);
-  const report = JSON.parse(result.stdout) as { totals: { changed: number }; stepDurations: { step: string; durationMs: number }[]; ssh?: { perTask?: number } };
+  const report = JSON.parse(result.stdout || '{}') as { totals: { changed: number }; stepDurations: { step: string; durationMs: number }[]; ssh?: { perTask?: number }; results?: { step: string; node: string; task: string; status: string; reason: string }[] };
+  if (result.code !== 0) {
+    const failed = (report.results ?? []).filter((entry) => entry.status === 'failed').map((entry) => `${entry.step} ${entry.node} ${entry.task}: ${entry.reason}`);
+    throw new Error(`hardway up failed (${result.code}): ${result.stderr}\n${failed.join('\n') || result.stdout.slice(-2000)}`);
+  }
   return { totalMs, changed: report.totals.changed, steps: report.stepDurations, perTask: report.ssh?.perTask ?? NaN };
 }
 
