@@ -65,6 +65,8 @@ export interface NodeScratch {
   changedUnits: Set<string>;
   /** Answers of the read-only commands this node's checks run, read ahead (read-ahead.ts). */
   readAhead?: Map<string, string>;
+  /** Something was applied on this node this run: read ahead only for the phase at hand (read-ahead.ts). */
+  appliedThisRun?: boolean;
   [key: string]: unknown;
 }
 

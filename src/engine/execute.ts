@@ -71,6 +71,7 @@ export async function executeTask(input: TaskRunInput): Promise<TaskResult> {
     }
     // What was read ahead may be what this changes: later checks of the node read live.
     input.scratch.readAhead = undefined;
+    input.scratch.appliedThisRun = true;
     const applied = await module.apply(context, args, check);
     const changed = applied ? applied.changed : !check.probe;
     return { ...base, status: changed ? 'changed' : 'ok', reason: applied?.reason ?? check.reason, diff: check.diff, durationMs: performance.now() - started };

@@ -90,33 +90,87 @@ export function parseReadAhead(commands: readonly string[], token: string, stdou
   return answers;
 }
 
-/**
- * Why: a no-op run should cost a node one round trip per step, not one per task. Reads ahead for
- * `tasks` on `node` into its scratch; any failure only means the checks read live.
- */
-export async function readAhead(run: RunContext, tasks: readonly PlaybookTask[], node: Node, scratch: NodeScratch, context: (task: PlaybookTask, vars: Record<string, unknown>) => TaskContext): Promise<void> {
-  scratch.readAhead = undefined;
-  if (run.options.dryRun) return;
-  const commands = new Set<string>();
-  const files = new Map<string, FileRead>();
-  for (const task of tasks) {
+/** A task whose reads may be gathered, with the step it belongs to (its context names it). */
+export interface StepTask {
+  step: string;
+  task: PlaybookTask;
+}
+
+/** The reads wanted: plain commands, and files batched into one command. */
+interface Wanted {
+  commands: Set<string>;
+  files: Map<string, FileRead>;
+}
+
+/** The cache key a file's own check looks up (parseFileReads answers under it). */
+function fileKey(read: FileRead): string {
+  return fileFactsCommand(read.path, read.hashIfSize === undefined ? {} : { hashIfSize: read.hashIfSize });
+}
+
+function dropAnswered(wanted: Wanted, cached: ReadAhead): void {
+  for (const command of wanted.commands) if (cached.has(command)) wanted.commands.delete(command);
+  for (const [key, read] of wanted.files) if (cached.has(fileKey(read))) wanted.files.delete(key);
+}
+
+async function collectReads(run: RunContext, tasks: readonly StepTask[], node: Node, context: (step: string, task: PlaybookTask, vars: Record<string, unknown>) => TaskContext, into: Wanted): Promise<void> {
+  for (const { step, task } of tasks) {
     const module = run.modules.get(task.module);
     if (!module?.reads || conditionUnmet(task.when, run)) continue;
     try {
       const vars = templateVars(run, node);
       const parsed = module.args.safeParse(interpolate(task.args, vars));
       if (!parsed.success) continue;
-      for (const read of await module.reads(context(task, vars), parsed.data)) {
-        if (typeof read === 'string') commands.add(read);
-        else if ((read.hashIfSize ?? 0) > BATCH_HASH_LIMIT) commands.add(fileFactsCommand(read.path, { hashIfSize: read.hashIfSize }));
-        else files.set(`${read.path}\0${read.hashIfSize ?? ''}`, read);
+      for (const read of await module.reads(context(step, task, vars), parsed.data)) {
+        if (typeof read === 'string') into.commands.add(read);
+        else if ((read.hashIfSize ?? 0) > BATCH_HASH_LIMIT) into.commands.add(fileFactsCommand(read.path, { hashIfSize: read.hashIfSize }));
+        else into.files.set(`${read.path}\0${read.hashIfSize ?? ''}`, read);
       }
     } catch {
       // The task's own check reports what is wrong with it.
     }
   }
-  const fileList = [...files.values()];
+}
+
+export interface ReadAheadInput {
+  run: RunContext;
+  node: Node;
+  scratch: NodeScratch;
+  /** The phase about to run on the node. */
+  phase: readonly StepTask[];
+  /** The node's tasks in the phases and steps after it: read too while nothing has changed on the node this run. */
+  later: readonly StepTask[];
+  context: (step: string, task: PlaybookTask, vars: Record<string, unknown>) => TaskContext;
+}
+
+/**
+ * Why: a no-op run should cost a node one round trip, not one per task or per step. Before a
+ * phase, the node's checks for it are answered from what was read ahead; what is missing is read
+ * in one exec. While nothing has been applied on the node this run, that exec also reads for the
+ * node's later phases and steps, so a converged node is read once for the whole run. After a
+ * change (execute.ts drops the answers) only the phase at hand is read ahead, so a big file that
+ * is about to be replaced is not hashed again phase after phase. Any failure only means the
+ * checks read live.
+ */
+export async function readAhead(input: ReadAheadInput): Promise<void> {
+  const { run, node, scratch } = input;
+  if (run.options.dryRun) {
+    scratch.readAhead = undefined;
+    return;
+  }
+  const wanted: Wanted = { commands: new Set(), files: new Map() };
+  await collectReads(run, input.phase, node, input.context, wanted);
+  const cached = scratch.readAhead;
+  if (cached) {
+    dropAnswered(wanted, cached);
+    if (!wanted.commands.size && !wanted.files.size) return;
+  }
+  if (!scratch.appliedThisRun) {
+    await collectReads(run, input.later, node, input.context, wanted);
+    if (cached) dropAnswered(wanted, cached);
+  }
+  const fileList = [...wanted.files.values()];
   const filesCommand = fileList.length ? fileReadsCommand(fileList) : undefined;
+  const commands = new Set(wanted.commands);
   if (filesCommand) commands.add(filesCommand);
   if (commands.size < 2 && !fileList.length) return;
   const list = [...commands];
@@ -128,7 +182,8 @@ export async function readAhead(run: RunContext, tasks: readonly PlaybookTask[],
     const filesAnswer = filesCommand === undefined ? undefined : answers.get(filesCommand);
     if (filesCommand !== undefined) answers.delete(filesCommand);
     if (filesAnswer !== undefined) for (const [command, answer] of parseFileReads(fileList, filesAnswer)) answers.set(command, answer);
-    scratch.readAhead = answers;
+    if (cached) for (const [command, answer] of answers) cached.set(command, answer);
+    else scratch.readAhead = answers;
   } catch {
     // Unreachable or interrupted: the checks connect and fail (or succeed) on their own.
   }

@@ -6,7 +6,7 @@ import { Listr, type ListrTask } from 'listr2';
 import type { Node } from '../inventory/node.ts';
 import type { NodeScratch, RunContext } from './context.ts';
 import { executeTask, taskContext, type TaskResult } from './execute.ts';
-import { readAhead } from './read-ahead.ts';
+import { readAhead, type StepTask } from './read-ahead.ts';
 import { handlerRef, type Handler, type PlaybookTask } from './playbook.ts';
 import { OwedHandlers } from './owed-handlers.ts';
 import type { SelectedStep } from './select.ts';
@@ -38,6 +38,8 @@ interface StepRun {
   owed: OwedHandlers;
   started: number;
   durations: RunReport['stepDurations'];
+  /** The steps after this one in the run: their checks are read ahead with this step's (read-ahead.ts). */
+  later: readonly SelectedStep[];
 }
 
 /** Why: the listr2 renderer for where output goes (DESIGN §1, issue 2): never cursor codes in CI. */
@@ -68,11 +70,11 @@ export async function runSteps(run: RunContext, selected: readonly SelectedStep[
   const owed = new OwedHandlers(run);
 
   const listr = new Listr(
-    steps.map((step): ListrTask => ({
+    steps.map((step, index): ListrTask => ({
       title: stepTitle(step),
       task: async (_, listrTask) => {
         const names = step.local ? [LOCAL] : step.nodes.map((node) => node.name);
-        const stepRun: StepRun = { run, step, results, scratch, failedNodes: new Set(), pending: await owed.forStep(step, names), owed, started: performance.now(), durations: stepDurations };
+        const stepRun: StepRun = { run, step, results, scratch, failedNodes: new Set(), pending: await owed.forStep(step, names), owed, started: performance.now(), durations: stepDurations, later: steps.slice(index + 1) };
         return listrTask.newListr(stepSubtasks(stepRun), {
           concurrent: false,
           exitOnError: true,
@@ -127,8 +129,9 @@ function stepSubtasks(stepRun: StepRun): ListrTask[] {
   if (step.local) {
     subtasks.push(...step.playbook.tasks.map((task) => taskItem(stepRun, task, undefined)));
   } else {
-    for (const phase of phases(step.playbook.tasks)) {
-      if (Array.isArray(phase)) subtasks.push(...nodesItem(stepRun, phase, step.nodes, stepRun.run.options.concurrency));
+    const stepPhases = phases(step.playbook.tasks);
+    for (const [index, phase] of stepPhases.entries()) {
+      if (Array.isArray(phase)) subtasks.push(...nodesItem(stepRun, phase, step.nodes, stepRun.run.options.concurrency, undefined, stepPhases.slice(index + 1)));
       else subtasks.push(onceItem(stepRun, phase));
     }
   }
@@ -154,7 +157,7 @@ function stepSubtasks(stepRun: StepRun): ListrTask[] {
 }
 
 /** One phase: every node in parallel, each node's tasks in order. */
-function nodesItem(stepRun: StepRun, tasks: readonly PlaybookTask[], nodes: readonly Node[], concurrency: number, handler?: string): ListrTask[] {
+function nodesItem(stepRun: StepRun, tasks: readonly PlaybookTask[], nodes: readonly Node[], concurrency: number, handler?: string, laterPhases: readonly (PlaybookTask[] | PlaybookTask)[] = []): ListrTask[] {
   if (!nodes.length) return [];
   return [
     {
@@ -171,7 +174,15 @@ function nodesItem(stepRun: StepRun, tasks: readonly PlaybookTask[], nodes: read
               const log = (line: string) => {
                 nodeTask.output = line;
               };
-              await readAhead(stepRun.run, tasks, node, scratch, (task, vars) => taskContext({ run: stepRun.run, step: stepRun.step.playbook.step, task, node, scratch, log, vars }));
+              const step = stepRun.step.playbook.step;
+              await readAhead({
+                run: stepRun.run,
+                node,
+                scratch,
+                phase: tasks.map((task) => ({ step, task })),
+                later: handler ? [] : laterTasks(stepRun, laterPhases, node),
+                context: (taskStep, task, vars) => taskContext({ run: stepRun.run, step: taskStep, task, node, scratch, log, vars }),
+              });
               return nodeTask.newListr(tasks.map((task) => taskItem(stepRun, task, node, handler)), { concurrent: false, exitOnError: true });
             },
           })),
@@ -179,6 +190,20 @@ function nodesItem(stepRun: StepRun, tasks: readonly PlaybookTask[], nodes: read
         ),
     },
   ];
+}
+
+/**
+ * What `node` runs after this phase, as far as it can be known now: the rest of this step and the
+ * later steps it takes part in. `once` tasks are left out (they run on whichever node is first).
+ */
+function laterTasks(stepRun: StepRun, laterPhases: readonly (PlaybookTask[] | PlaybookTask)[], node: Node): StepTask[] {
+  const here = stepRun.step.playbook.step;
+  const tasks: StepTask[] = laterPhases.filter(Array.isArray).flat().map((task) => ({ step: here, task }));
+  for (const step of stepRun.later) {
+    if (step.local || !step.nodes.some((candidate) => candidate.name === node.name)) continue;
+    for (const task of step.playbook.tasks) if (!task.once) tasks.push({ step: step.playbook.step, task });
+  }
+  return tasks;
 }
 
 function onceItem(stepRun: StepRun, task: PlaybookTask): ListrTask {

@@ -14,7 +14,7 @@ import { ON_WORKSTATION } from './describe-lines.ts';
 import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
 import { requireNode } from './remote-support.ts';
-import { pollUntil } from './wait.ts';
+import { pollUntil, type HttpRequestOptions } from './wait.ts';
 
 /** A pod with live work stops within its grace period; this bound says when to stop waiting. */
 export const DRAIN_TIMEOUT_MS = 180_000;
@@ -33,14 +33,23 @@ export function evictionApiVersion(kubernetes: string): string {
   return major > 1 || minor >= 22 ? 'policy/v1' : 'policy/v1beta1';
 }
 
+/** The request that cordons or uncordons: only spec.unschedulable, and null removes it, as an uncordoned Node reads (kubectl's own patch). */
+export function unschedulablePatch(unschedulable: boolean): HttpRequestOptions {
+  return { method: 'PATCH', json: { spec: { unschedulable: unschedulable ? true : null } }, contentType: 'application/merge-patch+json' };
+}
+
+/**
+ * Cordon or uncordon as kubectl does: a merge patch of spec.unschedulable alone. A read-modify-PUT
+ * would race the kubelet, which updates its Node right after a restart (HTTP 409 Conflict).
+ */
 export async function setUnschedulable(health: HealthContext, name: string, unschedulable: boolean): Promise<'changed' | 'unchanged' | 'missing'> {
   const path = `/api/v1/nodes/${name}`;
   const current = await kubeRequest(health, path);
   if (current.status === 404) return 'missing';
   if (current.status !== 200) throw new Error(`reading node ${name} answered HTTP ${current.status}: ${current.object.message ?? ''}`);
   if (Boolean(current.object.spec?.unschedulable) === unschedulable) return 'unchanged';
-  const updated = { ...current.object, spec: { ...current.object.spec, unschedulable } };
-  const written = await kubeRequest(health, path, { method: 'PUT', json: updated });
+  const written = await kubeRequest(health, path, unschedulablePatch(unschedulable));
+  if (written.status === 404) return 'missing';
   if (written.status >= 300) throw new Error(`updating node ${name} answered HTTP ${written.status}: ${written.object.message ?? ''}`);
   return 'changed';
 }
@@ -53,6 +62,7 @@ export async function listPodsOn(health: HealthContext, name: string): Promise<R
 
 /** Why: a worker leaving the cluster for good (rebuilt, or dropped from the spec) hands its pods on first. */
 export async function drainNode(health: HealthContext, name: string, kubernetes: string, hint: string): Promise<string> {
+  const refused = new Set<string>();
   try {
     if ((await setUnschedulable(health, name, true)) === 'missing') return `${name} is not registered with the API server: nothing to drain`;
     const moving = podsToMove(await listPodsOn(health, name));
@@ -67,6 +77,7 @@ export async function drainNode(health: HealthContext, name: string, kubernetes:
           const answer = await kubeRequest(health, `/api/v1/namespaces/${pod.namespace}/pods/${pod.name}/eviction`, { method: 'POST', json: { apiVersion: policy, kind: 'Eviction', metadata: pod } });
           // 429: a PodDisruptionBudget allows no disruption now; the next attempt asks again.
           if (answer.status < 300 || answer.status === 404) evicted.add(key);
+          else if (answer.status === 429) refused.add(key);
           else if (answer.status !== 429) throw new Error(`evicting pod ${key} answered HTTP ${answer.status}: ${answer.object.message ?? ''}`);
         }
         if (left.length) throw new Error(`${left.length} pods still on ${name}: ${left.map((pod) => `${pod.namespace}/${pod.name}${evicted.has(`${pod.namespace}/${pod.name}`) ? '' : ' (its disruption budget refuses the eviction)'}`).join(', ')}`);
@@ -75,8 +86,20 @@ export async function drainNode(health: HealthContext, name: string, kubernetes:
     );
     return `cordoned ${name} and evicted ${moving.length} pods from it`;
   } catch (error) {
-    throw new TaskError(`cannot drain ${name}: ${(error as Error).message}`, { node: name }, { cause: error, hint: `The API must answer to drain a worker. ${hint}` });
+    const budget = refused.size ? await budgetHint(health, name) : '';
+    throw new TaskError(`cannot drain ${name}: ${(error as Error).message}`, { node: name }, { cause: error, hint: budget || `The API must answer to drain a worker. ${hint}` });
   }
+}
+
+/**
+ * Why: a disruption budget refuses an eviction while the pod's replacement has nowhere to run;
+ * the usual cause is the other workers being cordoned (a drain interrupted half-way), so name them.
+ */
+async function budgetHint(health: HealthContext, name: string): Promise<string> {
+  const { status, object } = await kubeRequest(health, '/api/v1/nodes').catch(() => ({ status: 0, object: {} as Record<string, any> }));
+  const cordoned = status === 200 ? ((object.items ?? []) as Record<string, any>[]).filter((node) => node.spec?.unschedulable && node.metadata?.name !== name).map((node) => node.metadata.name as string) : [];
+  const others = cordoned.length ? ` The other workers cordoned: ${cordoned.join(', ')}; \`kubectl uncordon ${cordoned.join(' ')}\` lets the pods move there.` : '';
+  return `A PodDisruptionBudget refuses to evict a pod of ${name} until its replacement runs elsewhere.${others} Then run the command again.`;
 }
 
 /** Why: a worker removed for good must not stay listed (NotReady) as a node of the cluster. */

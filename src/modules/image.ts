@@ -12,7 +12,7 @@ import { TaskError } from '../errors.ts';
 import { shellQuote } from '../transport/shell.ts';
 import { defineModule } from './module.ts';
 import { ON_WORKSTATION, onNode, uploadLine } from './describe-lines.ts';
-import { sshTarget } from './remote-support.ts';
+import { readFact, sshTarget } from './remote-support.ts';
 
 /** The label that ties an imported image to the archive it came from. */
 export const ARCHIVE_LABEL = 'hardway.archive-sha256';
@@ -43,7 +43,7 @@ async function localArchive(ctx: Pick<TaskContext, 'run'>, archive: string): Pro
   const sums = parseSha256Sums(await readFile(sumsPath, 'utf8').catch(() => '')).sums;
   const expected = sums.get(archive);
   if (!expected) throw new TaskError(`${sumsPath} has no line for ${archive}`, { file: sumsPath }, { hint: 'Build the images with scripts/build-images.sh DIR, which lists them there.' });
-  const actual = await sha256File(path).catch((error: NodeJS.ErrnoException) => {
+  const actual = await (ctx.run.hashes ? ctx.run.hashes.sha256(path) : sha256File(path)).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') throw new TaskError(`the artifacts directory ${location.dir} has no ${archive}`, { file: path }, { hint: 'Build the images with scripts/build-images.sh DIR.' });
     throw error;
   });
@@ -66,6 +66,10 @@ export function importedArchiveSha(listing: string, name: string): string | unde
   return undefined;
 }
 
+function listCommand(args: Args): string {
+  return `${CTR} images ls name==${shellQuote(args.name)}`;
+}
+
 function importCommands(args: Args, sha256: string): string[] {
   const remote = `${REMOTE_DIR}/${args.archive}`;
   return [
@@ -81,11 +85,12 @@ export const imageModule = defineModule({
   where: 'remote',
   summary: 'Import a docker-save archive from the artifacts directory into containerd (k8s.io namespace)',
   args,
+  async reads(_ctx, taskArgs) {
+    return [listCommand(taskArgs)];
+  },
   async check(ctx, taskArgs) {
     const archive = await localArchive(ctx, taskArgs.archive);
-    const transport = await ctx.connect();
-    const listing = await transport.exec(`${CTR} images ls name==${shellQuote(taskArgs.name)}`, { signal: ctx.signal });
-    const imported = importedArchiveSha(listing.stdout, taskArgs.name);
+    const imported = importedArchiveSha(await readFact(ctx, listCommand(taskArgs)), taskArgs.name);
     if (imported === archive.sha256) return { changed: false, reason: `${taskArgs.name} imported from this ${taskArgs.archive}` };
     return { changed: true, reason: imported === undefined ? `import ${taskArgs.name} (missing)` : `import ${taskArgs.name} again (${taskArgs.archive} changed)` };
   },

@@ -123,8 +123,10 @@ export function httpGet(socket: Duplex, url: URL, tls: { ca?: Buffer; cert?: Buf
 
 /** A request's method and JSON body, and how much of the answer to keep (bounded). */
 export interface HttpRequestOptions {
-  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   json?: unknown;
+  /** The body's media type (default application/json): a PATCH names its kind of patch. */
+  contentType?: string;
   /** Bytes of the body kept (default 200): probes need the start, API reads the whole object. */
   maxBody?: number;
 }
@@ -145,7 +147,7 @@ export function httpRequest(socket: Duplex, url: URL, tls: { ca?: Buffer; cert?:
     };
     connection.once('error', fail);
     const headers: Record<string, string | number> = { host: url.host, connection: 'close' };
-    if (payload) Object.assign(headers, { 'content-type': 'application/json', 'content-length': payload.length, accept: 'application/json' });
+    if (payload) Object.assign(headers, { 'content-type': options.contentType ?? 'application/json', 'content-length': payload.length, accept: 'application/json' });
     const req = request({ host: hostname, path: `${url.pathname}${url.search}`, method: options.method ?? 'GET', headers, createConnection: () => connection as never, signal }, (response) => {
       const chunks: Buffer[] = [];
       let size = 0;

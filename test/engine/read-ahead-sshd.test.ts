@@ -1,6 +1,6 @@
 // Read-ahead through the real runner against a real sshd: a converged node answers a whole phase
 // of file checks in one round trip, and a change made by one task is seen by the checks after it.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePlaybook } from '../../src/engine/playbook.ts';
@@ -64,5 +64,49 @@ describe('read-ahead in a run (real sshd)', () => {
     const noop = await runSteps(run, [{ ...step, playbook: converged }], 'silent');
     expect(noop.results.map((result) => result.status)).toEqual(['ok', 'ok', 'ok']);
     expect(execs() - quiet).toBe(1);
+  });
+
+  it('a converged run is read once per node for all its steps; after a change, a later step reads live and sees it', async () => {
+    const modules = builtinModules();
+    const dir = join(remote.root, 'read-ahead-steps');
+    await writeFile(join(remote.clusterDir, 'c.pem'), 'third file\n');
+    await writeFile(join(remote.clusterDir, 'd.pem'), 'fourth file\n');
+    // Step two also installs d.pem, which step one's checks never read.
+    const playbookOf = (name: string, mode: string) =>
+      parsePlaybook(
+        [
+          `step: ${name}`,
+          `title: ${name}`,
+          'hosts: all',
+          'tasks:',
+          `  - name: the directory`,
+          `    directory: { path: ${dir}, mode: "0755" }`,
+          `  - name: c`,
+          `    copy: { src: c.pem, dest: ${dir}/c.pem, mode: "${mode}" }`,
+          ...(name === 'two' ? ['  - name: d', `    copy: { src: d.pem, dest: ${dir}/d.pem, mode: "0600" }`] : []),
+          '',
+        ].join('\n'),
+        `${name}.yaml`,
+        modules,
+      );
+    const run = { ...remote.run, modules };
+    const steps = (firstMode: string, secondMode: string) => [
+      { playbook: playbookOf('one', firstMode), nodes: [remote.node], local: false, asDependency: false },
+      { playbook: playbookOf('two', secondMode), nodes: [remote.node], local: false, asDependency: false },
+    ];
+    const execs = () => remote.pool.roundTrips()[remote.node.name]!.execs + remote.pool.roundTrips()[remote.node.name]!.sftp;
+    await runSteps(run, steps('0600', '0600'), 'silent');
+
+    // Converged: both steps' checks are answered by the first step's one read-ahead.
+    const quiet = execs();
+    const noop = await runSteps(run, steps('0600', '0600'), 'silent');
+    expect(noop.results.map((result) => `${result.step} ${result.task}: ${result.status}`)).toEqual(['one the directory: ok', 'one c: ok', 'two the directory: ok', 'two c: ok', 'two d: ok']);
+    expect(execs() - quiet).toBe(1);
+
+    // Step one changes the mode to 0640; step two wants 0600 again, so it must see 0640 (not the
+    // 0600 read ahead before step one changed it) and change it back.
+    const changed = await runSteps(run, steps('0640', '0600'), 'silent');
+    expect(changed.results.map((result) => `${result.step} ${result.task}: ${result.status}`)).toEqual(['one the directory: ok', 'one c: changed', 'two the directory: ok', 'two c: changed', 'two d: ok']);
+    expect(((await stat(join(dir, 'c.pem'))).mode & 0o777).toString(8)).toBe('600');
   });
 });

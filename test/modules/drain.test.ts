@@ -2,7 +2,7 @@
 // its API server knows, and when the drain and uncordon tasks have something to do (fixtures of
 // what the API answers). The drain itself runs against a real cluster in test/e2e/lab-workers.test.ts.
 import { describe, expect, it } from 'vitest';
-import { decideDrain, decideUncordon, evictionApiVersion, podsToMove } from '../../src/modules/drain.ts';
+import { decideDrain, decideUncordon, evictionApiVersion, podsToMove, unschedulablePatch } from '../../src/modules/drain.ts';
 
 describe('drain', () => {
   it('moves controller-owned and bare pods, leaves DaemonSet pods and static pods (mirrors) where they are', () => {
@@ -23,6 +23,14 @@ describe('drain', () => {
     expect(evictionApiVersion('1.21.14')).toBe('policy/v1beta1');
     expect(evictionApiVersion('1.22.0')).toBe('policy/v1');
     expect(evictionApiVersion('1.32.3')).toBe('policy/v1');
+  });
+
+  it('cordons and uncordons with a merge patch of spec.unschedulable alone, so a kubelet updating its Node meanwhile is no conflict', () => {
+    // A PUT of the whole Node read before would carry its resourceVersion and get HTTP 409 when the
+    // restarted kubelet wrote its status in between (seen in CI under load).
+    expect(unschedulablePatch(true)).toEqual({ method: 'PATCH', contentType: 'application/merge-patch+json', json: { spec: { unschedulable: true } } });
+    expect(unschedulablePatch(false)).toEqual({ method: 'PATCH', contentType: 'application/merge-patch+json', json: { spec: { unschedulable: null } } });
+    expect(JSON.stringify(unschedulablePatch(false).json)).not.toContain('resourceVersion');
   });
 });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { SpecError } from '../../errors.ts';
 import { clusterRuntimeDir, machineName } from './names.ts';
 import type { LabSite } from './node.ts';
-import { findNspawnPids } from './processes.ts';
+import { nspawnPidsByMachine } from './processes.ts';
 
 function ownerFile(site: LabSite): string {
   return join(clusterRuntimeDir(site.root, site.cluster), 'owner');
@@ -21,10 +21,8 @@ export async function nodeDirs(site: LabSite): Promise<string[]> {
 export async function checkClusterOwner(site: LabSite, clusterDir: string): Promise<void> {
   const owner = await readOwner(site);
   if (!owner || owner === clusterDir) return;
-  const running: string[] = [];
-  for (const name of await nodeDirs(site)) {
-    if ((await findNspawnPids(machineName(site.cluster, name))).length) running.push(name);
-  }
+  const pidsByMachine = await nspawnPidsByMachine();
+  const running = (await nodeDirs(site)).filter((name) => pidsByMachine.has(machineName(site.cluster, name)));
   if (running.length) {
     throw new SpecError(`a lab cluster named ${site.cluster} from ${owner} is running on this machine (nodes ${running.join(', ')})`, { field: 'name' }, {
       hint: `Give this cluster another name, or destroy that one first (hardway destroy -c ${join(owner, 'cluster.yaml')}).`,

@@ -10,7 +10,7 @@ import { checkClusterOwner, nodeDirs, recordClusterOwner } from './claim.ts';
 import { ensureImage, type Image } from './image.ts';
 import { clusterRuntimeDir, machineName, macAddress, netnsName, vethName } from './names.ts';
 import { assertSubnetFree, bridgeAddress, ensureBridge } from './network.ts';
-import { cleanupNode, pathsOf, probeNode, startNode, type LabNodeIdentity, type LabSite } from './node.ts';
+import { cleanupNode, pathsOf, probeNodes, startNode, type LabNodeIdentity, type LabSite } from './node.ts';
 import { isProcessAlive } from './processes.ts';
 import { imageCacheRoot, imageInputs, labNodes, labSite, type LabProviderOptions } from './site.ts';
 import { checkInotifyRoom } from './inotify.ts';
@@ -51,7 +51,7 @@ export async function ensureLab(ctx: ProviderContext, options: LabProviderOption
   for (const name of await nodeDirs(site)) {
     if (!nodes.some((node) => node.name === name)) ctx.log(`node ${name} is no longer in the spec; it is left as it is until \`hardway destroy\``);
   }
-  const probes = await Promise.all(nodes.map(async (node) => [node, await probeNode(site, node)] as const));
+  const probes = (await probeNodes(site, nodes)).map((probe, index) => [nodes[index]!, probe] as const);
   await checkInotifyRoom(bootCounts(probes.filter(([, probe]) => !probe.running).map(([node]) => node)));
   const records = await Promise.all(
     probes.map(async ([node, probe]): Promise<[LabNodeIdentity, number, boolean]> => {

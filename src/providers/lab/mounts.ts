@@ -26,10 +26,6 @@ export async function currentMountPoints(): Promise<string[]> {
   return parseMountPoints(await readFile('/proc/self/mountinfo', 'utf8'));
 }
 
-export async function isMounted(path: string): Promise<boolean> {
-  return (await currentMountPoints()).includes(resolve(path));
-}
-
 /** Why: a directory is only safe to delete once nothing is mounted inside it (an image build mounts /proc). */
 export async function unmountBelow(path: string, signal?: AbortSignal): Promise<string[]> {
   const done: string[] = [];

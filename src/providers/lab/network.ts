@@ -113,11 +113,15 @@ export async function createNodeNetwork(link: NodeLink, signal?: AbortSignal): P
   await runCommand('ip', ['-n', link.netns, 'link', 'set', 'lo', 'up'], { signal, purpose });
 }
 
+/** Every link of this machine's own namespace, with the bridge it is enslaved to ('' for none): one `ip` for all nodes. */
+export async function hostLinkMasters(signal?: AbortSignal): Promise<Map<string, string>> {
+  const links = await ipJson<IpAddressInfo[]>(['link', 'show'], signal);
+  return new Map(links.map((link) => [link.ifname, link.master ?? '']));
+}
+
 /** True when the namespace, veth (on the bridge) and eth0 address are all in place. */
-export async function nodeNetworkIntact(link: NodeLink, signal?: AbortSignal): Promise<boolean> {
-  if (!netnsExists(link.netns) || !linkExists(link.veth)) return false;
-  const [host] = await ipJson<IpAddressInfo[]>(['link', 'show', 'dev', link.veth], signal).catch(() => [] as IpAddressInfo[]);
-  if (host?.master !== link.bridge) return false;
+export async function nodeNetworkIntact(link: NodeLink, masters: ReadonlyMap<string, string>, signal?: AbortSignal): Promise<boolean> {
+  if (!netnsExists(link.netns) || masters.get(link.veth) !== link.bridge) return false;
   const [inside] = await ipJson<IpAddressInfo[]>(['-n', link.netns, '-4', 'addr', 'show', 'dev', 'eth0'], signal).catch(() => [] as IpAddressInfo[]);
   return (inside?.addr_info ?? []).some((entry) => entry.local === link.ip && entry.prefixlen === link.prefixLength);
 }

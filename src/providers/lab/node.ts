@@ -4,15 +4,15 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { appendFile, chmod, mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Role } from '../../inventory/node.ts';
 import { removeNodeCgroups } from './cgroups.ts';
 import { runCommand } from './exec.ts';
-import { isMounted, overlayMountArgs, removeTree, unmountBelow } from './mounts.ts';
+import { currentMountPoints, overlayMountArgs, removeTree, unmountBelow } from './mounts.ts';
 import { machineName, macAddress, netnsName, nodePaths, vethName, type NodePaths } from './names.ts';
-import { createNodeNetwork, deleteNodeNetwork, netnsExists, nodeNetworkIntact, type NodeLink } from './network.ts';
+import { createNodeNetwork, deleteNodeNetwork, hostLinkMasters, netnsExists, nodeNetworkIntact, type NodeLink } from './network.ts';
 import { spawnNspawn } from './nspawn.ts';
-import { containerInitPid, findNspawnPids, signalProcess, waitForExit } from './processes.ts';
+import { containerInitPid, findNspawnPids, nspawnPidsByMachine, signalProcess, waitForExit } from './processes.ts';
 import { isWorker, prepareWorkerState, serviceRouteArgs } from './worker.ts';
 import { seedWorkerSetup } from './worker-setup.ts';
 
@@ -58,16 +58,26 @@ export interface NodeProbe {
   reason: string;
 }
 
-/** Running means: exactly one nspawn process for it, its overlay mounted, its network intact. */
-export async function probeNode(site: LabSite, node: LabNodeIdentity): Promise<NodeProbe> {
-  const pids = await findNspawnPids(machineName(site.cluster, node.name));
-  const paths = pathsOf(site, node.name);
-  let reason = '';
-  if (pids.length === 0) reason = 'no nspawn process';
-  else if (pids.length > 1) reason = `${pids.length} nspawn processes`;
-  else if (!(await isMounted(paths.merged))) reason = 'overlay not mounted';
-  else if (!(await nodeNetworkIntact(nodeLink(site, node), site.signal))) reason = 'network namespace or link missing';
-  return { running: reason === '', pids, reason };
+/**
+ * Why: `infra` probes every node on every run; the process table, the mount table and the host's
+ * links are read once for all of them, so a probe's cost does not grow with the size of the lab.
+ * Only each node's own namespace is asked on its own, in parallel. Running means: exactly one nspawn
+ * process for it, its overlay mounted, its network intact.
+ */
+export async function probeNodes(site: LabSite, nodes: readonly LabNodeIdentity[]): Promise<NodeProbe[]> {
+  const [pidsByMachine, mounts, masters] = await Promise.all([nspawnPidsByMachine(), currentMountPoints(), hostLinkMasters(site.signal)]);
+  const mounted = new Set(mounts);
+  return Promise.all(
+    nodes.map(async (node): Promise<NodeProbe> => {
+      const pids = pidsByMachine.get(machineName(site.cluster, node.name)) ?? [];
+      let reason = '';
+      if (pids.length === 0) reason = 'no nspawn process';
+      else if (pids.length > 1) reason = `${pids.length} nspawn processes`;
+      else if (!mounted.has(resolve(pathsOf(site, node.name).merged))) reason = 'overlay not mounted';
+      else if (!(await nodeNetworkIntact(nodeLink(site, node), masters, site.signal))) reason = 'network namespace or link missing';
+      return { running: reason === '', pids, reason };
+    }),
+  );
 }
 
 /** Boot a node from a clean slate (no process, mount or namespace of it left): returns nspawn's PID. */

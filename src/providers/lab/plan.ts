@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import type { ProviderContext } from '../provider.ts';
 import { findImage, imageName } from './image.ts';
 import { bridgeAddress, linkExists } from './network.ts';
-import { pathsOf, probeNode } from './node.ts';
+import { pathsOf, probeNodes } from './node.ts';
 import { imageCacheRoot, imageInputs, labNodes, labSite, type LabProviderOptions } from './site.ts';
 import { isWorker, workerPlan } from './worker.ts';
 
@@ -19,8 +19,10 @@ export async function planLab(ctx: ProviderContext, options: LabProviderOptions)
       : `create image ${imageName(inputs)}: debootstrap ${inputs.suite} from ${inputs.mirror} into ${imageCacheRoot(ctx, options)}, once (about a minute)`,
   );
   lines.push(`${linkExists(site.bridge) ? 'found' : 'create'} bridge ${site.bridge} (${bridgeAddress(ctx.spec.network.nodeSubnet)})`);
-  for (const node of labNodes(ctx)) {
-    const probe = await probeNode(site, node);
+  const nodes = labNodes(ctx);
+  const probes = await probeNodes(site, nodes);
+  for (const [index, node] of nodes.entries()) {
+    const probe = probes[index]!;
     if (probe.running) lines.push(`found node ${node.name} (${node.ip}, running, pid ${probe.pids[0]})`);
     else if (existsSync(pathsOf(site, node.name).upper)) lines.push(`start node ${node.name} (${node.ip}) again on its existing disk (${probe.reason})`);
     else lines.push(`create node ${node.name} (${node.ip})`);

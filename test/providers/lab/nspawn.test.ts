@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ENTER_CGROUPS_SCRIPT, launchCommand, nspawnArgs } from '../../../src/providers/lab/nspawn.ts';
-import { isNspawnFor } from '../../../src/providers/lab/processes.ts';
+import { isNspawnFor, nspawnMachineOf } from '../../../src/providers/lab/processes.ts';
 
 const options = { root: '/var/lib/hardway/lab/demo/etcd-0/rootfs', netns: 'hw-demo-etcd-0', machine: 'hw-demo-etcd-0', hostname: 'etcd-0' };
 
@@ -25,6 +25,17 @@ describe('nspawn command', () => {
     // The wrapper shell, before it execs nspawn, is not the node.
     const [file, wrapped] = launchCommand(options, { systemd: false, cgroups: ['/sys/fs/cgroup/unified/hardway/hw-demo-etcd-0'] });
     expect(isNspawnFor([file, ...wrapped], 'hw-demo-etcd-0')).toBe(false);
+  });
+
+  it('names the machine of any nspawn command line in one reading, and no machine for other commands', () => {
+    expect(nspawnMachineOf(['systemd-nspawn', ...nspawnArgs(options)])).toBe('hw-demo-etcd-0');
+    expect(nspawnMachineOf(['/usr/bin/systemd-nspawn', '-q', '--machine=hw-demo-worker-1'])).toBe('hw-demo-worker-1');
+    expect(nspawnMachineOf(['/usr/bin/systemd-nspawn', '--machine', 'hw-demo-lb'])).toBe('hw-demo-lb');
+    // -M as the last word names nothing; other programs carrying -M are not nodes.
+    expect(nspawnMachineOf(['systemd-nspawn', '-M'])).toBeUndefined();
+    expect(nspawnMachineOf(['/usr/bin/ssh', '-M', 'hw-demo-etcd-0'])).toBeUndefined();
+    const [file, wrapped] = launchCommand(options, { systemd: false, cgroups: ['/sys/fs/cgroup/unified/hardway/hw-demo-etcd-0'] });
+    expect(nspawnMachineOf([file, ...wrapped])).toBeUndefined();
   });
 
   it('uses systemd-run for a scope of its own on a systemd host', () => {
