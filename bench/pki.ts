@@ -11,7 +11,8 @@ import { promisify } from 'node:util';
 import { deriveInventory } from '../src/inventory/derive.ts';
 import { applyPkiPlan } from '../src/pki/apply.ts';
 import { catalog, PROFILE_USAGES, splitHosts, type CatalogEntry } from '../src/pki/catalog.ts';
-import { planChanges, planPki, type PkiEnv } from '../src/pki/plan.ts';
+import { planChanges, planPki } from '../src/pki/plan.ts';
+import type { PkiEnv } from '../src/pki/plan-types.ts';
 import { clusterSpecSchema } from '../src/spec/schema.ts';
 
 const run = promisify(execFile);

@@ -11,7 +11,7 @@ import { keep, readOptional, unpackedCopy, verifiedCopy, writeRecord } from './c
 import type { ArchiveSource, ArtifactSource, FileSource, Release } from './catalog.ts';
 import { parseSha256Sums, parseSingleDigest, sha256Buffer } from './checksum.ts';
 import { downloadToTemp, fetchText } from './download.ts';
-import { withFileLock } from './lock.ts';
+import { withLock } from '../util/lock-file.ts';
 import type { ResolvedArtifact } from './resolved.ts';
 import { extractTarGz } from './tar.ts';
 
@@ -34,7 +34,7 @@ export function cachedArtifact(source: ArtifactSource, options: CacheOptions): P
 export async function cachedFile(source: FileSource, options: CacheOptions): Promise<ResolvedArtifact> {
   const directory = join(releaseDir(options.cacheDir, source), `linux-${source.arch}`);
   const path = join(directory, source.name);
-  return withFileLock(join(directory, `.${source.name}.lock`), async () => {
+  return withLock(join(directory, `.${source.name}.lock`), { what: `the download of ${source.name}`, log: options.log, signal: options.signal }, async () => {
     const published = await publishedDigest(source, join(directory, basename(source.checksumUrl)), options);
     const cached = await verifiedCopy(path, published, options.log);
     if (cached) return { name: source.name, path, sha256: cached, origin: source.url, from: 'cache' };
@@ -47,7 +47,7 @@ export async function cachedFile(source: FileSource, options: CacheOptions): Pro
     }
     await keep(download.tempPath, path, download.sha256, published);
     return { name: source.name, path, sha256: download.sha256, origin: source.url, from: 'download' };
-  }, options.signal);
+  });
 }
 
 /** Why: etcd, containerd and the CNI plugins come inside a release archive with a published sha256. */
@@ -56,7 +56,7 @@ export async function cachedArchiveMember(source: ArchiveSource, options: CacheO
   const directory = join(release, `linux-${source.arch}`);
   const path = join(directory, source.name);
   const origin = `${source.url} (${source.member})`;
-  return withFileLock(join(release, `.${source.archive}.lock`), async () => {
+  return withLock(join(release, `.${source.archive}.lock`), { what: `the download of ${source.archive}`, log: options.log, signal: options.signal }, async () => {
     const archiveDigest = await publishedDigest(source, join(release, basename(source.checksumUrl)), options);
     const unpacked = await unpackedCopy(path, archiveDigest);
     if (unpacked) return { name: source.name, path, sha256: unpacked.sha256, origin, from: 'cache' };
@@ -94,7 +94,7 @@ export async function cachedArchiveMember(source: ArchiveSource, options: CacheO
       if (name === source.name) digest = sha256;
     }
     return { name: source.name, path, sha256: digest, origin, from };
-  }, options.signal);
+  });
 }
 
 async function unpack(archivePath: string, source: ArchiveSource): Promise<Map<string, Buffer>> {

@@ -5,14 +5,15 @@ import { createReadStream } from 'node:fs';
 
 const HEX = /^[0-9a-f]{64}$/;
 
-/** Why: every artifact is compared by content; streaming keeps 100 MB binaries out of memory. */
+/** Why: every artifact is compared by content; streaming (1 MiB reads) keeps 100 MB binaries out of memory. The one file hasher. */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
-export function sha256Buffer(data: Uint8Array): string {
+/** The sha256 (hex) of bytes or of a string's UTF-8. */
+export function sha256Buffer(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 

@@ -2,7 +2,7 @@
 // cache) and returns verified local files for the requested names and architecture.
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { RunContext } from '../engine/context.ts';
+import type { RunContext } from '../modules/module.ts';
 import { cachedArtifact } from './cache.ts';
 import { artifactSource, DEFAULT_RELEASE_URLS, type Arch, type ArtifactName, type Release, type ReleaseUrls } from './catalog.ts';
 import { artifactsFromDirectory } from './local-dir.ts';

@@ -2,12 +2,12 @@
 // directory needs to bring the cluster back (the PKI with its keys, the encryption config, the spec
 // and the state), a MANIFEST.json naming each file with its sha256, and a FILE.sha256 next to it
 // that `sha256sum -c` checks. Reading one verifies every file against the manifest.
-import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { create, extract } from 'tar';
 import { UsageError } from '../errors.ts';
+import { sha256Buffer } from '../artifacts/checksum.ts';
 
 export const BACKUP_FORMAT = 'hardway-backup/1';
 export const SNAPSHOT_PATH = 'etcd/snapshot.db';
@@ -29,8 +29,6 @@ export interface BackupManifest {
   etcdMembers: string[];
   files: { path: string; sha256: string; bytes: number }[];
 }
-
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 /** Every file below `dir`, as archive paths (forward slashes). */
 async function filesBelow(dir: string): Promise<string[]> {
@@ -54,7 +52,7 @@ export async function writeBackup(out: string, input: { manifest: Omit<BackupMan
     for (const [path, data] of [...input.files].sort(([a], [b]) => a.localeCompare(b))) {
       await mkdir(dirname(join(staging, path)), { recursive: true, mode: 0o700 });
       await writeFile(join(staging, path), data, { mode: 0o600 });
-      files.push({ path, sha256: sha256(data), bytes: data.length });
+      files.push({ path, sha256: sha256Buffer(data), bytes: data.length });
     }
     const manifest: BackupManifest = { ...input.manifest, files };
     await writeFile(join(staging, 'MANIFEST.json'), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
@@ -62,7 +60,7 @@ export async function writeBackup(out: string, input: { manifest: Omit<BackupMan
     await create({ gzip: true, file: partial, cwd: staging, portable: true, noMtime: false }, ['MANIFEST.json', ...files.map((file) => file.path)]);
     await chmod(partial, 0o600);
     const archive = await readFile(partial);
-    const digest = sha256(archive);
+    const digest = sha256Buffer(archive);
     await rename(partial, out);
     await writeFile(`${out}.sha256`, `${digest}  ${basename(out)}\n`, { mode: 0o600 });
     return { sha256: digest, bytes: archive.length };
@@ -84,7 +82,7 @@ export async function readBackup(file: string): Promise<OpenedBackup> {
     throw new UsageError(`cannot read the backup ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
   });
   const side = await readFile(`${file}.sha256`, 'utf8').catch(() => undefined);
-  if (side !== undefined && side.split(/\s+/)[0] !== sha256(archive)) throw new UsageError(`${file} does not match its checksum in ${file}.sha256: the archive is damaged`);
+  if (side !== undefined && side.split(/\s+/)[0] !== sha256Buffer(archive)) throw new UsageError(`${file} does not match its checksum in ${file}.sha256: the archive is damaged`);
   const into = await mkdtemp(join(tmpdir(), 'hardway-restore-'));
   try {
     const archivePath = join(into, 'archive.tar.gz');
@@ -102,7 +100,7 @@ export async function readBackup(file: string): Promise<OpenedBackup> {
     for (const entry of manifest.files) {
       const data = await readFile(join(into, 'files', entry.path)).catch(() => undefined);
       if (!data) throw new UsageError(`${file} lacks ${entry.path}, which its manifest lists`);
-      if (sha256(data) !== entry.sha256) throw new UsageError(`${entry.path} in ${file} does not match the sha256 its manifest gives: the archive is damaged`);
+      if (sha256Buffer(data) !== entry.sha256) throw new UsageError(`${entry.path} in ${file} does not match the sha256 its manifest gives: the archive is damaged`);
       files.set(entry.path, data);
     }
     const extra = (await filesBelow(join(into, 'files'))).filter((path) => path !== 'MANIFEST.json' && !files.has(path));

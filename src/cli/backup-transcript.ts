@@ -2,7 +2,7 @@
 // and `hardway explain backup|restore`, from the same commands the operations run.
 import { SNAPSHOT_PATH } from '../backup/archive.ts';
 import { REMOTE_DIR, restoreMemberCommands, snapshotCommands } from '../backup/snapshot.ts';
-import type { TranscriptEntry } from '../engine/context.ts';
+import type { TranscriptEntry } from '../modules/module.ts';
 import type { Node } from '../inventory/node.ts';
 import { uploadLine } from '../modules/describe-lines.ts';
 import { shellJoin, shellQuote } from '../transport/shell.ts';

@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BACKUP_FORMAT, clusterFiles, readBackup, SNAPSHOT_PATH, writeBackup } from '../backup/archive.ts';
 import { restoreMember, takeSnapshot } from '../backup/snapshot.ts';
-import type { TranscriptEntry } from '../engine/context.ts';
+import type { TranscriptEntry } from '../modules/module.ts';
 import { LOCAL } from '../engine/state.ts';
 import { PrerequisiteError, TaskError, UsageError } from '../errors.ts';
 import { Nodes } from '../inventory/node.ts';

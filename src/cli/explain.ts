@@ -2,15 +2,12 @@
 // the exact files it writes and commands it runs, in order: what a learner would type by hand.
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
-import type { DescribeContext } from '../engine/context.ts';
 import type { Playbook, PlaybookTask } from '../engine/playbook.ts';
 import { hostsOf } from '../engine/select.ts';
 import { interpolate, templateVars } from '../engine/vars.ts';
 import { conditionUnmet, describeCondition } from '../engine/when.ts';
 import { Nodes, type Node } from '../inventory/node.ts';
-import type { ModuleRegistry } from '../modules/module.ts';
-import type { RunContext } from '../engine/context.ts';
-import type { TranscriptEntry } from '../engine/context.ts';
+import type { DescribeContext, ModuleRegistry, RunContext, TranscriptEntry } from '../modules/module.ts';
 import { backupEntries, restoreMemberEntries, restorePkiEntry } from './backup-transcript.ts';
 import { globalOptions, openCluster, type CliIO, type LoadedCluster } from './common.ts';
 import { BEFORE_ETCD } from './scale.ts';

@@ -6,7 +6,8 @@ import { applyPkiPlan } from '../pki/apply.ts';
 import { loadCa } from '../pki/ca.ts';
 import { catalog, selectEntries } from '../pki/catalog.ts';
 import { formatInspectTable, inspectPki } from '../pki/inspect.ts';
-import { planPki, type PkiEnv } from '../pki/plan.ts';
+import { planPki } from '../pki/plan.ts';
+import type { PkiEnv } from '../pki/plan-types.ts';
 import { pkiFiles } from '../pki/store.ts';
 import { globalOptions, openCluster, type CliIO, type LoadedCluster } from './common.ts';
 

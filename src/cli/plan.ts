@@ -5,7 +5,7 @@ import { Nodes, type Node } from '../inventory/node.ts';
 import type { Playbook, PlaybookTask } from '../engine/playbook.ts';
 import { selectSteps, type MissingPrerequisite, type SelectedStep } from '../engine/select.ts';
 import { interpolate, templateVars } from '../engine/vars.ts';
-import type { RunContext } from '../engine/context.ts';
+import type { RunContext } from '../modules/module.ts';
 import { globalOptions, openCluster, type CliIO } from './common.ts';
 import { selectionOptions, addSelectionOptions, type SelectionFlags } from './selection.ts';
 import { loadStepGraph } from './steps.ts';

@@ -14,7 +14,7 @@ import { runContext } from './run-context.ts';
 import { describeDropped, describeEtcdScale, drainDropped, joinNewMembers, pendingEtcdScale, pendingMachineScale, removeDropped, removeDroppedMembers } from './scale.ts';
 import { addSelectionOptions, selectionOptions, type SelectionFlags } from './selection.ts';
 import { loadStepGraph } from './steps.ts';
-import type { TranscriptSink } from '../engine/context.ts';
+import type { TranscriptSink } from '../modules/module.ts';
 import { createTranscript } from './transcript.ts';
 
 interface RunFlags {

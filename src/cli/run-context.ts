@@ -1,9 +1,8 @@
 // Builds the RunContext a command passes down: for plan (nothing connects) and for runs (an SSH
 // pool with the cluster's pinned host keys, and the provider created on first use).
 import { FileHashes } from '../artifacts/file-hashes.ts';
-import type { RunContext, RunOptions, TranscriptSink } from '../engine/context.ts';
 import type { Node } from '../inventory/node.ts';
-import type { ModuleRegistry } from '../modules/module.ts';
+import type { RunContext, RunOptions, TranscriptSink, ModuleRegistry } from '../modules/module.ts';
 import { NewMachineError, newMachinesFor, type WithNewMachines } from '../modules/new-machines.ts';
 import { createProvider } from '../providers/index.ts';
 import type { Provider } from '../providers/provider.ts';

@@ -4,7 +4,7 @@
 // dropped removed from the cluster, then its machine.
 import { deriveInventory } from '../inventory/derive.ts';
 import { Nodes, type Node } from '../inventory/node.ts';
-import type { RunContext } from '../engine/context.ts';
+import type { RunContext } from '../modules/module.ts';
 import { initialClusterString, joinedEtcdMembers } from '../engine/vars.ts';
 import { runExitCode } from '../engine/recap.ts';
 import { runSteps, type RendererChoice, type RunReport } from '../engine/runner.ts';

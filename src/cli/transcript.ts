@@ -3,7 +3,7 @@
 // says how); this is the one place that wraps node commands in `ssh` and uploads in `scp` with the
 // cluster's key and known_hosts. Secrets are files referenced by path, never written here.
 import { chmod } from 'node:fs/promises';
-import type { TranscriptEntry, TranscriptSink } from '../engine/context.ts';
+import type { TranscriptEntry, TranscriptSink } from '../modules/module.ts';
 import { HardwayError } from '../errors.ts';
 import { deriveInventory } from '../inventory/derive.ts';
 import type { Node } from '../inventory/node.ts';

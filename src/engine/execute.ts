@@ -3,9 +3,8 @@
 import { HardwayError, SpecError, TaskError } from '../errors.ts';
 import type { Node } from '../inventory/node.ts';
 import { formatProblem, problemsFromIssues } from '../spec/load.ts';
-import type { CheckResult, TaskModule } from '../modules/module.ts';
 import { freshPlan, isNewMachine, NewMachineError } from '../modules/new-machines.ts';
-import type { NodeScratch, RunContext, TaskContext } from './context.ts';
+import type { CheckResult, TaskModule, NodeScratch, RunContext, TaskContext } from '../modules/module.ts';
 import type { PlaybookTask } from './playbook.ts';
 import { interpolate, templateVars } from './vars.ts';
 import { conditionUnmet } from './when.ts';

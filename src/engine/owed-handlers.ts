@@ -2,7 +2,7 @@
 // across a failed step, an interrupted run and steps (a binary replaced by one step owes a restart
 // to the step that runs the service). Kept in the state; a dry run keeps its notes in memory.
 import { Nodes } from '../inventory/node.ts';
-import type { RunContext } from './context.ts';
+import type { RunContext } from '../modules/module.ts';
 import { hostsOf, type SelectedStep } from './select.ts';
 import { LOCAL } from './state.ts';
 

@@ -4,7 +4,7 @@
 // at a time). Results are recorded per task and, per node, per step in the state.
 import { Listr, type ListrTask } from 'listr2';
 import type { Node } from '../inventory/node.ts';
-import type { NodeScratch, RunContext } from './context.ts';
+import type { NodeScratch, RunContext } from '../modules/module.ts';
 import { executeTask, taskContext, type TaskResult } from './execute.ts';
 import { readAhead, type StepTask } from './read-ahead.ts';
 import { handlerRef, type Handler, type PlaybookTask } from './playbook.ts';

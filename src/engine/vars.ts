@@ -4,7 +4,7 @@ import { addressInCidr } from '../inventory/ipv4.ts';
 import { Nodes, type Node } from '../inventory/node.ts';
 import { SpecError } from '../errors.ts';
 import { kubernetesFeatures, type KubernetesFeatures } from '../spec/kubernetes-versions.ts';
-import type { RunContext } from './context.ts';
+import type { RunContext } from '../modules/module.ts';
 
 export interface TemplateVars extends Record<string, unknown> {
   node: Node | undefined;

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { RunContext } from '../engine/context.ts';
+import type { RunContext } from '../modules/module.ts';
 import { HardwayError } from '../errors.ts';
 import type { Node } from '../inventory/node.ts';
 import { localSource } from '../modules/copy.ts';

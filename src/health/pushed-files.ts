@@ -2,15 +2,15 @@
 // certificate and kubeconfig the playbooks copy to a node with the copy on that node (one sha256sum
 // per node), so `status` can say what the next `hardway up` will push (and restart for). What was
 // pushed but not yet loaded is the owed restarts in the state.
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunContext } from '../engine/context.ts';
+import type { RunContext } from '../modules/module.ts';
 import type { StepGraph } from '../engine/graph.ts';
 import { hostsOf } from '../engine/select.ts';
 import { interpolate, templateVars } from '../engine/vars.ts';
 import { Nodes, type Node } from '../inventory/node.ts';
 import { shellQuote } from '../transport/shell.ts';
+import { sha256Buffer } from '../artifacts/checksum.ts';
 
 /** A file of the workstation whose copy on a node differs (or is missing there). */
 export interface UnpushedFile {
@@ -38,13 +38,11 @@ export function credentialCopies(run: RunContext, graph: StepGraph): Map<Node, {
   return byNode;
 }
 
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
-
 /** Why: one exec per node answers for all its files; an unreachable node is skipped (status reports it elsewhere). */
 export async function unpushedFiles(run: RunContext, graph: StepGraph, signal: AbortSignal): Promise<UnpushedFile[]> {
   const perNode = await Promise.all(
     [...credentialCopies(run, graph)].map(async ([node, copies]) => {
-      const local = await Promise.all(copies.map(async (copy) => ({ ...copy, sha256: await readFile(join(run.clusterDir, copy.src)).then(sha256, () => undefined) })));
+      const local = await Promise.all(copies.map(async (copy) => ({ ...copy, sha256: await readFile(join(run.clusterDir, copy.src)).then(sha256Buffer, () => undefined) })));
       const present = local.filter((copy) => copy.sha256);
       if (!present.length) return [];
       const transport = await run.transports.get(node, signal).catch(() => undefined);

@@ -6,7 +6,6 @@
 import { stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { z } from 'zod';
-import type { DescribeContext, TaskContext } from '../engine/context.ts';
 import { ARTIFACT_NAMES, artifactSource, installName, normalizeArch, releaseOf, RELEASE_TITLES, type Arch, type ArtifactName, type ArtifactSource, type Release, type Versions } from '../artifacts/catalog.ts';
 import { artifactsLocation, resolveArtifacts } from '../artifacts/resolve.ts';
 import type { ResolvedArtifact } from '../artifacts/resolved.ts';
@@ -15,7 +14,7 @@ import type { Node, Role } from '../inventory/node.ts';
 import { describeUpload, planUpload, type WantedFile } from '../transport/remote-file.ts';
 import { shellQuote } from '../transport/shell.ts';
 import type { KnownFile } from '../engine/state.ts';
-import { defineModule, type CheckResult } from './module.ts';
+import { type DescribeContext, type TaskContext, defineModule, type CheckResult } from './module.ts';
 import { ON_WORKSTATION, onNode } from './describe-lines.ts';
 import { manyFileFactsCommand, readManyFileFacts, requireNode, sshTarget } from './remote-support.ts';
 

@@ -1,8 +1,6 @@
 // `copy: { src, dest, mode, owner, group }`: a workstation file (relative to the cluster directory,
 // or absolute, e.g. in the artifact cache) on the node; skipped when the remote sha256, mode and
 // owner already match. It never shows content (no diff): what it copies is mostly keys.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
@@ -11,6 +9,7 @@ import { describeUpload, planUpload, type FileFacts, type UploadPlan } from '../
 import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
 import { noteUnitChange, readFileFacts, requireNode, sshTarget } from './remote-support.ts';
+import { sha256File } from '../artifacts/checksum.ts';
 
 /** dest, mode, owner and group: shared by copy and template. */
 export const fileArgs = {
@@ -41,12 +40,6 @@ export function localSource(clusterDir: string, src: string): string {
   return isAbsolute(src) ? src : resolve(clusterDir, src);
 }
 
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 /** Why: certificates, kubeconfigs and binaries reach the nodes through this module. */
 export const copyModule = defineModule({
   name: 'copy',
@@ -68,7 +61,7 @@ export const copyModule = defineModule({
     });
     const facts = await readFileFacts(ctx, args.dest, { hashIfSize: info.size });
     try {
-      return decideUpload(args.dest, facts, { size: info.size, sha256: facts.sha256 ? await sha256File(source) : undefined }, args);
+      return decideUpload(args.dest, facts, { size: info.size, sha256: facts.sha256 ? await (ctx.run.hashes ? ctx.run.hashes.sha256(source) : sha256File(source)) : undefined }, args);
     } catch (error) {
       throw new TaskError((error as Error).message, where);
     }

@@ -7,10 +7,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { parseSha256Sums, sha256File } from '../artifacts/checksum.ts';
 import { artifactsLocation } from '../artifacts/resolve.ts';
-import type { TaskContext } from '../engine/context.ts';
 import { TaskError } from '../errors.ts';
 import { shellQuote } from '../transport/shell.ts';
-import { defineModule } from './module.ts';
+import { type TaskContext, defineModule } from './module.ts';
 import { ON_WORKSTATION, onNode, uploadLine } from './describe-lines.ts';
 import { readFact, sshTarget } from './remote-support.ts';
 

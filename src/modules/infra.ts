@@ -2,9 +2,8 @@
 // run's inventory is re-derived with what only the provider knows (addresses, the NLB's name).
 import { z } from 'zod';
 import { deriveInventory } from '../inventory/derive.ts';
-import type { TaskContext } from '../engine/context.ts';
 import type { ProviderContext } from '../providers/provider.ts';
-import { defineModule, type CheckResult } from './module.ts';
+import { type TaskContext, defineModule, type CheckResult } from './module.ts';
 import { newMachinesOf } from './new-machines.ts';
 import { planNewAwsCluster } from './new-aws-cluster.ts';
 

@@ -4,9 +4,8 @@ import { z } from 'zod';
 import { HardwayError } from '../errors.ts';
 import { checkKubeconfigSources, describeKubeconfig, kubeconfigFile, renderKubeconfig } from '../pki/kubeconfig.ts';
 import { chmodClusterFile, displayPath, KEY_MODE, modeOf, octal, pkiFiles, readOptional, writeClusterFile } from '../pki/store.ts';
-import type { RunContext } from '../engine/context.ts';
 import { Nodes, type Node } from '../inventory/node.ts';
-import { defineModule, type CheckResult } from './module.ts';
+import { type RunContext, defineModule, type CheckResult } from './module.ts';
 
 const args = z.strictObject({
   /** File name: kubeconfigs/<name>.kubeconfig. */

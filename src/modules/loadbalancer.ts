@@ -1,18 +1,17 @@
 // The loadbalancer step's module. With haproxy (lab, static) it renders units/haproxy.cfg onto the
 // lb node, checks it with `haproxy -c`, and reloads haproxy only when the file changed; with an AWS
 // NLB it registers the controllers as targets and waits until they are healthy.
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { TaskContext } from '../engine/context.ts';
 import { templateVars } from '../engine/vars.ts';
 import { TaskError } from '../errors.ts';
 import { Nodes, type Node } from '../inventory/node.ts';
 import { loadBalancerType } from '../spec/schema.ts';
 import { providerContext } from './infra.ts';
-import { defineModule } from './module.ts';
+import { type TaskContext, defineModule } from './module.ts';
 import { onNode, writeFileLine } from './describe-lines.ts';
 import { renderTemplate } from './template.ts';
 import { unifiedDiff } from './text-diff.ts';
+import { sha256Buffer } from '../artifacts/checksum.ts';
 
 const CONFIG = '/etc/haproxy/haproxy.cfg';
 /** One round trip: the config's sha256, and whether haproxy is enabled and running. */
@@ -29,7 +28,7 @@ interface HaproxyPlan {
 /** Why: pure decision from the facts line, tested with fixtures. */
 export function decideHaproxy(node: Node, config: Buffer, factsText: string): HaproxyPlan {
   const [sha = '', enabled = '', active = ''] = factsText.split('\n').map((line) => line.trim());
-  const wanted = createHash('sha256').update(config).digest('hex');
+  const wanted = sha256Buffer(config);
   return { node, config, configChanged: sha !== wanted, enable: enabled !== 'enabled', start: active !== 'active' };
 }
 

@@ -6,12 +6,11 @@
 // Which machines are new is decided once per run (newMachinesFor) and kept on the run object; the
 // infra step narrows it to what its provider plan would really create (a lab node found running
 // is not new). Real runs never have new machines: the infra step makes them first.
-import type { RunContext, TaskContext } from '../engine/context.ts';
 import type { StateStore } from '../engine/state.ts';
 import type { Node } from '../inventory/node.ts';
 import type { ClusterSpec } from '../spec/schema.ts';
 import { classifyLines } from './describe-lines.ts';
-import type { CheckResult, TaskModule } from './module.ts';
+import type { RunContext, TaskContext, CheckResult, TaskModule } from './module.ts';
 import { unitName, type ServiceArgs } from './service-decision.ts';
 import { waitTarget, type WaitArgs } from './wait.ts';
 

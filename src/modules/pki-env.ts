@@ -1,7 +1,7 @@
 // The PKI code's view of a run: the cluster directory, spec and inventory, and the time now.
-import type { RunContext } from '../engine/context.ts';
+import type { RunContext } from './module.ts';
 import { HardwayError } from '../errors.ts';
-import type { PkiEnv } from '../pki/plan.ts';
+import type { PkiEnv } from '../pki/plan-types.ts';
 
 /** Why: src/pki stays free of engine types, so the CLI and the bench call it the same way. */
 export function pkiEnv(run: RunContext): PkiEnv {

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { applyPkiPlan } from '../pki/apply.ts';
 import { catalog, selectEntries } from '../pki/catalog.ts';
 import { describePki } from '../pki/describe.ts';
-import { planChanges, planLines, planPki, type PkiPlan } from '../pki/plan.ts';
+import { planChanges, planLines, planPki } from '../pki/plan.ts';
+import type { PkiPlan } from '../pki/plan-types.ts';
 import { defineModule } from './module.ts';
 import { pkiEnv } from './pki-env.ts';
 

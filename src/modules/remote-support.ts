@@ -1,7 +1,7 @@
 // Small pieces the remote modules share: reading file facts through a transport, streaming a
 // command's output into the task log line by line, and noting systemd units written this run.
 import { posix } from 'node:path';
-import type { NodeScratch, TaskContext } from '../engine/context.ts';
+import type { NodeScratch, TaskContext } from './module.ts';
 import { TaskError } from '../errors.ts';
 import { fileFactsCommand, parseFileFacts, type FileFacts, type FileFactsOptions } from '../transport/remote-file.ts';
 

@@ -1,18 +1,17 @@
 // `template: { src, dest, mode, vars }`: render `units/<src>` with eta (the run's template variables
 // plus `vars`) and upload it when it differs. A `*.service` written under /etc/systemd/system is
 // noted so the service module reloads systemd once before using it.
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Eta } from 'eta';
 import { z } from 'zod';
-import type { DescribeContext, RunContext } from '../engine/context.ts';
 import { resolveSpecPath } from '../spec/paths.ts';
 import { TaskError } from '../errors.ts';
 import { metadataLines, writeFileLine } from './describe-lines.ts';
 import { decideUpload, fileArgs } from './copy.ts';
-import { defineModule } from './module.ts';
+import { type DescribeContext, type RunContext, defineModule } from './module.ts';
 import { noteUnitChange, readFileFacts, requireNode } from './remote-support.ts';
 import { unifiedDiff } from './text-diff.ts';
+import { sha256Buffer } from '../artifacts/checksum.ts';
 
 /** Playbook arguments: `template: { src, dest, mode, vars }`. */
 export const templateArgs = z.strictObject({
@@ -67,7 +66,7 @@ export const templateModule = defineModule({
     const node = requireNode(ctx);
     const rendered = renderTemplate(ctx, args);
     const facts = await readFileFacts(ctx, args.dest, { hashIfSize: rendered.length });
-    const sha256 = facts.sha256 ? createHash('sha256').update(rendered).digest('hex') : undefined;
+    const sha256 = facts.sha256 ? sha256Buffer(rendered) : undefined;
     let result;
     try {
       result = decideUpload(args.dest, facts, { size: rendered.length, sha256 }, args);

@@ -13,16 +13,15 @@ import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { z } from 'zod';
-import type { TaskContext } from '../engine/context.ts';
 import { TaskError } from '../errors.ts';
 import { parseDuration } from '../pki/duration.ts';
 import { duration } from '../spec/schema.ts';
 import { CommandTimeoutError, formatMs, RemoteCommandError, tailLines, TransportError } from '../transport/errors.ts';
-import { sleep } from '../transport/retry.ts';
+import { pollOr } from '../util/poll.ts';
 import { shellQuote } from '../transport/shell.ts';
 import type { Transport } from '../transport/transport.ts';
 import { localSource } from './copy.ts';
-import { defineModule } from './module.ts';
+import { type TaskContext, defineModule } from './module.ts';
 import { uploadLine } from './describe-lines.ts';
 import { requireNode, sshTarget } from './remote-support.ts';
 
@@ -60,39 +59,35 @@ type Probe = (signal: AbortSignal) => Promise<void>;
 
 const ATTEMPT_MS = 10_000;
 
-/** Why: one polling loop with backoff for every wait; errors name the target and the last failure. */
+/** Why: every wait task polls the same way (util/poll.ts); errors name the target and the last failure. */
 export async function pollUntil(probe: Probe, options: { timeoutMs: number; what: string; signal: AbortSignal; log?: (line: string) => void; where: { node?: string; step?: string; task?: string } }): Promise<number> {
   const started = performance.now();
-  let delay = 250;
   let last = 'no attempt finished';
-  let attempts = 0;
-  for (;;) {
-    options.signal.throwIfAborted();
-    // An attempt may run a little past the deadline rather than be cut off before it can answer.
-    const remaining = options.timeoutMs - (performance.now() - started);
-    const attemptMs = Math.ceil(Math.min(ATTEMPT_MS, Math.max(remaining, 1_000)));
-    const attempt = AbortSignal.any([options.signal, AbortSignal.timeout(attemptMs)]);
-    try {
-      attempts++;
-      await probe(attempt);
-      return performance.now() - started;
-    } catch (error) {
-      options.signal.throwIfAborted();
-      // The node itself is gone: waiting longer cannot help.
-      if (error instanceof TransportError && !(error instanceof CommandTimeoutError) && !(error instanceof RemoteCommandError)) throw error;
-      // An attempt cut off by its own time limit says less than the failure before it.
-      const cutOff = attempt.aborted && attempts > 1;
-      const message = cutOff ? last : failureText(error);
-      if (message !== last && attempts > 1) options.log?.(`still waiting for ${options.what}: ${message}`);
-      last = attempt.aborted && attempts === 1 ? `no answer within ${formatMs(attemptMs)}` : message;
-    }
-    const elapsed = performance.now() - started;
-    if (elapsed >= options.timeoutMs) {
-      throw new TaskError(`timed out after ${formatMs(options.timeoutMs)} waiting for ${options.what} (last: ${last})`, options.where);
-    }
-    await sleep(Math.min(delay, options.timeoutMs - elapsed), options.signal);
-    delay = Math.min(delay * 2, 2_000);
-  }
+  const ready = await pollOr(
+    async (attempts) => {
+      // An attempt may run a little past the deadline rather than be cut off before it can answer.
+      const remaining = options.timeoutMs - (performance.now() - started);
+      const attemptMs = Math.ceil(Math.min(ATTEMPT_MS, Math.max(remaining, 1_000)));
+      const attempt = AbortSignal.any([options.signal, AbortSignal.timeout(attemptMs)]);
+      try {
+        await probe(attempt);
+        return performance.now() - started;
+      } catch (error) {
+        options.signal.throwIfAborted();
+        // The node itself is gone: waiting longer cannot help.
+        if (error instanceof TransportError && !(error instanceof CommandTimeoutError) && !(error instanceof RemoteCommandError)) throw error;
+        // An attempt cut off by its own time limit says less than the failure before it.
+        const cutOff = attempt.aborted && attempts > 1;
+        const message = cutOff ? last : failureText(error);
+        if (message !== last && attempts > 1) options.log?.(`still waiting for ${options.what}: ${message}`);
+        last = attempt.aborted && attempts === 1 ? `no answer within ${formatMs(attemptMs)}` : message;
+        return undefined;
+      }
+    },
+    { timeoutMs: options.timeoutMs, intervalMs: 250, maxIntervalMs: 2_000, signal: options.signal },
+    () => new TaskError(`timed out after ${formatMs(options.timeoutMs)} waiting for ${options.what} (last: ${last})`, options.where),
+  );
+  return ready;
 }
 
 /** OpenSSL errors carry a readable `reason` ("tlsv13 alert certificate required") behind a long message. */

@@ -9,7 +9,7 @@ import { parseDuration } from './duration.ts';
 import { updateGeneratedRecord } from './generated-record.ts';
 import { BACKDATE_MS, createCsr, issueCertificate, type Subject } from './issue.ts';
 import { generateRsaKey, keyPairOf, readPrivateKey, type KeyPair } from './keys.ts';
-import type { CertPlan, PkiPlan } from './plan.ts';
+import type { CertPlan, PkiPlan } from './plan-types.ts';
 import { chmodClusterFile, DIR_MODE, KEY_MODE, PKI_DIR, pkiFiles, PUBLIC_MODE, readOptional, writeClusterFile } from './store.ts';
 import { CA_USAGES } from './catalog.ts';
 

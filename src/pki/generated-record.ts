@@ -4,7 +4,8 @@
 import { z } from 'zod';
 import { formatJson } from './json-file.ts';
 import { FileError } from '../errors.ts';
-import { displayPath, pkiFiles, readOptional, sha256, writeClusterFile } from './store.ts';
+import { displayPath, pkiFiles, readOptional, writeClusterFile } from './store.ts';
+import { sha256Buffer } from '../artifacts/checksum.ts';
 
 const recordSchema = z.object({ version: z.literal(1), files: z.record(z.string(), z.string()) });
 
@@ -29,7 +30,7 @@ export async function readGeneratedRecord(clusterDir: string): Promise<Generated
 export async function updateGeneratedRecord(clusterDir: string, written: Record<string, string>): Promise<void> {
   const current = await readGeneratedRecord(clusterDir);
   const files = { ...current.files };
-  for (const [file, text] of Object.entries(written)) files[file] = sha256(text);
+  for (const [file, text] of Object.entries(written)) files[file] = sha256Buffer(text);
   const next = formatJson({ version: 1, files: Object.fromEntries(Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) });
   if (next !== formatJson(current)) await writeClusterFile(clusterDir, pkiFiles.generatedRecord, next, 0o600);
 }

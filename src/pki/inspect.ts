@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { catalog, type EntryKind } from './catalog.ts';
 import { readCertificate, type CertificateInfo } from './certificate-info.ts';
 import { parseDuration, wholeDays } from './duration.ts';
-import type { PkiEnv } from './plan.ts';
+import type { PkiEnv } from './plan-types.ts';
 import { PKI_DIR, pkiFiles, readOptional } from './store.ts';
 
 export interface InspectRow {

@@ -4,7 +4,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { SpecError } from '../errors.ts';
 import type { CatalogEntry } from './catalog.ts';
 import { readPrivateKey } from './keys.ts';
-import type { CertPlan, PkiEnv } from './plan.ts';
+import type { CertPlan, PkiEnv } from './plan-types.ts';
 import { displayPath, pkiFiles, readOptional } from './store.ts';
 
 /** The service-account key pair: the private key is the source; the public half follows it. */

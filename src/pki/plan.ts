@@ -1,9 +1,7 @@
 // Decides, without writing anything, what the pki step must do for a selection of the catalogue:
 // which JSON inputs to (re)write, which certificates to reuse or issue and why, which modes to fix.
 // check() reports this plan; apply() carries it out (apply.ts).
-import type { Inventory } from '../inventory/node.ts';
-import type { ClusterSpec } from '../spec/schema.ts';
-import { parseCaConfig, renderCaConfig, resolveProfile, type SigningProfile } from './ca-config.ts';
+import { parseCaConfig, renderCaConfig, resolveProfile } from './ca-config.ts';
 import { loadCa, type CaOnDisk } from './ca.ts';
 import { catalog, selectEntries, type CaName, type CatalogEntry } from './catalog.ts';
 import { requestedSubject, subjectDifference } from './certificate-info.ts';
@@ -11,63 +9,10 @@ import { parseCsrJson, renderCsrJson, type CertRequest } from './csr-json.ts';
 import { parseDuration, wholeDays } from './duration.ts';
 import { readGeneratedRecord, type GeneratedRecord } from './generated-record.ts';
 import { leafReissueReason, missingHosts } from './reissue.ts';
+import type { CertPlan, JsonPlan, ModeFix, PkiEnv, PkiPlan, PlanOptions } from './plan-types.ts';
 import { planKeyPair } from './keypair-plan.ts';
-import { DIR_MODE, displayPath, KEY_MODE, modeOf, octal, PKI_DIR, pkiFiles, readOptional, sha256 } from './store.ts';
-
-/** What the PKI code needs from a run: no listr2, no transports, so the CLI and bench use it too. */
-export interface PkiEnv {
-  clusterDir: string;
-  spec: ClusterSpec;
-  inventory: Inventory;
-  now: Date;
-}
-
-/** A JSON input (ca-config.json, a CSR JSON) and whether hardway writes it. */
-export interface JsonPlan {
-  file: string;
-  text: string;
-  /** generated: from cluster.yaml; file: a person's (or cfssl's) file, honoured as written. */
-  source: 'generated' | 'file';
-  write: boolean;
-  reason: string;
-}
-
-export type CertAction = 'reuse' | 'create-ca' | 'self-sign-ca' | 'issue' | 'create-keypair' | 'write-public-key';
-
-export interface CertPlan {
-  entry: CatalogEntry;
-  /** Undefined for the service-account key pair (it has no CSR JSON). */
-  request: CertRequest | undefined;
-  csrJson: JsonPlan | undefined;
-  /** Leaves: the signing profile from ca-config.json. */
-  profile: SigningProfile | undefined;
-  action: CertAction;
-  reason: string;
-}
-
-export interface ModeFix {
-  file: string;
-  from: number;
-  to: number;
-}
-
-/** The outcome of planPki: all apply needs, and all check reports. */
-export interface PkiPlan {
-  env: PkiEnv;
-  caConfig: JsonPlan | undefined;
-  certs: CertPlan[];
-  modeFixes: ModeFix[];
-  /** Things a person should know that change nothing: an edited CSR JSON honoured, a CA near expiry. */
-  notes: string[];
-  record: GeneratedRecord;
-}
-
-export interface PlanOptions {
-  /** Catalogue names or `*` patterns; all when undefined. */
-  names?: readonly string[];
-  /** Leaves to reissue whatever their state (`hardway pki renew`). */
-  force?: ReadonlySet<string>;
-}
+import { DIR_MODE, displayPath, KEY_MODE, modeOf, octal, PKI_DIR, pkiFiles, readOptional } from './store.ts';
+import { sha256Buffer } from '../artifacts/checksum.ts';
 
 /** Why: one pure-ish decision (reads only) shared by check, apply, `pki renew` and the bench. */
 export async function planPki(env: PkiEnv, options: PlanOptions = {}): Promise<PkiPlan> {
@@ -138,7 +83,7 @@ async function planJson(env: PkiEnv, file: string, generated: string, record: Ge
   const onDisk = await readOptional(env.clusterDir, file);
   if (onDisk === undefined) return { file, text: generated, source: 'generated', write: true, reason: `write ${file}` };
   if (onDisk === generated) return { file, text: generated, source: 'generated', write: false, reason: 'matches cluster.yaml' };
-  if (record.files[file] === sha256(onDisk)) return { file, text: generated, source: 'generated', write: true, reason: `rewrite ${file}: cluster.yaml changed` };
+  if (record.files[file] === sha256Buffer(onDisk)) return { file, text: generated, source: 'generated', write: true, reason: `rewrite ${file}: cluster.yaml changed` };
   notes.push(`${file} differs from what cluster.yaml asks (edited, or made by cfssl): using it as written; delete it to go back to cluster.yaml`);
   return { file, text: onDisk, source: 'file', write: false, reason: 'edited by hand: honoured' };
 }

@@ -9,7 +9,7 @@ import { formatSubject, keyMatches, readCertificate, requestedSubject, signedBy,
 import type { CertRequest } from './csr-json.ts';
 import { wholeDays } from './duration.ts';
 import { readPrivateKey } from './keys.ts';
-import type { PkiEnv } from './plan.ts';
+import type { PkiEnv } from './plan-types.ts';
 import { displayPath, pkiFiles, readOptional } from './store.ts';
 import { describeUsages, sameUsages, usageSet } from './usages.ts';
 

@@ -1,6 +1,5 @@
 // Where PKI files live in the cluster directory, named as `cfssljson -bare` names them, and how
 // they are read and written: atomically, keys 0600, directories 0700, nothing rewritten if equal.
-import { createHash } from 'node:crypto';
 import { chmod, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.ts';
@@ -57,11 +56,6 @@ export async function chmodClusterFile(clusterDir: string, file: string, mode: n
   } catch (error) {
     throw fileErrorFrom(error, displayPath(clusterDir, file), 'write');
   }
-}
-
-/** Content hashes for the generated-file record. */
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }
 
 /** A path for messages: relative to the current directory when inside it, else absolute. */

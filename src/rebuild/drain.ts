@@ -1,6 +1,6 @@
 // A worker's pods leave before its machine is rebuilt, and come back after: the drain and the
 // uncordon of src/modules/drain.ts, through an API server with the admin identity.
-import type { RunContext } from '../engine/context.ts';
+import type { RunContext } from '../modules/module.ts';
 import type { HealthContext } from '../health/connect.ts';
 import { drainNode, setUnschedulable } from '../modules/drain.ts';
 import { currentInventory, type RebuildContext } from './context.ts';

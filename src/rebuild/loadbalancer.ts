@@ -4,10 +4,10 @@
 import { TaskError } from '../errors.ts';
 import { Nodes, type Node } from '../inventory/node.ts';
 import { loadBalancerType } from '../spec/schema.ts';
-import { sleep } from '../transport/retry.ts';
 import { currentInventory, providerContextOf, type RebuildContext } from './context.ts';
 import { HAPROXY_BACKEND, haproxyAdminCommand, parseShowStat, serverStat, type ServerStat } from './haproxy-admin.ts';
 import type { Problem } from './quorum.ts';
+import { pollOr } from '../util/poll.ts';
 
 const DRAIN_MS = 30_000;
 const UP_MS = 60_000;
@@ -41,12 +41,16 @@ async function requireServer(ctx: RebuildContext, lb: Node): Promise<ServerStat>
 }
 
 async function waitFor(ctx: RebuildContext, lb: Node, boundMs: number, done: (stat: ServerStat) => boolean): Promise<ServerStat> {
-  const started = performance.now();
-  for (;;) {
-    const stat = await requireServer(ctx, lb);
-    if (done(stat) || performance.now() - started > boundMs) return stat;
-    await sleep(250, ctx.signal);
-  }
+  let last!: ServerStat;
+  // Past the bound the caller judges the last answer itself.
+  return pollOr(
+    async () => {
+      last = await requireServer(ctx, lb);
+      return done(last) ? last : undefined;
+    },
+    { timeoutMs: boundMs, intervalMs: 250, signal: ctx.signal },
+    () => last,
+  );
 }
 
 /** Why: refuse to take the only serving apiserver out of the rotation (the API would go away). */

@@ -1,7 +1,7 @@
 // etcd membership through a healthy peer: list, health, remove, add, promote. Each is one etcdctl
 // call a person could type; IDs travel as hex text. The dead machine itself is never needed.
 import { TaskError } from '../errors.ts';
-import { sleep } from '../transport/retry.ts';
+import { poll, pollOr, PollTimeout } from '../util/poll.ts';
 import { parseEndpointHealth, type EndpointHealth } from './endpoint-health.ts';
 import { runEtcdctl, type EtcdPeer } from './etcdctl.ts';
 import { parseMemberAdded, parseMemberList, peerURLOf, type EtcdMember } from './member-list.ts';
@@ -60,27 +60,34 @@ export async function promoteMember(peer: EtcdPeer, id: string, signal: AbortSig
 
 /** Why: 3.4 refuses to promote a learner until it caught up (PITFALLS): retry, bounded. */
 export async function promoteWhenCaughtUp(peer: EtcdPeer, id: string, options: { signal: AbortSignal; timeoutMs: number }): Promise<{ outcome: PromoteOutcome; attempts: number }> {
-  const started = performance.now();
-  for (let attempt = 1; ; attempt++) {
-    const outcome = await promoteMember(peer, id, options.signal);
-    if (outcome !== 'not-ready') return { outcome, attempts: attempt };
-    if (performance.now() - started > options.timeoutMs) throw new Error(`learner ${id} did not catch up within ${Math.round(options.timeoutMs / 1000)} s (etcd refused to promote it ${attempt} times)`);
-    await sleep(500, options.signal);
+  try {
+    const promoted = await poll(
+      async () => {
+        const outcome = await promoteMember(peer, id, options.signal);
+        return outcome === 'not-ready' ? undefined : outcome;
+      },
+      { timeoutMs: options.timeoutMs, intervalMs: 500, signal: options.signal },
+    );
+    return { outcome: promoted.value, attempts: promoted.attempts };
+  } catch (error) {
+    if (!(error instanceof PollTimeout)) throw error;
+    throw new Error(`learner ${id} did not catch up within ${Math.round(options.timeoutMs / 1000)} s (etcd refused to promote it ${error.attempts} times)`);
   }
 }
 
 /** Why: a joined member must answer healthy before the next change; bounded, naming the journal to read. */
 export async function waitMemberHealthy(peer: EtcdPeer, node: { name: string; internalIP: string }, options: { signal: AbortSignal; timeoutMs: number; step?: string }): Promise<void> {
   const url = `https://${node.internalIP}:2379`;
-  const started = performance.now();
-  for (;;) {
-    const health = (await endpointHealth(peer, [url], options.signal)).get(url);
-    if (health?.healthy) return;
-    if (performance.now() - started > options.timeoutMs) {
-      throw new TaskError(`etcd on ${node.name} is not healthy ${options.timeoutMs / 1000} s after joining: ${health?.detail ?? 'no answer'}`, { node: node.name, ...(options.step ? { step: options.step } : {}) }, {
+  let last: EndpointHealth | undefined;
+  await pollOr(
+    async () => {
+      last = (await endpointHealth(peer, [url], options.signal)).get(url);
+      return last?.healthy ? true : undefined;
+    },
+    { timeoutMs: options.timeoutMs, intervalMs: 1000, signal: options.signal },
+    () =>
+      new TaskError(`etcd on ${node.name} is not healthy ${options.timeoutMs / 1000} s after joining: ${last?.detail ?? 'no answer'}`, { node: node.name, ...(options.step ? { step: options.step } : {}) }, {
         hint: `See hardway ssh ${node.name} -- journalctl -u etcd --no-pager -n 50`,
-      });
-    }
-    await sleep(1000, options.signal);
-  }
+      }),
+  );
 }

@@ -1,6 +1,6 @@
 // How a change of etcd's membership reads in --transcript: the etcdctl line a person runs on a
 // healthy member for each join, promotion and removal (src/scale/etcd.ts records them as it acts).
-import type { TranscriptEntry } from '../engine/context.ts';
+import type { TranscriptEntry } from '../modules/module.ts';
 import { LOCAL_ENDPOINT, etcdctlCommand } from '../rebuild/etcdctl.ts';
 import { peerURLOf } from '../rebuild/member-list.ts';
 

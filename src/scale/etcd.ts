@@ -4,7 +4,7 @@
 // is promoted and waited healthy before the next. A member the spec no longer lists is removed
 // from the cluster (refused when the rest would lose quorum) and only then is its machine removed.
 // The members that stay keep the unit they started with, so they restart for nothing.
-import type { TranscriptEntry } from '../engine/context.ts';
+import type { TranscriptEntry } from '../modules/module.ts';
 import { membershipEntries } from './etcd-transcript.ts';
 import { TaskError } from '../errors.ts';
 import type { Node } from '../inventory/node.ts';

@@ -7,7 +7,7 @@
 // the routes to its pods still exist; the run then takes a controller out of the load balancer
 // and every route to the worker off the other nodes; only after it is the worker's Node object
 // deleted and the machine removed.
-import type { TranscriptEntry } from '../engine/context.ts';
+import type { TranscriptEntry } from '../modules/module.ts';
 import type { Node } from '../inventory/node.ts';
 import { LOCAL, type StateStore } from '../engine/state.ts';
 import { kubectlLines } from '../modules/drain.ts';

@@ -3,7 +3,7 @@
 // Running on the workers, port-forward, logs, exec, a NodePort Service, and pod-to-pod traffic
 // across workers. Each check reports on its own; the objects live in the namespace hardway-smoke.
 import type { Duplex } from 'node:stream';
-import type { RunContext } from '../engine/context.ts';
+import type { RunContext } from '../modules/module.ts';
 import { PrerequisiteError } from '../errors.ts';
 import { directTcp, viaNode } from '../health/connect.ts';
 import { Nodes } from '../inventory/node.ts';

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { PrerequisiteError } from '../errors.ts';
 import { resolveSpecPath } from '../spec/paths.ts';
-import type { SshPoolOptions } from './pool.ts';
+import type { ClusterSpec } from '../spec/schema.ts';
 import type { SessionAuth } from './session-types.ts';
 import { privateKeyProblem } from './ssh.ts';
 
@@ -12,8 +12,17 @@ export function resolveKeyPath(clusterDir: string, keyPath: string, home = homed
   return resolveSpecPath(clusterDir, keyPath, home);
 }
 
+/** What authentication needs of the pool's options. */
+export interface AuthOptions {
+  clusterDir: string;
+  /** The spec's `ssh` section: key and agent (pool.ts adds the bastion). */
+  ssh: Pick<ClusterSpec['ssh'], 'keyPath' | 'agent'>;
+  /** For SSH_AUTH_SOCK (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
 /** Why: the key or agent is read once per pool, and a passphrase-protected key says what to do. */
-export async function loadAuth(options: SshPoolOptions): Promise<SessionAuth> {
+export async function loadAuth(options: AuthOptions): Promise<SessionAuth> {
   const keyPath = resolveKeyPath(options.clusterDir, options.ssh.keyPath);
   const env = options.env ?? process.env;
   const agent = options.ssh.agent ? env.SSH_AUTH_SOCK : undefined;

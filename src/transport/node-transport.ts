@@ -1,6 +1,6 @@
 // A node's Transport over one SshSession: channels kept under the server's MaxSessions, commands
 // run as root (sudo -n when the user is not root), uploads atomic and skipped when unchanged.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
@@ -13,6 +13,7 @@ import { shellQuote } from './shell.ts';
 import { ChannelOpenFailure, type RawExecOptions, type RawExecResult } from './session-types.ts';
 import type { SshSession } from './ssh.ts';
 import type { ExecOptions, ExecResult, Transport, UploadOptions, UploadResult } from './transport.ts';
+import { sha256Buffer, sha256File } from '../artifacts/checksum.ts';
 
 /** Below OpenSSH's default MaxSessions of 10, leaving room for a person's own `ssh` session. */
 export const DEFAULT_CHANNEL_LIMIT = 8;
@@ -186,9 +187,6 @@ export class SshTransport implements Transport {
   }
 }
 
-async function sha256Of(source: Buffer | { path: string }): Promise<string> {
-  const hash = createHash('sha256');
-  if (Buffer.isBuffer(source)) return hash.update(source).digest('hex');
-  for await (const chunk of createReadStream(source.path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+function sha256Of(source: Buffer | { path: string }): Promise<string> {
+  return Buffer.isBuffer(source) ? Promise.resolve(sha256Buffer(source)) : sha256File(source.path);
 }

@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { HardwayError } from '../errors.ts';
 import type { Node } from '../inventory/node.ts';
 import type { ClusterSpec } from '../spec/schema.ts';
-import { loadAuth, resolveKeyPath } from './auth.ts';
+import { loadAuth, resolveKeyPath, type AuthOptions } from './auth.ts';
 import { AuthenticationError, formatMs, TransportError, UnreachableError } from './errors.ts';
 import { KnownHosts } from './known-hosts.ts';
 import { DEFAULT_CHANNEL_LIMIT, SshTransport } from './node-transport.ts';
@@ -16,12 +16,9 @@ import { nativeCryptoAvailable, SshSession } from './ssh.ts';
 import type { RoundTrips, TransportPool } from './transport.ts';
 
 /** What the pool is built from: the spec's ssh section plus tunables tests shorten. */
-export interface SshPoolOptions {
-  clusterDir: string;
+export interface SshPoolOptions extends AuthOptions {
   /** The spec's `ssh` section: key, agent, bastion (user and port per node come from the Node). */
   ssh: Pick<ClusterSpec['ssh'], 'keyPath' | 'agent' | 'bastion'>;
-  /** For SSH_AUTH_SOCK (default: process.env). */
-  env?: NodeJS.ProcessEnv;
   /** Default `<clusterDir>/known_hosts`. */
   knownHostsPath?: string;
   /** Keepalive every 10 s, 3 unanswered ones drop the connection: a dead host shows in ~40 s. */

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RunContext } from '../../src/engine/context.ts';
+import type { RunContext } from '../../src/modules/module.ts';
 import { buildGraph } from '../../src/engine/graph.ts';
 import { formatRecap, reportJson } from '../../src/engine/recap.ts';
 import { chooseRenderer, runSteps } from '../../src/engine/runner.ts';

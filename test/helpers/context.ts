@@ -3,10 +3,9 @@
 import { fileURLToPath } from 'node:url';
 import { deriveInventory } from '../../src/inventory/derive.ts';
 import type { Node } from '../../src/inventory/node.ts';
-import type { NodeScratch, RunContext, RunOptions, TaskContext } from '../../src/engine/context.ts';
 import { StateStore } from '../../src/engine/state.ts';
 import { templateVars } from '../../src/engine/vars.ts';
-import { ModuleRegistry } from '../../src/modules/module.ts';
+import { type NodeScratch, type RunContext, type RunOptions, type TaskContext, ModuleRegistry } from '../../src/modules/module.ts';
 import { clusterSpecSchema, type ClusterSpecInput } from '../../src/spec/schema.ts';
 import type { Transport, TransportPool } from '../../src/transport/transport.ts';
 

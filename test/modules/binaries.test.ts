@@ -7,11 +7,10 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { RunContext } from '../../src/engine/context.ts';
 import { parsePlaybook } from '../../src/engine/playbook.ts';
 import { StateStore } from '../../src/engine/state.ts';
 import { binariesArgs, binariesModule, decideBinaries, uploadProgress } from '../../src/modules/binaries.ts';
-import { ModuleRegistry } from '../../src/modules/module.ts';
+import { type RunContext, ModuleRegistry } from '../../src/modules/module.ts';
 import { clusterSpecSchema } from '../../src/spec/schema.ts';
 import { labSpecInput, projectRoot, testRunContext, testTaskContext } from '../helpers/context.ts';
 import { startReleaseServer, type ReleaseServer } from '../artifacts/release-server.ts';

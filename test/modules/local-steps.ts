@@ -3,12 +3,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { RunContext } from '../../src/engine/context.ts';
 import { interpolate } from '../../src/engine/vars.ts';
 import { encryptionConfigModule } from '../../src/modules/encryption.ts';
 import { kubeconfigModule, workerKubeconfigsModule } from '../../src/modules/kubeconfigs.ts';
 import { conditionUnmet, type TaskCondition } from '../../src/engine/when.ts';
-import type { TaskModule } from '../../src/modules/module.ts';
+import type { RunContext, TaskModule } from '../../src/modules/module.ts';
 import { pkiModule } from '../../src/modules/pki.ts';
 import { projectRoot, testTaskContext } from '../helpers/context.ts';
 

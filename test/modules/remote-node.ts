@@ -3,9 +3,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunContext, TaskContext } from '../../src/engine/context.ts';
 import type { Node } from '../../src/inventory/node.ts';
-import type { CheckResult, TaskModule } from '../../src/modules/module.ts';
+import type { RunContext, TaskContext, CheckResult, TaskModule } from '../../src/modules/module.ts';
 import { createSshPool, type SshPool } from '../../src/transport/pool.ts';
 import type { Transport } from '../../src/transport/transport.ts';
 import { testRunContext, testTaskContext } from '../helpers/context.ts';

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deriveInventory } from '../../src/inventory/derive.ts';
 import { applyPkiPlan } from '../../src/pki/apply.ts';
-import { planPki, type PkiEnv, type PlanOptions } from '../../src/pki/plan.ts';
+import { planPki } from '../../src/pki/plan.ts';
+import type { PkiEnv, PlanOptions } from '../../src/pki/plan-types.ts';
 import { clusterSpecSchema, type ClusterSpecInput } from '../../src/spec/schema.ts';
 
 /** 2 controllers, 3 external etcd members, a haproxy LB: 16 entries in the catalogue. */

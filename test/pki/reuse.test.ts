@@ -6,7 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SpecError } from '../../src/errors.ts';
 import { BACKDATE_MS, issueCertificate } from '../../src/pki/issue.ts';
 import { generateRsaKey } from '../../src/pki/keys.ts';
-import { planChanges, planPki, type PkiPlan } from '../../src/pki/plan.ts';
+import { planChanges, planPki } from '../../src/pki/plan.ts';
+import type { PkiPlan } from '../../src/pki/plan-types.ts';
 import { copyCluster, envFor, ensure, makeTempDir, openssl, removeDir, sansOf, snapshot, specInput } from './fixture.ts';
 
 let base: string;

@@ -1,7 +1,7 @@
 // Renders units/ templates the way the engine does (eta v4, views = units/, no escaping), for tests.
 import { join } from 'node:path';
 import { Eta } from 'eta';
-import type { RunContext } from '../../src/engine/context.ts';
+import type { RunContext } from '../../src/modules/module.ts';
 import { templateVars } from '../../src/engine/vars.ts';
 import type { Node } from '../../src/inventory/node.ts';
 

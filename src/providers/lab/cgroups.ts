@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { poll, PollTimeout } from '../../util/poll.ts';
 
 export interface CgroupHierarchy {
   mount: string;
@@ -150,20 +150,27 @@ async function groupTree(dir: string): Promise<string[]> {
 
 /** Processes killed a moment ago may still be leaving their group (EBUSY): a few short retries. */
 async function removeGroup(group: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await rmdir(group);
-      return;
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      if (code === 'EBUSY' && attempt < 20) {
-        await sleep(100);
-        continue;
-      }
-      const procs = (await readFile(join(group, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
-      throw new Error(`could not remove the cgroup ${group}: ${(error as Error).message}${procs.length ? ` (processes still in it: ${procs.join(', ')})` : ''}`, { cause: error });
-    }
+  let failure: unknown;
+  try {
+    await poll(
+      async () => {
+        try {
+          await rmdir(group);
+          return true;
+        } catch (error) {
+          failure = error;
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT') return true;
+          if (code === 'EBUSY') return undefined;
+          throw error;
+        }
+      },
+      { timeoutMs: 2000, intervalMs: 100 },
+    );
+  } catch (error) {
+    const cause = error instanceof PollTimeout ? failure : error;
+    const procs = (await readFile(join(group, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+    throw new Error(`could not remove the cgroup ${group}: ${(cause as Error).message}${procs.length ? ` (processes still in it: ${procs.join(', ')})` : ''}`, { cause });
   }
 }
 

@@ -11,7 +11,7 @@ import { ensureImage, type Image } from './image.ts';
 import { clusterRuntimeDir, machineName, macAddress, netnsName, vethName } from './names.ts';
 import { assertSubnetFree, bridgeAddress, ensureBridge } from './network.ts';
 import { cleanupNode, pathsOf, probeNodes, startNode, type LabNodeIdentity, type LabSite } from './node.ts';
-import { isProcessAlive } from './processes.ts';
+import { isProcessAlive } from '../../util/lock-file.ts';
 import { imageCacheRoot, imageInputs, labNodes, labSite, type LabProviderOptions } from './site.ts';
 import { checkInotifyRoom } from './inotify.ts';
 import { isWorker } from './worker.ts';

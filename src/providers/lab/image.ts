@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { HardwayError } from '../../errors.ts';
 import { runCommand } from './exec.ts';
 import { removeTree } from './mounts.ts';
-import { withBuildLock } from './build-lock.ts';
+import { withLock } from '../../util/lock-file.ts';
 
 /**
  * What every node needs: a real systemd and sshd, python3 for the kube-* stand-ins, haproxy for lb.
@@ -104,7 +104,7 @@ export async function ensureImage(ctx: ImageContext): Promise<Image> {
   if (found) return { name, path: found, built: false };
   const dir = imagesDir(ctx.cacheRoot);
   await mkdir(dir, { recursive: true, mode: 0o755 });
-  return withBuildLock(join(dir, `${name}.lock`), { log: ctx.log, signal: ctx.signal, what: `the node image ${name}` }, async () => {
+  return withLock(join(dir, `${name}.lock`), { log: ctx.log, signal: ctx.signal, what: `building the node image ${name}`, pollMs: 2000 }, async () => {
     // Another process may have finished it while we waited for the lock.
     const built = await findImage(ctx.cacheRoot, ctx.inputs);
     if (built) return { name, path: built, built: false };

@@ -1,24 +1,8 @@
 // Finding and stopping the nspawn processes of lab nodes. PIDs are checked against the process's
 // command line before any signal, so a reused PID is never signalled by mistake.
 import { readdir, readFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
-
-/** Alive and not a zombie (a zombie still answers kill 0 until its parent reaps it). */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
+import { isProcessAlive } from '../../util/lock-file.ts';
+import { pollOr } from '../../util/poll.ts';
 
 /** The machine a `systemd-nspawn ... -M MACHINE ...` (or --machine=MACHINE) command line runs; undefined for any other command. */
 export function nspawnMachineOf(argv: readonly string[]): string | undefined {
@@ -82,12 +66,7 @@ export async function containerInitPid(nspawnPid: number): Promise<number | unde
 
 /** Wait until every PID has exited; false when the bound passed first. */
 export async function waitForExit(pids: readonly number[], timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (pids.some(isProcessAlive)) {
-    if (Date.now() > deadline) return false;
-    await sleep(100);
-  }
-  return true;
+  return pollOr(async () => (pids.some(isProcessAlive) ? undefined : true), { timeoutMs, intervalMs: 100 }, () => false);
 }
 
 export function signalProcess(pid: number, signal: NodeJS.Signals | number): void {

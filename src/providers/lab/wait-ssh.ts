@@ -1,7 +1,7 @@
 // Waiting for a booted node: its sshd answering with an SSH banner on port 22 means systemd came
 // up far enough for every step to connect.
 import { connect } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { pollOr } from '../../util/poll.ts';
 
 /** One attempt: resolves true when the peer sends a line starting with "SSH-". */
 export function probeSshBanner(host: string, port: number, timeoutMs: number): Promise<boolean> {
@@ -36,11 +36,13 @@ export type WaitSshResult = { ok: true; elapsedMs: number } | { ok: false; reaso
 /** Why: steps connect right after infra; they need sshd up, not merely the container started. */
 export async function waitForSsh(options: WaitSshOptions): Promise<WaitSshResult> {
   const start = Date.now();
-  for (;;) {
-    if (await probeSshBanner(options.host, options.port, 1000)) return { ok: true, elapsedMs: Date.now() - start };
-    const stop = await options.stillBooting?.();
-    if (stop) return { ok: false, reason: stop };
-    if (Date.now() - start > options.timeoutMs) return { ok: false, reason: `no SSH banner from ${options.host}:${options.port} within ${Math.round(options.timeoutMs / 1000)} s` };
-    await sleep(100, undefined, { signal: options.signal });
-  }
+  return pollOr<WaitSshResult>(
+    async () => {
+      if (await probeSshBanner(options.host, options.port, 1000)) return { ok: true, elapsedMs: Date.now() - start };
+      const stop = await options.stillBooting?.();
+      return stop ? { ok: false, reason: stop } : undefined;
+    },
+    { timeoutMs: options.timeoutMs, intervalMs: 100, signal: options.signal },
+    () => ({ ok: false, reason: `no SSH banner from ${options.host}:${options.port} within ${Math.round(options.timeoutMs / 1000)} s` }),
+  );
 }
