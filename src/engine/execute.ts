@@ -68,9 +68,12 @@ export async function executeTask(input: TaskRunInput): Promise<TaskResult> {
     if (run.options.dryRun) {
       return { ...base, status: check.probe ? 'ok' : 'changed', reason: `would ${check.reason}`, diff: check.diff, durationMs: performance.now() - started };
     }
-    // What was read ahead may be what this changes: later checks of the node read live.
-    input.scratch.readAhead = undefined;
-    input.scratch.appliedThisRun = true;
+    // What was read ahead may be what this changes: later checks of the node read live. A probe
+    // (a wait, a health check) only observes, and keeps them.
+    if (!check.probe) {
+      input.scratch.readAhead = undefined;
+      input.scratch.appliedThisRun = true;
+    }
     const applied = await module.apply(context, args, check);
     const changed = applied ? applied.changed : !check.probe;
     return { ...base, status: changed ? 'changed' : 'ok', reason: applied?.reason ?? check.reason, diff: check.diff, durationMs: performance.now() - started };

@@ -83,6 +83,8 @@ describe('read-ahead in a run (real sshd)', () => {
           `    directory: { path: ${dir}, mode: "0755" }`,
           `  - name: c`,
           `    copy: { src: c.pem, dest: ${dir}/c.pem, mode: "${mode}" }`,
+          // A wait only observes: it costs its own round trip and keeps what was read ahead.
+          ...(name === 'one' ? ['  - name: c is there', `    wait: { command: "test -f ${dir}/c.pem", timeout: 10s }`] : []),
           ...(name === 'two' ? ['  - name: d', `    copy: { src: d.pem, dest: ${dir}/d.pem, mode: "0600" }`] : []),
           '',
         ].join('\n'),
@@ -97,16 +99,17 @@ describe('read-ahead in a run (real sshd)', () => {
     const execs = () => remote.pool.roundTrips()[remote.node.name]!.execs + remote.pool.roundTrips()[remote.node.name]!.sftp;
     await runSteps(run, steps('0600', '0600'), 'silent');
 
-    // Converged: both steps' checks are answered by the first step's one read-ahead.
+    // Converged: both steps' checks are answered by the first step's one read-ahead; the wait
+    // makes its own probe.
     const quiet = execs();
     const noop = await runSteps(run, steps('0600', '0600'), 'silent');
-    expect(noop.results.map((result) => `${result.step} ${result.task}: ${result.status}`)).toEqual(['one the directory: ok', 'one c: ok', 'two the directory: ok', 'two c: ok', 'two d: ok']);
-    expect(execs() - quiet).toBe(1);
+    expect(noop.results.map((result) => `${result.step} ${result.task}: ${result.status}`)).toEqual(['one the directory: ok', 'one c: ok', 'one c is there: ok', 'two the directory: ok', 'two c: ok', 'two d: ok']);
+    expect(execs() - quiet).toBe(2);
 
     // Step one changes the mode to 0640; step two wants 0600 again, so it must see 0640 (not the
     // 0600 read ahead before step one changed it) and change it back.
     const changed = await runSteps(run, steps('0640', '0600'), 'silent');
-    expect(changed.results.map((result) => `${result.step} ${result.task}: ${result.status}`)).toEqual(['one the directory: ok', 'one c: changed', 'two the directory: ok', 'two c: changed', 'two d: ok']);
+    expect(changed.results.map((result) => `${result.step} ${result.task}: ${result.status}`)).toEqual(['one the directory: ok', 'one c: changed', 'one c is there: ok', 'two the directory: ok', 'two c: changed', 'two d: ok']);
     expect(((await stat(join(dir, 'c.pem'))).mode & 0o777).toString(8)).toBe('600');
   });
 });
