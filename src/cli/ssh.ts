@@ -10,7 +10,7 @@ import type { ClusterSpec } from '../spec/schema.ts';
 import { fingerprint } from '../transport/known-hosts.ts';
 import { resolveKeyPath } from '../transport/auth.ts';
 import { createSshPool } from '../transport/pool.ts';
-import { shellJoin, shellQuote } from '../transport/shell.ts';
+import { shellJoin } from '../transport/shell.ts';
 import { globalOptions, openCluster, type CliIO } from './common.ts';
 
 /** What the ssh command line is built from. */
@@ -134,9 +134,4 @@ function runSsh(argv: string[], piped: boolean, io: CliIO): Promise<number> {
     );
     child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
-}
-
-/** For `explain` and docs: the command line hardway ssh runs, quoted for a shell. */
-export function sshCommandLine(input: SshArgvInput): string {
-  return ['ssh', ...sshArgv(input).map(shellQuote)].join(' ');
 }

@@ -39,11 +39,6 @@ export function haproxyAdminCommand(command: string, socket?: string): string {
   return shellJoin(['python3', '-c', SCRIPT, command, ...(socket ? [socket] : [])]);
 }
 
-/** What a person types instead (describe, docs). */
-export function haproxyAdminEquivalent(command: string): string {
-  return `echo '${command}' | socat stdio /run/haproxy/admin.sock`;
-}
-
 /** One row of `show stat`: what drain and health waits read. */
 export interface ServerStat {
   proxy: string;

@@ -26,10 +26,6 @@ export interface AwsState {
   loadBalancer?: { arn?: string; dnsName?: string; targetGroupArn?: string; listenerArn?: string };
 }
 
-export function readAwsState(ctx: ProviderContext): AwsState {
-  return (ctx.state.data.provider.aws ?? {}) as AwsState;
-}
-
 /** Why: one writer of provider.aws, so concurrent launches never lose each other's ids. */
 export function recordAws(ctx: ProviderContext, mutate: (aws: AwsState) => void): Promise<void> {
   return ctx.state.update((draft) => {

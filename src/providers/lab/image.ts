@@ -205,12 +205,3 @@ async function maskUnit(root: string, unit: string): Promise<void> {
   await rm(path, { force: true });
   await symlink('/dev/null', path);
 }
-
-/** The image's recorded inputs (for status and plan output). */
-export async function readImageInfo(path: string): Promise<Record<string, unknown> | undefined> {
-  try {
-    return JSON.parse(await readFile(join(path, IMAGE_MARKER), 'utf8')) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-}
