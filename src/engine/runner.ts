@@ -6,7 +6,8 @@ import { Listr, type ListrTask } from 'listr2';
 import type { Node } from '../inventory/node.ts';
 import type { NodeScratch, RunContext } from '../modules/module.ts';
 import { executeTask, taskContext, type TaskResult } from './execute.ts';
-import { readAhead, type StepTask } from './read-ahead.ts';
+import { readAhead } from './read-ahead.ts';
+import { laterTasks, phases, type Phase } from './phases.ts';
 import { handlerRef, type Handler, type PlaybookTask } from './playbook.ts';
 import { OwedHandlers } from './owed-handlers.ts';
 import type { SelectedStep } from './select.ts';
@@ -106,23 +107,6 @@ function stepTitle(step: SelectedStep): string {
   return `${step.playbook.step}: ${step.playbook.title} [${where}]${step.asDependency ? ' (prerequisite)' : ''}`;
 }
 
-/** Split tasks at `once` tasks: each run of ordinary tasks is a phase on every node. */
-function phases(tasks: readonly PlaybookTask[]): (PlaybookTask[] | PlaybookTask)[] {
-  const result: (PlaybookTask[] | PlaybookTask)[] = [];
-  let current: PlaybookTask[] = [];
-  for (const task of tasks) {
-    if (task.once) {
-      if (current.length) result.push(current);
-      current = [];
-      result.push(task);
-    } else {
-      current.push(task);
-    }
-  }
-  if (current.length) result.push(current);
-  return result;
-}
-
 function stepSubtasks(stepRun: StepRun): ListrTask[] {
   const { step } = stepRun;
   const subtasks: ListrTask[] = [];
@@ -157,7 +141,7 @@ function stepSubtasks(stepRun: StepRun): ListrTask[] {
 }
 
 /** One phase: every node in parallel, each node's tasks in order. */
-function nodesItem(stepRun: StepRun, tasks: readonly PlaybookTask[], nodes: readonly Node[], concurrency: number, handler?: string, laterPhases: readonly (PlaybookTask[] | PlaybookTask)[] = []): ListrTask[] {
+function nodesItem(stepRun: StepRun, tasks: readonly PlaybookTask[], nodes: readonly Node[], concurrency: number, handler?: string, laterPhases: readonly Phase[] = []): ListrTask[] {
   if (!nodes.length) return [];
   return [
     {
@@ -180,7 +164,7 @@ function nodesItem(stepRun: StepRun, tasks: readonly PlaybookTask[], nodes: read
                 node,
                 scratch,
                 phase: tasks.map((task) => ({ step, task })),
-                later: handler ? [] : laterTasks(stepRun, laterPhases, node),
+                later: handler ? [] : laterTasks(stepRun.step, stepRun.later, laterPhases, node),
                 context: (taskStep, task, vars) => taskContext({ run: stepRun.run, step: taskStep, task, node, scratch, log, vars }),
               });
               return nodeTask.newListr(tasks.map((task) => taskItem(stepRun, task, node, handler)), { concurrent: false, exitOnError: true });
@@ -190,20 +174,6 @@ function nodesItem(stepRun: StepRun, tasks: readonly PlaybookTask[], nodes: read
         ),
     },
   ];
-}
-
-/**
- * What `node` runs after this phase, as far as it can be known now: the rest of this step and the
- * later steps it takes part in. `once` tasks are left out (they run on whichever node is first).
- */
-function laterTasks(stepRun: StepRun, laterPhases: readonly (PlaybookTask[] | PlaybookTask)[], node: Node): StepTask[] {
-  const here = stepRun.step.playbook.step;
-  const tasks: StepTask[] = laterPhases.filter(Array.isArray).flat().map((task) => ({ step: here, task }));
-  for (const step of stepRun.later) {
-    if (step.local || !step.nodes.some((candidate) => candidate.name === node.name)) continue;
-    for (const task of step.playbook.tasks) if (!task.once) tasks.push({ step: step.playbook.step, task });
-  }
-  return tasks;
 }
 
 function onceItem(stepRun: StepRun, task: PlaybookTask): ListrTask {
