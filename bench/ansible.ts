@@ -35,7 +35,7 @@ import { loadStepGraph } from '../src/cli/steps.ts';
 import type { Playbook, PlaybookTask } from '../src/engine/playbook.ts';
 import { hostsOf } from '../src/engine/select.ts';
 import { interpolate, templateVars } from '../src/engine/vars.ts';
-import { Nodes, type Node } from '../src/inventory/node.ts';
+import { type Node } from '../src/inventory/node.ts';
 import { defaultEntries, renderHostsBlock } from '../src/modules/etc-hosts.ts';
 import { renderTemplate } from '../src/modules/template.ts';
 import { artifactsDir, freeSubnet, labSpec } from '../test/e2e/lab-helpers.ts';
@@ -74,7 +74,7 @@ export async function generateAnsible(clusterDir: string, artifacts: string, ren
   const cluster = await openCluster({ config: join(clusterDir, 'cluster.yaml') }, { stdout: () => undefined, stderr: () => undefined, isTTY: false, env: process.env } as never);
   const steps = await loadStepGraph();
   const run = planContext(cluster, steps.modules);
-  const nodes = new Nodes(run.inventory.nodes);
+  const nodes = run.inventory.nodes;
   const tasks: AnsibleTask[] = [];
   const handlers: AnsibleTask[] = [];
   const hostVars: Record<string, Record<string, unknown>> = Object.fromEntries(run.inventory.nodes.map((node) => [node.name, { ansible_host: node.sshAddress }]));

@@ -11,7 +11,6 @@ import { restoreMember, takeSnapshot } from '../backup/snapshot.ts';
 import type { TranscriptEntry } from '../modules/module.ts';
 import { LOCAL } from '../engine/state.ts';
 import { PrerequisiteError, TaskError, UsageError } from '../errors.ts';
-import { Nodes } from '../inventory/node.ts';
 import type { EtcdPeer } from '../rebuild/etcdctl.ts';
 import { findHealthyPeer } from '../rebuild/peer.ts';
 import { createSshPool } from '../transport/pool.ts';
@@ -52,7 +51,7 @@ export function registerBackupCommands(program: Command, io: CliIO): void {
 
 function etcdPeers(cluster: LoadedCluster, log: (line: string) => void) {
   const pool = createSshPool({ clusterDir: cluster.clusterDir, ssh: cluster.spec.ssh, env: process.env, retry: PROBE_RETRY, log });
-  const members = new Nodes(cluster.inventory.nodes).etcd().filter((node) => node.sshAddress);
+  const members = cluster.inventory.nodes.etcd().filter((node) => node.sshAddress);
   return {
     pool,
     members,
@@ -83,7 +82,7 @@ interface RestoreFlags {
 
 async function backupAction(options: GlobalOptions, flags: { out?: string; transcript?: string }, io: CliIO): Promise<void> {
   const cluster = await openCluster(options, io);
-  if (!new Nodes(cluster.inventory.nodes).etcd().some((node) => cluster.state.stepRecord('etcd', node.name)?.status === 'done')) {
+  if (!cluster.inventory.nodes.etcd().some((node) => cluster.state.stepRecord('etcd', node.name)?.status === 'done')) {
     throw new UsageError(`cluster ${cluster.spec.name} has no etcd to back up yet`, { hint: 'Build it first: hardway up' });
   }
   const out = resolve(flags.out ?? join(cluster.clusterDir, 'backups', `${cluster.spec.name}-${timestamp()}.tar.gz`));
@@ -117,7 +116,7 @@ async function restoreAction(options: GlobalOptions, file: string, flags: Restor
   let cluster = await openCluster(options, io);
   const { manifest } = backup;
   if (manifest.cluster !== cluster.spec.name) throw new UsageError(`${file} is a backup of cluster ${manifest.cluster}, not of ${cluster.spec.name}`);
-  const names = new Nodes(cluster.inventory.nodes).etcd().map((node) => node.name);
+  const names = cluster.inventory.nodes.etcd().map((node) => node.name);
   if (names.join(',') !== manifest.etcdMembers.join(',')) {
     throw new UsageError(`the backup's etcd members (${manifest.etcdMembers.join(', ')}) differ from this spec's (${names.join(', ')})`, { hint: 'Restore onto the spec the backup was taken with (its cluster.yaml is in the archive), then scale.' });
   }

@@ -6,7 +6,7 @@ import type { Playbook, PlaybookTask } from '../engine/playbook.ts';
 import { hostsOf } from '../engine/select.ts';
 import { interpolate, templateVars } from '../engine/vars.ts';
 import { conditionUnmet, describeCondition } from '../engine/when.ts';
-import { Nodes, type Node } from '../inventory/node.ts';
+import { type Node } from '../inventory/node.ts';
 import type { DescribeContext, ModuleRegistry, RunContext, TranscriptEntry } from '../modules/module.ts';
 import { backupEntries, restoreMemberEntries, restorePkiEntry } from './backup-transcript.ts';
 import { globalOptions, openCluster, type CliIO, type LoadedCluster } from './common.ts';
@@ -29,7 +29,7 @@ export function registerExplainCommand(program: Command, io: CliIO): void {
       if (stepName === 'backup' || stepName === 'restore') return io.stdout(explainOperation(cluster, stepName));
       const playbook = steps.get(stepName);
       if (!playbook) throw new UsageError(`unknown step "${stepName}"; steps are: ${steps.ordered.map((step) => step.step).join(', ')}`);
-      const nodes = new Nodes(cluster.inventory.nodes);
+      const nodes = cluster.inventory.nodes;
       const hosts = hostsOf(playbook, nodes);
       let targets: (Node | undefined)[] = playbook.hosts.kind === 'local' ? [undefined] : flags.allNodes ? hosts : hosts.slice(0, 1);
       if (flags.node) {
@@ -103,7 +103,7 @@ const OPERATIONS = {
 
 /** Why: a learner reads the day-two operations as the commands a person types, like a step. */
 export function explainOperation(cluster: Pick<LoadedCluster, 'spec' | 'inventory'>, name: keyof typeof OPERATIONS): string {
-  const members = new Nodes(cluster.inventory.nodes).etcd();
+  const members = cluster.inventory.nodes.etcd();
   const operation = OPERATIONS[name];
   const entries: TranscriptEntry[] =
     name === 'backup'

@@ -41,7 +41,7 @@ export function diffSteps(steps: readonly SelectedStep[], report: RunReport, nod
       const names = selected.local ? ['local'] : selected.nodes.map((node) => node.name);
       const changes = names.map((name) => ({
         node: name,
-        internalIP: nodes.find(name)?.internalIP ?? '',
+        internalIP: nodes.byName(name)?.internalIP ?? '',
         tasks: results.filter((result) => result.node === name && (result.status === 'changed' || result.status === 'failed')).map(diffTask),
       }));
       return {
@@ -95,7 +95,7 @@ export interface DiffFlags {
 export async function planDiffAction(options: GlobalOptions, selection: Selection, flags: DiffFlags, io: CliIO): Promise<void> {
   const cluster = await openCluster(options, io);
   const steps = await loadStepGraph();
-  const nodes = new Nodes(cluster.inventory.nodes);
+  const nodes = cluster.inventory.nodes;
   const selected = selectSteps(steps, nodes, selection, (step, node) => cluster.state.stepRecord(step, node)?.status === 'done');
   if (selected.missing.length) throw new UsageError(`${describeMissing(selected.missing)}\nplan --diff compares the nodes with what those steps would make; without --diff, plan shows the tasks without connecting.`);
   if (!selected.steps.length) throw new UsageError('no step selected');
@@ -110,7 +110,7 @@ export async function planDiffAction(options: GlobalOptions, selection: Selectio
   });
   try {
     const report = await runSteps(run, selected.steps, 'silent');
-    const diff = diffSteps(selected.steps, report, new Nodes(run.inventory.nodes));
+    const diff = diffSteps(selected.steps, report, run.inventory.nodes);
     if (options.json) io.stdout(`${JSON.stringify({ cluster: cluster.spec.name, ok: report.ok, dryRun: true, steps: diff }, null, 2)}\n`);
     else io.stdout(`${formatDiff(cluster.spec.name, diff)}${formatRecap(report)}`);
     if (!report.ok) throw new AlreadyReported(1);

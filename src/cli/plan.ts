@@ -1,7 +1,7 @@
 // `hardway plan`: the selected steps in order and, per node, each task with its module and
 // arguments, without connecting anywhere; `--diff` connects and shows what would change (plan-diff.ts).
 import type { Command } from 'commander';
-import { Nodes, type Node } from '../inventory/node.ts';
+import { type Node } from '../inventory/node.ts';
 import type { Playbook, PlaybookTask } from '../engine/playbook.ts';
 import { selectSteps, type MissingPrerequisite, type SelectedStep } from '../engine/select.ts';
 import { interpolate, templateVars } from '../engine/vars.ts';
@@ -34,7 +34,7 @@ export function registerPlanCommand(program: Command, io: CliIO): void {
       if (flags.diff) return planDiffAction(options, selectionOptions(flags), flags, io);
       const cluster = await openCluster(options, io);
       const steps = await loadStepGraph();
-      const nodes = new Nodes(cluster.inventory.nodes);
+      const nodes = cluster.inventory.nodes;
       const selection = selectSteps(steps, nodes, selectionOptions(flags), (step, node) => cluster.state.stepRecord(step, node)?.status === 'done');
       const run = planContext(cluster, steps.modules);
       const planned = selection.steps.map((step) => planStep(run, step));

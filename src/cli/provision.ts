@@ -8,7 +8,6 @@ import { acquireLock } from '../engine/lock.ts';
 import { formatRecap, reportJson, runExitCode } from '../engine/recap.ts';
 import { chooseRenderer, runSteps, type RunReport } from '../engine/runner.ts';
 import { describeMissing, selectSteps, type Selection } from '../engine/select.ts';
-import { Nodes } from '../inventory/node.ts';
 import { globalOptions, openCluster, type CliIO, type GlobalOptions } from './common.ts';
 import { runContext } from './run-context.ts';
 import { describeDropped, describeEtcdScale, drainDropped, joinNewMembers, pendingEtcdScale, pendingMachineScale, removeDropped, removeDroppedMembers } from './scale.ts';
@@ -55,7 +54,7 @@ export async function provisionAction(options: GlobalOptions, selection: Selecti
   const skew = versionSkewProblems(cluster.state.data.operations.deployedVersions as DeployedVersions | undefined, wanted);
   if (skew.length) throw new SpecError(`refusing to change the cluster's versions:\n${skew.map((problem) => `  - ${problem}`).join('\n')}`, { file: cluster.specFile, field: 'versions' });
   const steps = await loadStepGraph();
-  const nodes = new Nodes(cluster.inventory.nodes);
+  const nodes = cluster.inventory.nodes;
   const selected = selectSteps(steps, nodes, selection, (step, node) => cluster.state.stepRecord(step, node)?.status === 'done');
   if (selected.missing.length) throw new UsageError(describeMissing(selected.missing));
   if (!selected.steps.length) throw new UsageError('no step selected');

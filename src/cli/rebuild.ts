@@ -9,7 +9,7 @@ import { describeMissing, selectSteps } from '../engine/select.ts';
 import { LOCAL } from '../engine/state.ts';
 import { TaskError, UsageError } from '../errors.ts';
 import { deriveInventory } from '../inventory/derive.ts';
-import { Nodes, type Node } from '../inventory/node.ts';
+import { type Node } from '../inventory/node.ts';
 import { createProvider } from '../providers/index.ts';
 import type { RebuildContext } from '../rebuild/context.ts';
 import { PHASE_TITLES, readOperation, type Phase } from '../rebuild/operation.ts';
@@ -52,8 +52,8 @@ export function registerRebuildCommand(program: Command, io: CliIO): void {
 }
 
 function findNode(cluster: LoadedCluster, name: string): Node {
-  const nodes = new Nodes(cluster.inventory.nodes);
-  const node = nodes.find(name);
+  const nodes = cluster.inventory.nodes;
+  const node = nodes.byName(name);
   if (!node) throw new UsageError(`no node named ${name} in this cluster; nodes: ${nodes.names().join(', ') || '(none)'}`);
   if (cluster.state.stepRecord('infra', LOCAL)?.status !== 'done' || !node.sshAddress) {
     throw new UsageError(`${name} has not been built yet: nothing to rebuild`, { hint: 'Build the cluster first: hardway up' });
@@ -135,7 +135,7 @@ async function rebuildAction(options: GlobalOptions, nodeName: string, flags: Re
     runSteps: async (names) => {
       run.inventory = deriveInventory(cluster.spec, cluster.state.data.providerFacts);
       const isDone = (step: string, where: string) => cluster.state.stepRecord(step, where)?.status === 'done';
-      const selected = selectSteps(steps, new Nodes(run.inventory.nodes), { steps: names, nodes: [node.name] }, isDone);
+      const selected = selectSteps(steps, run.inventory.nodes, { steps: names, nodes: [node.name] }, isDone);
       if (selected.missing.length) throw new UsageError(describeMissing(selected.missing));
       const report = await runEngineSteps(run, selected.steps, renderer);
       reports.push(report);

@@ -38,7 +38,7 @@ export interface ScaleInput {
 
 /** What scaling the spec asks for, or undefined when etcd's membership stays as it is. */
 export function pendingEtcdScale(cluster: LoadedCluster): EtcdScaleChanges | undefined {
-  const changes = etcdScaleChanges(new Nodes(cluster.inventory.nodes).etcd(), cluster.state);
+  const changes = etcdScaleChanges(cluster.inventory.nodes.etcd(), cluster.state);
   return changes.joiners.length || changes.leavers.length ? changes : undefined;
 }
 
@@ -65,7 +65,7 @@ function scaleContext(input: ScaleInput, etcd: readonly Node[], staying: readonl
       const joined = joinedEtcdMembers(cluster);
       const stayingNames = new Set(staying.map((node) => node.name));
       const absent = new Set(etcd.filter((node) => !stayingNames.has(node.name) && !nodes.includes(node.name) && !joined[node.name]).map((node) => node.name));
-      run.inventory = { ...full, nodes: full.nodes.filter((node) => !absent.has(node.name)) };
+      run.inventory = { ...full, nodes: Nodes.collect(full.nodes.filter((node) => !absent.has(node.name))) };
       try {
         await runSelected(input, names, nodes);
       } finally {
@@ -154,7 +154,7 @@ export async function removeDropped(input: ScaleInput, dropped: DroppedMachines)
 async function runSelected(input: ScaleInput, names: readonly string[], nodes?: readonly string[]): Promise<void> {
   const { cluster, run, steps } = input;
   const isDone = (step: string, where: string) => cluster.state.stepRecord(step, where)?.status === 'done';
-  const selected = selectSteps(steps, new Nodes(run.inventory.nodes), { steps: names, ...(nodes ? { nodes } : {}) }, isDone);
+  const selected = selectSteps(steps, run.inventory.nodes, { steps: names, ...(nodes ? { nodes } : {}) }, isDone);
   if (selected.missing.length) throw new UsageError(describeMissing(selected.missing));
   const report = await runSteps({ ...run, options: { ...run.options, nodeFilter: nodes ? [...nodes] : undefined } }, selected.steps, input.renderer);
   input.reports.push(report);
@@ -184,7 +184,7 @@ export async function joinNewMembers(input: ScaleInput, changes: EtcdScaleChange
   if (!changes.joiners.length) return [];
   await runSelected(input, BEFORE_ETCD);
   input.run.inventory = deriveInventory(input.cluster.spec, input.cluster.state.data.providerFacts);
-  const etcd = new Nodes(input.run.inventory.nodes).etcd();
+  const etcd = input.run.inventory.nodes.etcd();
   const ctx = scaleContext(input, etcd, changes.staying);
   const lines: string[] = [];
   try {
@@ -203,7 +203,7 @@ export async function joinNewMembers(input: ScaleInput, changes: EtcdScaleChange
 /** Why: members the spec dropped leave after the run, when nothing names them any more; then their machines go. */
 export async function removeDroppedMembers(input: ScaleInput, changes: EtcdScaleChanges): Promise<string[]> {
   if (!changes.leavers.length) return [];
-  const etcd = new Nodes(input.run.inventory.nodes).etcd();
+  const etcd = input.run.inventory.nodes.etcd();
   const ctx = scaleContext(input, etcd, etcd);
   const lines: string[] = [];
   try {

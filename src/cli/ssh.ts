@@ -5,7 +5,7 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { AlreadyReported, PrerequisiteError, UsageError } from '../errors.ts';
-import { Nodes, type Node } from '../inventory/node.ts';
+import { type Node } from '../inventory/node.ts';
 import type { ClusterSpec } from '../spec/schema.ts';
 import { fingerprint } from '../transport/known-hosts.ts';
 import { resolveKeyPath } from '../transport/auth.ts';
@@ -84,8 +84,8 @@ export function registerSshCommand(program: Command, io: CliIO): void {
     .addHelpText('after', '\nExamples:\n  hardway ssh controller-0\n  hardway ssh etcd-0 -- journalctl -u etcd --no-pager -n 50')
     .action(async (nodeName: string, command: string[], _options: unknown, self: Command) => {
       const cluster = await openCluster(globalOptions(self), io);
-      const nodes = new Nodes(cluster.inventory.nodes);
-      const node = nodes.find(nodeName);
+      const nodes = cluster.inventory.nodes;
+      const node = nodes.byName(nodeName);
       if (!node) throw new UsageError(`no node named ${/^[\w.-]{1,80}$/.test(nodeName) ? nodeName : JSON.stringify(nodeName.slice(0, 80))} in this cluster; nodes: ${nodes.names().join(', ') || '(none)'}`);
       if (!node.sshAddress) throw new UsageError(`${node.name} has no SSH address yet`, { hint: 'The infra step records it: run `hardway provision --step infra`.' });
 

@@ -3,7 +3,6 @@
 // certificates have left. Reads only; an unreachable node is reported, not fatal.
 import type { Command } from 'commander';
 import { probeHealth, type HealthCheck, type HealthResult } from '../health/probes.ts';
-import { Nodes } from '../inventory/node.ts';
 import { unpushedFiles, type UnpushedFile } from '../health/pushed-files.ts';
 import { inspectPki } from '../pki/inspect.ts';
 import { loadBalancerType } from '../spec/schema.ts';
@@ -66,7 +65,7 @@ async function probe(cluster: LoadedCluster, check: HealthCheck, io: CliIO): Pro
 export async function collectStatus(cluster: LoadedCluster, io: CliIO): Promise<StatusReport> {
   const steps = await loadStepGraph();
   const stepNames = steps.ordered.map((step) => step.step);
-  const nodes = new Nodes(cluster.inventory.nodes);
+  const nodes = cluster.inventory.nodes;
   const stepState = (node: string) => Object.fromEntries(stepNames.map((step) => [step, cluster.state.stepRecord(step, node)?.status ?? '-']));
   const built = cluster.state.stepRecord('infra', LOCAL)?.status === 'done';
   const [etcd, apiservers, loadBalancer, leaders, notOnNodes] = await Promise.all([
@@ -84,7 +83,7 @@ export async function collectStatus(cluster: LoadedCluster, io: CliIO): Promise<
     cluster: cluster.spec.name,
     provider: cluster.spec.provider,
     endpoint: `https://${cluster.inventory.endpoint.host || '(not known yet)'}:${cluster.inventory.endpoint.port}`,
-    nodes: nodes.all.map((node) => ({ name: node.name, roles: node.roles, internalIP: node.internalIP, sshAddress: node.sshAddress, steps: stepState(node.name) })),
+    nodes: nodes.map((node) => ({ name: node.name, roles: node.roles, internalIP: node.internalIP, sshAddress: node.sshAddress, steps: stepState(node.name) })),
     localSteps: stepState(LOCAL),
     etcd,
     apiservers,

@@ -64,7 +64,8 @@ export async function executeTask(input: TaskRunInput): Promise<TaskResult> {
     const context = taskContext({ ...input, vars });
     const check = await checkTask(run, module, context, args);
     if (!check.changed) return { ...base, status: 'ok', reason: check.reason, durationMs: performance.now() - started };
-    run.transcript?.add({ step, task: task.name, node: node?.name, commands: module.describe(context, args), once: task.once, handler: input.handler });
+    // The plan check decided, rendered: the transcript shows what this run does on this node.
+    run.transcript?.add({ step, task: task.name, node: node?.name, commands: module.describe(context, args, check.plan), once: task.once, handler: input.handler });
     if (run.options.dryRun) {
       return { ...base, status: check.probe ? 'ok' : 'changed', reason: `would ${check.reason}`, diff: check.diff, durationMs: performance.now() - started };
     }
@@ -112,7 +113,7 @@ export function taskContext(input: Pick<TaskRunInput, 'run' | 'step' | 'task' | 
  * machine never look (nothing is there to read), and a local task that reaches for one (haproxy on
  * the lb node) gets the same fresh plan instead of a connection error.
  */
-async function checkTask(run: RunContext, module: TaskModule<any>, context: TaskContext, args: unknown): Promise<CheckResult> {
+async function checkTask(run: RunContext, module: TaskModule<any, any>, context: TaskContext, args: unknown): Promise<CheckResult> {
   if (!run.options.dryRun) return module.check(context, args);
   if (module.where === 'remote' && isNewMachine(run, context.node)) return freshPlan(module, context, args);
   try {

@@ -1,7 +1,6 @@
 // Owed handlers: a restart a task notified is owed until the handler ran to the end on that node,
 // across a failed step, an interrupted run and steps (a binary replaced by one step owes a restart
 // to the step that runs the service). Kept in the state; a dry run keeps its notes in memory.
-import { Nodes } from '../inventory/node.ts';
 import type { RunContext } from '../modules/module.ts';
 import { hostsOf, type SelectedStep } from './select.ts';
 import { LOCAL } from './state.ts';
@@ -25,7 +24,7 @@ export class OwedHandlers {
    */
   async forStep(step: SelectedStep, nodes: readonly string[]): Promise<Map<string, Set<string>>> {
     const name = step.playbook.step;
-    const hosts = step.local ? [LOCAL] : hostsOf(step.playbook, new Nodes(this.#run.inventory.nodes)).map((node) => node.name);
+    const hosts = step.local ? [LOCAL] : hostsOf(step.playbook, this.#run.inventory.nodes).map((node) => node.name);
     for (const [handler, names] of Object.entries(this.#run.state.owedHandlers(name))) {
       for (const node of names) if (!hosts.includes(node)) await this.settle(name, handler, node);
     }

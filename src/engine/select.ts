@@ -48,7 +48,7 @@ export function hostsOf(playbook: Playbook, nodes: Nodes): Node[] {
     case 'local':
       return [];
     case 'all':
-      return [...nodes.all];
+      return [...nodes];
     case 'role':
       return nodes.byRole(playbook.hosts.role);
   }
@@ -81,7 +81,7 @@ export function selectSteps(graph: StepGraph, nodes: Nodes, selection: Selection
   if (unknownStep.length) throw new UsageError(`unknown step ${unknownStep.map((step) => `"${step}"`).join(', ')}; steps are: ${known.join(', ')}`);
   if (selection.steps?.length && selection.from) throw new UsageError('--step and --from cannot be combined: --from already selects that step and every step after it');
   if (selection.nodes) {
-    const unknownNodes = selection.nodes.filter((name) => !nodes.find(name));
+    const unknownNodes = selection.nodes.filter((name) => !nodes.byName(name));
     if (unknownNodes.length) throw new UsageError(`unknown node ${unknownNodes.join(', ')}; nodes are: ${nodes.names().join(', ')}`);
   }
 

@@ -1,7 +1,7 @@
 // The variables a playbook's `${...}` placeholders and the units/ templates can use. Derived from
 // the run's spec and inventory for one node, so a template never computes cluster topology itself.
 import { addressInCidr } from '../inventory/ipv4.ts';
-import { Nodes, type Node } from '../inventory/node.ts';
+import { type Node } from '../inventory/node.ts';
 import { SpecError } from '../errors.ts';
 import { kubernetesFeatures, type KubernetesFeatures } from '../spec/kubernetes-versions.ts';
 import type { RunContext } from '../modules/module.ts';
@@ -82,7 +82,7 @@ export function initialClusterString(members: readonly { name: string; internalI
 }
 
 export function templateVars(run: RunContext, node: Node | undefined): TemplateVars {
-  const nodes = new Nodes(run.inventory.nodes);
+  const nodes = run.inventory.nodes;
   const etcd = nodes.etcd();
   return {
     node,

@@ -3,7 +3,6 @@
 // path), and the leader leases of kube-controller-manager and kube-scheduler.
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { Nodes } from '../inventory/node.ts';
 import { httpRequest, pollUntil, type HttpRequestOptions } from '../modules/wait.ts';
 import { loadBalancerType } from '../spec/schema.ts';
 import { directTcp, files, viaNode, type HealthContext, type HealthResult, type Tls } from './connect.ts';
@@ -22,7 +21,7 @@ export interface ApiTarget {
 
 /** Every API server, each reached through its own node's SSH connection. */
 export function controllerTargets(ctx: HealthContext): ApiTarget[] {
-  return new Nodes(ctx.run.inventory.nodes).controllers().map((controller) => ({
+  return ctx.run.inventory.nodes.controllers().map((controller) => ({
     what: `kube-apiserver on ${controller.name}`,
     base: new URL(`https://${controller.internalIP}:6443`),
     open: () => viaNode(ctx, controller, controller.internalIP, 6443),
@@ -117,7 +116,7 @@ export function judgeLease(lease: Record<string, any>, controllers: readonly str
 export async function checkLeaders(ctx: HealthContext, waitMs: number): Promise<HealthResult[]> {
   const tls = await adminTls(ctx);
   const targets = apiTargets(ctx);
-  const controllers = new Nodes(ctx.run.inventory.nodes).controllers().map((node) => node.name);
+  const controllers = ctx.run.inventory.nodes.controllers().map((node) => node.name);
   const readLease = async (name: string) => {
     let last: Error | undefined;
     for (const target of targets) {

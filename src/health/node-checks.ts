@@ -1,6 +1,5 @@
 // Checks of the workers as the API server sees them: each registered, and Ready (its kubelet
 // reports, the runtime and the pod network are up).
-import { Nodes } from '../inventory/node.ts';
 import { pollUntil } from '../modules/wait.ts';
 import { kubeRequest } from './api-checks.ts';
 import type { HealthContext, HealthResult } from './connect.ts';
@@ -16,7 +15,7 @@ export function judgeNode(object: Record<string, any> | undefined): { ok: boolea
 
 /** Why: a worker that runs but never turns Ready has a broken runtime, CNI or certificate. */
 export async function checkWorkersReady(ctx: HealthContext, waitMs: number): Promise<HealthResult[]> {
-  const workers = new Nodes(ctx.run.inventory.nodes).workers();
+  const workers = ctx.run.inventory.nodes.workers();
   return Promise.all(
     workers.map(async (worker): Promise<HealthResult> => {
       const what = `node ${worker.name}`;

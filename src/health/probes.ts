@@ -3,7 +3,6 @@
 // against the CA and the address it was reached at, so a missing SAN names the cert and the name.
 import { checkWorkersReady } from './node-checks.ts';
 import type { Duplex } from 'node:stream';
-import { Nodes } from '../inventory/node.ts';
 import { httpGet } from '../modules/wait.ts';
 import { checkLeaders, checkWriteRead } from './api-checks.ts';
 import { directTcp, files, viaNode, type HealthContext, type HealthResult, type Tls } from './connect.ts';
@@ -40,7 +39,7 @@ async function fetchOnce(probe: Probe, signal: AbortSignal): Promise<{ status: n
 
 /** The probes for one check, for this cluster. */
 async function probesFor(ctx: HealthContext, check: Exclude<HealthCheck, 'api' | 'leaders' | 'nodes'>): Promise<{ probe: Probe; expect: (response: { status: number; body: string }) => string }[]> {
-  const nodes = new Nodes(ctx.run.inventory.nodes);
+  const nodes = ctx.run.inventory.nodes;
   if (check === 'etcd') {
     const tls = await files(ctx, { ca: 'pki/etcd-ca.pem', cert: 'pki/etcd-healthcheck-client.pem', key: 'pki/etcd-healthcheck-client-key.pem' }, 'pki/etcd-server-<member>.pem');
     return nodes.etcd().map((member) => ({

@@ -8,7 +8,7 @@ import type { RunContext } from '../modules/module.ts';
 import type { StepGraph } from '../engine/graph.ts';
 import { hostsOf } from '../engine/select.ts';
 import { interpolate, templateVars } from '../engine/vars.ts';
-import { Nodes, type Node } from '../inventory/node.ts';
+import { type Node } from '../inventory/node.ts';
 import { shellQuote } from '../transport/shell.ts';
 import { sha256Buffer } from '../artifacts/checksum.ts';
 
@@ -26,7 +26,7 @@ export function credentialCopies(run: RunContext, graph: StepGraph): Map<Node, {
   for (const playbook of graph.ordered) {
     if (playbook.hosts.kind === 'local') continue;
     const copies = playbook.tasks.filter((task) => task.module === 'copy');
-    for (const node of hostsOf(playbook, new Nodes(run.inventory.nodes))) {
+    for (const node of hostsOf(playbook, run.inventory.nodes)) {
       const vars = templateVars(run, node);
       for (const task of copies) {
         const { src, dest } = interpolate(task.args, vars) as { src: string; dest: string };

@@ -3,7 +3,7 @@
 // NLB DNS name) is merged in from the state after the infra step.
 import { loadBalancerType, type ClusterSpec, type RoleGroup } from '../spec/schema.ts';
 import { addressInCidr, subnet24 } from './ipv4.ts';
-import type { Inventory, Node, Role } from './node.ts';
+import { Nodes, type Inventory, type Node, type Role } from './node.ts';
 
 /** Where the fixed addresses of each role start inside the node subnet (lab and aws). */
 export const ADDRESS_OFFSETS = { controller: 10, etcd: 20, lb: 30, worker: 40 } as const;
@@ -49,7 +49,7 @@ export function deriveInventory(spec: ClusterSpec, facts: ProviderFacts = {}): I
   return {
     cluster: spec.name,
     provider: spec.provider,
-    nodes,
+    nodes: Nodes.collect(nodes),
     endpoint: { host: endpointHost, port: spec.loadBalancer.port },
     loadBalancerNames,
   };

@@ -26,23 +26,32 @@ export interface Endpoint {
 export interface Inventory {
   cluster: string;
   provider: 'lab' | 'aws' | 'static';
-  nodes: Node[];
+  nodes: Nodes;
   /** The API endpoint for kubeconfigs outside the controllers. */
   endpoint: Endpoint;
   /** Every name and address of the load balancer, for the apiserver certificate. */
   loadBalancerNames: string[];
 }
 
-/** Why: steps select hosts by role and by --nodes; one collection keeps those rules in one place. */
-export class Nodes {
-  readonly all: readonly Node[];
+/**
+ * Why: steps select hosts by role and by --nodes; the inventory's nodes are this one collection
+ * (k0sctl's hosts), an array with the queries on it, so nothing wraps or re-filters them by hand.
+ * What map, filter and slice return are plain arrays.
+ */
+export class Nodes extends Array<Node> {
+  static override get [Symbol.species](): ArrayConstructor {
+    return Array;
+  }
 
-  constructor(nodes: readonly Node[]) {
-    this.all = nodes;
+  /** The collection of these nodes, in their order. */
+  static collect(nodes: Iterable<Node>): Nodes {
+    const collection = new Nodes();
+    for (const node of nodes) collection.push(node);
+    return collection;
   }
 
   byRole(role: Role): Node[] {
-    return this.all.filter((node) => node.roles.includes(role));
+    return this.filter((node) => node.roles.includes(role));
   }
 
   controllers(): Node[] {
@@ -61,16 +70,16 @@ export class Nodes {
     return this.byRole('worker');
   }
 
-  find(name: string): Node | undefined {
-    return this.all.find((node) => node.name === name);
+  byName(name: string): Node | undefined {
+    return this.find((node) => node.name === name);
   }
 
   names(): string[] {
-    return this.all.map((node) => node.name);
+    return this.map((node) => node.name);
   }
 
   /** The nodes whose names are listed, in inventory order. */
   named(names: readonly string[]): Node[] {
-    return this.all.filter((node) => names.includes(node.name));
+    return this.filter((node) => names.includes(node.name));
   }
 }

@@ -29,7 +29,8 @@ export type BinariesArgs = z.output<typeof binariesArgs>;
 
 const WANTED: WantedFile = { mode: '0755', owner: 'root', group: 'root' };
 
-interface PlannedUpload {
+/** One file the node lacks or has wrong: sent whole, or only its mode and owner fixed. */
+export interface PlannedUpload {
   artifact: ResolvedArtifact;
   dest: string;
   reason: string;
@@ -47,7 +48,7 @@ export const binariesModule = defineModule({
     const arch = recordedArch(ctx, node);
     return arch ? [manyFileFactsCommand(factsRequests(await wantedFiles(ctx, node, args, arch)))] : [];
   },
-  async check(ctx, args) {
+  async check(ctx, args): Promise<CheckResult<PlannedUpload[]>> {
     const node = requireNode(ctx);
     if (!node.roles.includes(args.role)) return { changed: false, reason: `not a${args.role === 'etcd' ? 'n' : ''} ${args.role} node: nothing to install` };
     const where = { node: node.name, step: ctx.step, task: ctx.task };
@@ -75,9 +76,9 @@ export const binariesModule = defineModule({
     if (!ctx.run.options.dryRun) await ctx.run.state.rememberFiles(node.name, verified);
     return decideBinaries(uploads, unchanged, ctx.run.spec.versions);
   },
-  async apply(ctx, _args, check) {
+  async apply(ctx, _args, change) {
     const transport = await ctx.connect();
-    const uploads = (check.data as PlannedUpload[] | undefined) ?? [];
+    const uploads = change.plan ?? [];
     const installed: string[] = [];
     const written: Record<string, KnownFile> = {};
     for (const { artifact, dest, action, reason } of uploads) {
@@ -91,9 +92,9 @@ export const binariesModule = defineModule({
       ? { changed: true, reason: `installed ${installed.join(', ')}` }
       : { changed: false, reason: 'already installed (sha256 matches)' };
   },
-  describe(ctx, args) {
+  describe(ctx, args, plan) {
     if (ctx.node && !ctx.node.roles.includes(args.role)) return [];
-    return describeBinaries(ctx, args);
+    return describeBinaries(ctx, args, plan);
   },
 });
 
@@ -119,13 +120,13 @@ export function uploadProgress(log: (line: string) => void, what: string, now: (
 }
 
 /** Why: the pure decision, testable without a node: what to upload and how to say it. */
-export function decideBinaries(uploads: PlannedUpload[], unchanged: ArtifactName[], versions: Versions): CheckResult {
+export function decideBinaries(uploads: PlannedUpload[], unchanged: ArtifactName[], versions: Versions): CheckResult<PlannedUpload[]> {
   if (!uploads.length) return { changed: false, reason: `sha256 matches: ${unchanged.join(', ')} (${versionNote(unchanged, versions)})` };
   return {
     changed: true,
     reason: uploads.map((upload) => `${upload.artifact.name}: ${upload.reason}`).join('; '),
     diff: uploads.map((upload) => `${upload.dest}: ${upload.reason} -> sha256 ${upload.artifact.sha256} (${upload.artifact.origin})`).join('\n'),
-    data: uploads,
+    plan: uploads,
   };
 }
 
@@ -175,29 +176,35 @@ async function askedArch(ctx: TaskContext, node: Node): Promise<Arch> {
   return arch;
 }
 
-/** The commands a person would type: fetch and verify (or check the directory), then copy. */
-function describeBinaries(ctx: DescribeContext, args: BinariesArgs): string[] {
+/**
+ * The commands a person would type: fetch and verify (or check the directory), then copy; with
+ * check's plan, only the files this node lacks (a wrong mode alone is a chmod).
+ */
+function describeBinaries(ctx: DescribeContext, args: BinariesArgs, plan: readonly PlannedUpload[] | undefined): string[] {
+  const actions = new Map<ArtifactName, PlannedUpload['action']>(plan ? plan.map((upload) => [upload.artifact.name, upload.action]) : args.files.map((name) => [name, 'transfer']));
+  const files = args.files.filter((name) => actions.has(name));
+  const fetched = files.filter((name) => actions.get(name) === 'transfer');
   const recorded = ctx.node ? ctx.run.state.data.facts[ctx.node.name] : undefined;
   const arch: Arch = normalizeArch(recorded?.goArch ?? recorded?.arch ?? '') ?? 'amd64';
   const location = artifactsLocation(ctx.run);
   const target = sshTarget(ctx);
-  const lines: string[] = [ON_WORKSTATION];
+  const lines: string[] = fetched.length ? [ON_WORKSTATION] : [];
   const local = new Map<ArtifactName, string>();
   if (location.kind === 'directory') {
-    lines.push(`(cd ${shellQuote(location.dir)} && sha256sum --check --ignore-missing SHA256SUMS)`);
-    for (const name of args.files) local.set(name, posix.join(location.dir, name));
+    if (fetched.length) lines.push(`(cd ${shellQuote(location.dir)} && sha256sum --check --ignore-missing SHA256SUMS)`);
+    for (const name of files) local.set(name, posix.join(location.dir, name));
   } else {
-    const fetched = new Set<string>();
-    for (const name of args.files) {
+    const urls = new Set<string>();
+    for (const name of fetched) {
       const source = artifactSource(name, ctx.run.spec.versions, arch, location.urls);
       local.set(name, localName(source));
-      if (fetched.has(source.url)) continue;
-      fetched.add(source.url);
-      lines.push(...fetchCommands(source, args.files));
+      if (urls.has(source.url)) continue;
+      urls.add(source.url);
+      lines.push(...fetchCommands(source, fetched));
     }
   }
-  if (ctx.node) lines.push(onNode(ctx.node.name));
-  for (const name of args.files) lines.push(...describeUpload(local.get(name) ?? name, posix.join(args.dir, installName(name)), target, WANTED));
+  if (ctx.node && fetched.length) lines.push(onNode(ctx.node.name));
+  for (const name of files) lines.push(...describeUpload(local.get(name) ?? name, posix.join(args.dir, installName(name)), target, WANTED, actions.get(name)));
   return lines;
 }
 

@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { TaskError } from '../errors.ts';
-import { describeUpload, planUpload, type FileFacts, type UploadPlan } from '../transport/remote-file.ts';
+import { describeUpload, planUpload, type FileChange, type FileFacts } from '../transport/remote-file.ts';
 import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
 import { noteUnitChange, readFileFacts, requireNode, sshTarget } from './remote-support.ts';
@@ -29,11 +29,14 @@ export const copyArgs = z.strictObject({
 export type CopyArgs = z.output<typeof copyArgs>;
 
 /** Why: the pure rule behind check, shared with the transport's upload (remote-file.ts). */
-export function decideUpload(dest: string, facts: FileFacts, local: { size: number; sha256?: string }, wanted: { mode: string; owner?: string; group?: string }): CheckResult {
-  const plan: UploadPlan = planUpload(dest, facts, local, wanted);
+export function decideUpload(dest: string, facts: FileFacts, local: { size: number; sha256?: string }, wanted: { mode: string; owner?: string; group?: string }): CheckResult<FileChange> {
+  const plan = planUpload(dest, facts, local, wanted);
   if (plan.action === 'skip') return { changed: false, reason: plan.reason };
-  return { changed: true, reason: plan.reason, data: plan };
+  return { changed: true, reason: plan.reason, plan };
 }
+
+/** A node never read has none of the files: each is sent whole. */
+export const FRESH_UPLOAD: FileChange = { action: 'transfer', reason: 'upload (missing)' };
 
 /** Relative sources are the cluster directory's (pki/ca.pem); absolute ones are used as they are. */
 export function localSource(clusterDir: string, src: string): string {
@@ -50,7 +53,7 @@ export const copyModule = defineModule({
     const { size } = await stat(localSource(ctx.run.clusterDir, args.src));
     return [{ path: args.dest, hashIfSize: size }];
   },
-  async check(ctx, args) {
+  async check(ctx, args): Promise<CheckResult<FileChange>> {
     const node = requireNode(ctx);
     const where = { node: node.name, step: ctx.step, task: ctx.task };
     const source = localSource(ctx.run.clusterDir, args.src);
@@ -66,21 +69,19 @@ export const copyModule = defineModule({
       throw new TaskError((error as Error).message, where);
     }
   },
-  async apply(ctx, args, check) {
+  async apply(ctx, args, change) {
     const transport = await ctx.connect();
     // What check planned is carried out as planned: the node's file is not read a second time.
-    const plan = check.data as UploadPlan | undefined;
-    const planned = plan && plan.action !== 'skip' ? { planned: { action: plan.action, reason: plan.reason } } : {};
-    const result = await transport.upload({ path: localSource(ctx.run.clusterDir, args.src) }, args.dest, { mode: args.mode, owner: args.owner, group: args.group, signal: ctx.signal, ...planned });
+    const result = await transport.upload({ path: localSource(ctx.run.clusterDir, args.src) }, args.dest, { mode: args.mode, owner: args.owner, group: args.group, signal: ctx.signal, planned: change.plan ?? FRESH_UPLOAD });
     if (result.changed) noteUnitChange(ctx.scratch, args.dest);
     return result;
   },
   fresh(ctx, args) {
     // A new machine has none of the files: every copy uploads (its source is made by an earlier step).
     noteUnitChange(ctx.scratch, args.dest);
-    return { changed: true, reason: `upload (missing) ${args.src} -> ${args.dest}` };
+    return { changed: true, reason: `upload (missing) ${args.src} -> ${args.dest}`, plan: FRESH_UPLOAD };
   },
-  describe(ctx, args) {
-    return describeUpload(args.src, args.dest, sshTarget(ctx), args);
+  describe(ctx, args, plan) {
+    return describeUpload(args.src, args.dest, sshTarget(ctx), args, (plan ?? FRESH_UPLOAD).action);
   },
 });

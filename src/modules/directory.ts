@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
 import { TaskError } from '../errors.ts';
-import { metadataCommand, metadataDifferences, normalizeMode, type FileFacts } from '../transport/remote-file.ts';
+import { metadataDifferences, normalizeMode, type FileFacts } from '../transport/remote-file.ts';
 import { shellQuote } from '../transport/shell.ts';
 import { readFileFacts, requireNode } from './remote-support.ts';
 
@@ -20,15 +20,29 @@ export const directoryArgs = z.strictObject({
 /** The arguments after defaults. */
 export type DirectoryArgs = z.output<typeof directoryArgs>;
 
+/** Make the directory (and its parents), or only set its mode and owner. */
+export interface DirectoryPlan {
+  create: boolean;
+}
+
 /** Why: pyinfra-style pure decision, tested with facts fixtures. Throws when a non-directory is in the way. */
-export function decideDirectory(facts: FileFacts, args: DirectoryArgs): CheckResult {
+export function decideDirectory(facts: FileFacts, args: DirectoryArgs): CheckResult<DirectoryPlan> {
   const wanted = { mode: args.mode, owner: args.owner, group: args.group };
-  if (facts.state === 'nodir') return { changed: true, reason: `create ${args.path} and its parents` };
-  if (facts.state === 'missing') return { changed: true, reason: `create ${args.path}` };
+  if (facts.state === 'nodir') return { changed: true, reason: `create ${args.path} and its parents`, plan: { create: true } };
+  if (facts.state === 'missing') return { changed: true, reason: `create ${args.path}`, plan: { create: true } };
   if (facts.type !== 'directory') throw new RangeError(`${args.path} exists and is a ${facts.type}, not a directory; move it away`);
   const differences = metadataDifferences(facts, wanted);
-  if (differences.length) return { changed: true, reason: `set ${differences.join(', ')}` };
+  if (differences.length) return { changed: true, reason: `set ${differences.join(', ')}`, plan: { create: false } };
   return { changed: false, reason: `exists, mode ${facts.mode}, owner ${facts.owner}:${facts.group}` };
+}
+
+const FRESH: DirectoryPlan = { create: true };
+
+/** Why: apply runs these and describe prints them: mkdir only when missing, then mode and owner. */
+function directoryCommands(args: DirectoryArgs, plan: DirectoryPlan): string[] {
+  const q = shellQuote(args.path);
+  const owner = args.owner !== undefined || args.group !== undefined ? `${args.owner ?? ''}${args.group ? `:${args.group}` : ''}` : undefined;
+  return [...(plan.create ? [`mkdir -p ${q}`] : []), `chmod ${normalizeMode(args.mode)} ${q}`, ...(owner ? [`chown ${shellQuote(owner)} ${q}`] : [])];
 }
 
 /** Why: steps create the directories their files go to, with the modes etcd and the keys need. */
@@ -40,7 +54,7 @@ export const directoryModule = defineModule({
   async reads(_ctx, args) {
     return [{ path: args.path }];
   },
-  async check(ctx, args) {
+  async check(ctx, args): Promise<CheckResult<DirectoryPlan>> {
     const node = requireNode(ctx);
     const facts = await readFileFacts(ctx, args.path);
     try {
@@ -49,15 +63,14 @@ export const directoryModule = defineModule({
       throw new TaskError((error as Error).message, { node: node.name, step: ctx.step, task: ctx.task });
     }
   },
-  async apply(ctx, args) {
+  async apply(ctx, args, change) {
     const transport = await ctx.connect();
-    await transport.exec(`mkdir -p -- ${shellQuote(args.path)} && ${metadataCommand(args.path, args)}`, { signal: ctx.signal });
+    await transport.exec(directoryCommands(args, change.plan ?? FRESH).join(' && '), { signal: ctx.signal });
   },
   fresh(_ctx, args) {
     return decideDirectory({ state: 'missing' }, args);
   },
-  describe(_ctx, args) {
-    const owner = args.owner !== undefined || args.group !== undefined ? `${args.owner ?? ''}${args.group ? `:${args.group}` : ''}` : undefined;
-    return [`mkdir -p ${shellQuote(args.path)}`, `chmod ${normalizeMode(args.mode)} ${shellQuote(args.path)}`, ...(owner ? [`chown ${shellQuote(owner)} ${shellQuote(args.path)}`] : [])];
+  describe(_ctx, args, plan) {
+    return directoryCommands(args, plan ?? FRESH);
   },
 });

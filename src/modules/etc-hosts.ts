@@ -1,9 +1,10 @@
 // `etc-hosts: {}`: every node of the cluster by name in /etc/hosts, inside a block hardway owns
 // (`# BEGIN hardway cluster NAME` ... `# END ...`); lines outside the block are never touched.
+import { posix } from 'node:path';
 import { z } from 'zod';
 import { ipv4 } from '../spec/schema.ts';
 import { shellQuote } from '../transport/shell.ts';
-import type { CheckResult } from './module.ts';
+import type { CheckResult, DescribeContext } from './module.ts';
 import { defineModule } from './module.ts';
 import { readFact, requireNode } from './remote-support.ts';
 import { heredoc } from './describe-lines.ts';
@@ -46,13 +47,16 @@ export function updateHostsFile(current: string, cluster: string, entries: reado
   return `${base}${block}\n`;
 }
 
+/** The file as it is to be: written whole (`content`), or, on a node never read, the cluster's block in place of any it has. */
+export type EtcHostsPlan = { content: string } | { block: string; cluster: string };
+
 /** Why: the pure decision, tested with fixtures of real /etc/hosts files. */
-export function decideEtcHosts(current: string, cluster: string, entries: readonly HostsEntry[], path = '/etc/hosts'): CheckResult {
+export function decideEtcHosts(current: string, cluster: string, entries: readonly HostsEntry[], path = '/etc/hosts'): CheckResult<EtcHostsPlan> {
   const next = updateHostsFile(current, cluster, entries);
   const count = `${entries.length} cluster ${entries.length === 1 ? 'entry' : 'entries'}`;
   if (next === current) return { changed: false, reason: `${count} present` };
   const hadBlock = current.split('\n').some((line) => line.startsWith(beginMarker(cluster)));
-  return { changed: true, reason: `${hadBlock ? 'update' : 'add'} ${count} in ${path}`, diff: unifiedDiff(current, next, { before: path, after: `${path} (new)` }), data: next };
+  return { changed: true, reason: `${hadBlock ? 'update' : 'add'} ${count} in ${path}`, diff: unifiedDiff(current, next, { before: path, after: `${path} (new)` }), plan: { content: next } };
 }
 
 /** Every node of the inventory by its internal address. */
@@ -60,15 +64,33 @@ export function defaultEntries(nodes: readonly { name: string; internalIP: strin
   return nodes.map((node) => ({ ip: node.internalIP, names: [node.name] }));
 }
 
-/** Written through a temp file and rename; where /etc/hosts is a bind mount (containers), in place. */
-export function writeHostsCommand(path: string): string {
+/**
+ * The file from stdin through a temp file and rename; where /etc/hosts is a bind mount
+ * (containers), in place. With `cluster` (a node never read) stdin is only the block: the file
+ * minus any block of that cluster comes first, so a replayed transcript replaces the block. A
+ * subshell, so a heredoc feeds it whole.
+ */
+export function writeHostsCommand(path: string, cluster?: string): string {
   const q = shellQuote(path);
-  return `set -e; t=$(mktemp "$(dirname ${q})/.hosts.XXXXXX"); cat > "$t"; chmod 0644 "$t"; if ! mv -f "$t" ${q} 2>/dev/null; then cat "$t" > ${q}; rm -f "$t"; fi`;
+  // '$a\' ends a last line that lacks a newline before the block follows it.
+  const fill = cluster === undefined ? `cat > "$t"` : `{ sed -e ${shellQuote(`/^${beginMarker(cluster)} /,/^${endMarker(cluster)}$/d`)} -e '$a\\' -- ${q} 2>/dev/null || true; cat; } > "$t"`;
+  const temp = shellQuote(`${posix.dirname(path)}/.hosts.XXXXXX`);
+  return `(set -e; t=$(mktemp ${temp}); ${fill}; chmod 0644 "$t"; mv -f "$t" ${q} 2>/dev/null || { cat "$t" > ${q}; rm -f "$t"; })`;
+}
+
+/** The plan's one command, for apply and describe alike: the write fed by its content. */
+function writeHostsLine(path: string, plan: EtcHostsPlan): string {
+  return 'content' in plan ? heredoc(writeHostsCommand(path), plan.content) : heredoc(writeHostsCommand(path, plan.cluster), plan.block);
 }
 
 /** Why: people on a node reach the others by name (ssh etcd-1, ping controller-0). */
 function readHostsCommand(path: string): string {
   return `[ -e ${shellQuote(path)} ] || exit 0; cat -- ${shellQuote(path)}`;
+}
+
+/** A node never read: whatever block of this cluster it has is dropped, and the block appended. */
+function freshPlan(ctx: DescribeContext, args: EtcHostsArgs): EtcHostsPlan {
+  return { cluster: ctx.run.spec.name, block: `${renderHostsBlock(ctx.run.spec.name, args.entries ?? defaultEntries(ctx.run.inventory.nodes))}\n` };
 }
 
 export const etcHostsModule = defineModule({
@@ -79,24 +101,17 @@ export const etcHostsModule = defineModule({
   async reads(_ctx, args) {
     return [readHostsCommand(args.path)];
   },
-  async check(ctx, args) {
+  async check(ctx, args): Promise<CheckResult<EtcHostsPlan>> {
     requireNode(ctx);
     // A missing file reads as empty; one that cannot be read fails the task.
     const current = await readFact(ctx, readHostsCommand(args.path));
     return decideEtcHosts(current, ctx.run.spec.name, args.entries ?? defaultEntries(ctx.run.inventory.nodes), args.path);
   },
-  async apply(ctx, args, check) {
+  async apply(ctx, args, change) {
     const transport = await ctx.connect();
-    await transport.exec(writeHostsCommand(args.path), { stdin: check.data as string, signal: ctx.signal });
+    await transport.exec(writeHostsLine(args.path, change.plan ?? freshPlan(ctx, args)), { signal: ctx.signal });
   },
-  describe(ctx, args) {
-    const entries = args.entries ?? defaultEntries(ctx.run.inventory.nodes);
-    const cluster = ctx.run.spec.name;
-    const q = shellQuote(args.path);
-    // sed into a temp file and cat back (not sed -i): /etc/hosts may be a bind mount in containers.
-    return [
-      `sed ${shellQuote(`/^${beginMarker(cluster)} /,/^${endMarker(cluster)}$/d`)} ${q} > /tmp/hosts.hardway && cat /tmp/hosts.hardway > ${q} && rm -f /tmp/hosts.hardway`,
-      heredoc(`cat >> ${q}`, `${renderHostsBlock(cluster, entries)}\n`),
-    ];
+  describe(ctx, args, plan) {
+    return [writeHostsLine(args.path, plan ?? freshPlan(ctx, args))];
   },
 });

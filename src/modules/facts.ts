@@ -42,14 +42,14 @@ export function summarizeFacts(facts: NodeFacts): string {
 }
 
 /** Why: the pure decision (fixtures in tests): refuse unusable nodes, record facts that changed. */
-export function decideFacts(facts: NodeFacts, recorded: NodeFacts | undefined): CheckResult {
+export function decideFacts(facts: NodeFacts, recorded: NodeFacts | undefined): CheckResult<NodeFacts> {
   if (!facts.goArch) throw new RangeError(`architecture ${facts.arch || 'unknown'} is not supported; Kubernetes and etcd ship amd64 and arm64 binaries`);
   if (!facts.systemd) throw new RangeError('systemd is not installed; hardway runs etcd and the control plane as systemd units');
   if (facts.systemdRunning !== 'yes') throw new RangeError('systemd is not running as PID 1 (no /run/systemd/system); boot the machine with systemd');
   const { systemdRunning: _running, ...kept } = facts;
   const same = recorded !== undefined && Object.keys(kept).length === Object.keys(recorded).length && Object.entries(kept).every(([key, value]) => recorded[key] === value);
   if (same) return { changed: false, reason: summarizeFacts(kept) };
-  return { changed: true, probe: true, reason: `record facts (${summarizeFacts(kept)})`, data: kept };
+  return { changed: true, probe: true, reason: `record facts (${summarizeFacts(kept)})`, plan: kept };
 }
 
 /** Why: later steps pick binaries by architecture, and a node without systemd must stop the run early. */
@@ -61,7 +61,7 @@ export const factsModule = defineModule({
   async reads() {
     return [FACTS_COMMAND];
   },
-  async check(ctx) {
+  async check(ctx): Promise<CheckResult<NodeFacts>> {
     const node = requireNode(ctx);
     const facts = parseFacts(await readFact(ctx, FACTS_COMMAND));
     try {
@@ -70,9 +70,10 @@ export const factsModule = defineModule({
       throw new TaskError(`${node.name}: ${(error as Error).message}`, { node: node.name, step: ctx.step, task: ctx.task });
     }
   },
-  async apply(ctx, _args, check) {
+  async apply(ctx, _args, change) {
     const node = requireNode(ctx);
-    const facts = check.data as NodeFacts;
+    const facts = change.plan;
+    if (!facts) throw new TaskError('no facts were read to record', { node: node.name, step: ctx.step, task: ctx.task });
     await ctx.run.state.update((draft) => {
       draft.facts[node.name] = facts;
     });

@@ -41,18 +41,21 @@ export function parseHostnameFacts(stdout: string): HostnameFacts {
   return { configured, current, cloudInit: cloud === 'cloud' || cloud === 'preserved' ? cloud : 'none' };
 }
 
+/** What a change does beyond the name itself: keep cloud-init from renaming the node at boot. */
+export type HostnamePlan = Pick<HostnameFacts, 'cloudInit'>;
+
 /** Why: the pure decision, tested with fixtures (the machine running the tests is never renamed). */
-export function decideHostname(facts: HostnameFacts, args: HostnameArgs): CheckResult {
+export function decideHostname(facts: HostnameFacts, args: HostnameArgs): CheckResult<HostnamePlan> {
   const reasons: string[] = [];
   if (facts.current !== args.name) reasons.push(`set hostname ${facts.current || '(none)'} -> ${args.name}`);
   if (facts.configured !== args.name) reasons.push(`write /etc/hostname${facts.configured ? ` (was ${facts.configured})` : ''}`);
   if (facts.cloudInit === 'cloud') reasons.push('keep cloud-init from resetting it (preserve_hostname)');
   if (!reasons.length) return { changed: false, reason: `hostname is ${args.name}` };
-  return { changed: true, reason: reasons.join(', '), data: facts };
+  return { changed: true, reason: reasons.join(', '), plan: { cloudInit: facts.cloudInit } };
 }
 
 /** The shell that sets the name, for apply and describe alike. */
-export function hostnameCommands(name: string, facts: Pick<HostnameFacts, 'cloudInit'>): string[] {
+export function hostnameCommands(name: string, facts: HostnamePlan): string[] {
   const q = shellQuote(name);
   return [
     `printf '%s\\n' ${q} > /etc/hostname`,
@@ -60,6 +63,9 @@ export function hostnameCommands(name: string, facts: Pick<HostnameFacts, 'cloud
     ...(facts.cloudInit === 'cloud' ? [`printf 'preserve_hostname: true\\n' > ${CLOUD_PRESERVE_FILE}`] : []),
   ];
 }
+
+/** A node never read: no cloud-init is assumed (the lab's and a plain Debian's case). */
+const FRESH_NODE: HostnamePlan = { cloudInit: 'none' };
 
 /** Why: prompts, logs and `hostname` on each machine say which node it is. */
 export const hostnameModule = defineModule({
@@ -70,15 +76,15 @@ export const hostnameModule = defineModule({
   async reads() {
     return [HOSTNAME_FACTS_COMMAND];
   },
-  async check(ctx, args) {
+  async check(ctx, args): Promise<CheckResult<HostnamePlan>> {
     requireNode(ctx);
     return decideHostname(parseHostnameFacts(await readFact(ctx, HOSTNAME_FACTS_COMMAND)), args);
   },
-  async apply(ctx, args, check) {
+  async apply(ctx, args, change) {
     const transport = await ctx.connect();
-    await transport.exec(hostnameCommands(args.name, check.data as HostnameFacts).join(' && '), { signal: ctx.signal });
+    await transport.exec(hostnameCommands(args.name, change.plan ?? FRESH_NODE).join(' && '), { signal: ctx.signal });
   },
-  describe(_ctx, args) {
-    return hostnameCommands(args.name, { cloudInit: 'none' });
+  describe(_ctx, args, plan) {
+    return hostnameCommands(args.name, plan ?? FRESH_NODE);
   },
 });

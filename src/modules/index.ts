@@ -12,6 +12,6 @@ import { verifyModule } from './verify.ts';
 
 /** Why: one list of built-in modules, so a playbook's unknown module is caught at load time. */
 export function builtinModules(): ModuleRegistry {
-  const modules: TaskModule<any>[] = [infraModule, pkiModule, kubeconfigModule, workerKubeconfigsModule, encryptionConfigModule, binariesModule, loadBalancerModule, apiObjectsModule, verifyModule, ...remoteModules()];
+  const modules: TaskModule<any, any>[] = [infraModule, pkiModule, kubeconfigModule, workerKubeconfigsModule, encryptionConfigModule, binariesModule, loadBalancerModule, apiObjectsModule, verifyModule, ...remoteModules()];
   return new ModuleRegistry(modules);
 }

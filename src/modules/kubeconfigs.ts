@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { HardwayError } from '../errors.ts';
 import { checkKubeconfigSources, describeKubeconfig, kubeconfigFile, renderKubeconfig } from '../pki/kubeconfig.ts';
 import { chmodClusterFile, displayPath, KEY_MODE, modeOf, octal, pkiFiles, readOptional, writeClusterFile } from '../pki/store.ts';
-import { Nodes, type Node } from '../inventory/node.ts';
+import { type Node } from '../inventory/node.ts';
 import { type RunContext, defineModule, type CheckResult } from './module.ts';
 
 const args = z.strictObject({
@@ -106,7 +106,7 @@ export const workerKubeconfigsModule = defineModule({
   summary: 'Write one kubelet kubeconfig per worker (system:node:NAME)',
   args: z.strictObject({ server: args.shape.server }),
   async check(ctx, { server }) {
-    const workers = new Nodes(ctx.run.inventory.nodes).workers();
+    const workers = ctx.run.inventory.nodes.workers();
     const changes: string[] = [];
     for (const node of workers) {
       const result = await checkKubeconfig(ctx.run, workerKubeconfigArgs(node, server));
@@ -116,7 +116,7 @@ export const workerKubeconfigsModule = defineModule({
     return { changed: true, reason: changes.join('; ') };
   },
   async apply(ctx, { server }) {
-    const workers = new Nodes(ctx.run.inventory.nodes).workers();
+    const workers = ctx.run.inventory.nodes.workers();
     const written: string[] = [];
     for (const node of workers) {
       if (!(await checkKubeconfig(ctx.run, workerKubeconfigArgs(node, server))).changed) continue;
@@ -126,6 +126,6 @@ export const workerKubeconfigsModule = defineModule({
     return { changed: written.length > 0, reason: `wrote the kubeconfigs of ${written.join(', ')}` };
   },
   describe(ctx, { server }) {
-    return new Nodes(ctx.run.inventory.nodes).workers().flatMap((node) => describeOne(ctx.run, workerKubeconfigArgs(node, server)));
+    return ctx.run.inventory.nodes.workers().flatMap((node) => describeOne(ctx.run, workerKubeconfigArgs(node, server)));
   },
 });

@@ -4,10 +4,10 @@
 import { z } from 'zod';
 import { templateVars } from '../engine/vars.ts';
 import { TaskError } from '../errors.ts';
-import { Nodes, type Node } from '../inventory/node.ts';
+import { type Node } from '../inventory/node.ts';
 import { loadBalancerType } from '../spec/schema.ts';
 import { providerContext } from './infra.ts';
-import { type TaskContext, defineModule } from './module.ts';
+import { type CheckResult, type DescribeContext, type TaskContext, defineModule } from './module.ts';
 import { onNode, writeFileLine } from './describe-lines.ts';
 import { renderTemplate } from './template.ts';
 import { unifiedDiff } from './text-diff.ts';
@@ -17,7 +17,8 @@ const CONFIG = '/etc/haproxy/haproxy.cfg';
 /** One round trip: the config's sha256, and whether haproxy is enabled and running. */
 const FACTS = `sha256sum ${CONFIG} 2>/dev/null | cut -d' ' -f1; systemctl is-enabled haproxy 2>/dev/null; systemctl is-active haproxy 2>/dev/null; true`;
 
-interface HaproxyPlan {
+/** What the step does on one lb node: each part only when the node needs it. */
+export interface HaproxyPlan {
   node: Node;
   config: Buffer;
   configChanged: boolean;
@@ -42,7 +43,7 @@ function reasons(plan: HaproxyPlan): string[] {
 }
 
 async function haproxyPlans(ctx: TaskContext): Promise<HaproxyPlan[]> {
-  const lbNodes = new Nodes(ctx.run.inventory.nodes).lb();
+  const lbNodes = ctx.run.inventory.nodes.lb();
   return Promise.all(
     lbNodes.map(async (node) => {
       const config = renderTemplate({ run: ctx.run, node, vars: templateVars(ctx.run, node), task: ctx.task }, { src: 'haproxy.cfg' });
@@ -63,19 +64,37 @@ async function configDiff(ctx: TaskContext, plan: HaproxyPlan): Promise<string> 
 
 async function applyHaproxy(ctx: TaskContext, plan: HaproxyPlan): Promise<void> {
   const transport = await ctx.run.transports.get(plan.node, ctx.signal);
+  const staged = `${CONFIG}.hardway-new`;
   if (plan.configChanged) {
-    const staged = `${CONFIG}.hardway-new`;
-    await transport.upload(plan.config, staged, { mode: '0644', signal: ctx.signal });
+    await transport.upload(plan.config, staged, { mode: '0644', signal: ctx.signal, planned: { action: 'transfer', reason: 'stage the new config' } });
     const check = await transport.exec(`haproxy -c -f ${staged}`, { check: false, signal: ctx.signal });
     if (check.code !== 0) {
       await transport.exec(`rm -f ${staged}`, { check: false });
       throw new TaskError(`the rendered haproxy.cfg is invalid on ${plan.node.name}: ${check.stderr.trim() || check.stdout.trim()}`, { node: plan.node.name, step: ctx.step, task: ctx.task });
     }
-    await transport.exec(`mv -f ${staged} ${CONFIG}`, { signal: ctx.signal });
   }
-  if (plan.enable) await transport.exec('systemctl enable haproxy', { signal: ctx.signal });
-  if (plan.start) await transport.exec('systemctl start haproxy', { signal: ctx.signal });
-  else if (plan.configChanged) await transport.exec('systemctl reload haproxy', { signal: ctx.signal });
+  // The check ran above, on its own, for its message; the rest in one round trip.
+  const rest = haproxyCommands(plan, staged).filter((command) => !command.startsWith('haproxy -c'));
+  if (rest.length) await transport.exec(rest.join(' && '), { signal: ctx.signal });
+}
+
+/** The NLB's part, or haproxy's on every lb node. */
+export type LoadBalancerPlan = { kind: 'nlb' } | { kind: 'haproxy'; nodes: HaproxyPlan[] };
+
+/** Why: apply runs these and describe prints them: stage, check with haproxy -c, move into place, then (re)load. */
+function haproxyCommands(plan: HaproxyPlan, staged: string): string[] {
+  return [
+    ...(plan.configChanged ? [`haproxy -c -f ${staged}`, `mv -f ${staged} ${CONFIG}`] : []),
+    ...(plan.enable ? ['systemctl enable haproxy'] : []),
+    // A new config: reloaded when haproxy runs, started when it does not (one command for both, so a
+    // node never read gets the right one); an unchanged config only needs a start when stopped.
+    ...(plan.configChanged ? ['systemctl reload-or-restart haproxy'] : plan.start ? ['systemctl start haproxy'] : []),
+  ];
+}
+
+/** A node never read: the config is written, haproxy enabled and started. */
+function freshPlans(ctx: DescribeContext): HaproxyPlan[] {
+  return ctx.run.inventory.nodes.lb().map((node) => ({ node, config: renderTemplate({ run: ctx.run, node, vars: templateVars(ctx.run, node) }, { src: 'haproxy.cfg' }), configChanged: true, enable: true, start: true }));
 }
 
 /** Why: the load balancer differs by provider; one step, one task, the same idempotency rules. */
@@ -84,45 +103,39 @@ export const loadBalancerModule = defineModule({
   where: 'local',
   summary: 'put the API servers behind the load balancer: haproxy on the lb node, or NLB targets on AWS',
   args: z.strictObject({}),
-  async check(ctx) {
+  async check(ctx): Promise<CheckResult<LoadBalancerPlan>> {
     const type = loadBalancerType(ctx.run.spec);
     if (type === 'none') return { changed: false, reason: 'no load balancer in this cluster' };
-    if (type === 'nlb') return { changed: true, probe: true, reason: 'register the controllers as NLB targets and wait until healthy' };
+    if (type === 'nlb') return { changed: true, probe: true, reason: 'register the controllers as NLB targets and wait until healthy', plan: { kind: 'nlb' } };
     const plans = await haproxyPlans(ctx);
     const lines = plans.flatMap(reasons);
     if (!lines.length) return { changed: false, reason: `haproxy running with the current config on ${plans.map((plan) => plan.node.name).join(', ')}` };
     const diff = (await Promise.all(plans.filter((plan) => plan.configChanged).map((plan) => configDiff(ctx, plan)))).filter(Boolean).join('\n');
-    return { changed: true, reason: lines.join(', '), data: plans, ...(diff ? { diff } : {}) };
+    return { changed: true, reason: lines.join(', '), plan: { kind: 'haproxy', nodes: plans }, ...(diff ? { diff } : {}) };
   },
-  async apply(ctx, _args, check) {
+  async apply(ctx, _args, change) {
     if (loadBalancerType(ctx.run.spec) === 'nlb') {
       const provider = await ctx.run.provider();
       if (!provider.registerTargets) throw new TaskError(`the ${provider.name} provider cannot register load balancer targets`, { step: ctx.step, task: ctx.task });
-      return provider.registerTargets(providerContext(ctx), new Nodes(ctx.run.inventory.nodes).controllers());
+      return provider.registerTargets(providerContext(ctx), ctx.run.inventory.nodes.controllers());
     }
-    const plans = (check.data as HaproxyPlan[] | undefined) ?? (await haproxyPlans(ctx));
+    const plans = change.plan?.kind === 'haproxy' ? change.plan.nodes : await haproxyPlans(ctx);
     for (const plan of plans) await applyHaproxy(ctx, plan);
     return { changed: true, reason: plans.flatMap(reasons).join(', ') };
   },
-  describe(ctx) {
+  describe(ctx, _args, plan) {
     const type = loadBalancerType(ctx.run.spec);
     if (type === 'none') return ['# no load balancer'];
     if (type === 'nlb') {
-      return new Nodes(ctx.run.inventory.nodes)
+      return ctx.run.inventory.nodes
         .controllers()
         .map((node) => `aws elbv2 register-targets --target-group-arn "$TARGET_GROUP_ARN" --targets Id=${node.internalIP},Port=6443`);
     }
-    // The same order as apply: stage, check with haproxy -c, move into place, then (re)load.
     const staged = `${CONFIG}.hardway-new`;
-    return new Nodes(ctx.run.inventory.nodes).lb().flatMap((node) => [
-      onNode(node.name),
-      '# units/haproxy.cfg rendered for this cluster: every controller on :6443, health checks GET /healthz',
-      writeFileLine(staged, renderTemplate({ run: ctx.run, node, vars: templateVars(ctx.run, node) }, { src: 'haproxy.cfg' }).toString('utf8')),
-      `chmod 0644 ${staged}`,
-      `haproxy -c -f ${staged}`,
-      `mv -f ${staged} ${CONFIG}`,
-      'systemctl enable haproxy',
-      'systemctl reload-or-restart haproxy',
+    return (plan?.kind === 'haproxy' ? plan.nodes : freshPlans(ctx)).flatMap((node) => [
+      onNode(node.node.name),
+      ...(node.configChanged ? ['# units/haproxy.cfg rendered for this cluster: every controller on :6443, health checks GET /readyz', writeFileLine(staged, node.config.toString('utf8')), `chmod 0644 ${staged}`] : []),
+      ...haproxyCommands(node, staged),
     ]);
   },
 });

@@ -1,8 +1,9 @@
 // The contract between the engine and the task modules (DESIGN §4), in one file: what a run and
 // a task give a module (the spec, inventory, state, connections, options; per task the node, its
 // transport and its log, passed down instead of module-level state), and what a module gives back:
-// check reads facts and says what would change, apply makes it so, describe prints the shell a
-// person would type. "Changed" is derived from check.
+// check reads facts and decides one typed plan (nothing to do, or a change carrying its plan),
+// apply carries out exactly that plan, and describe renders that same plan as the shell a person
+// would type, so a transcript shows what ran. "Changed" is derived from check.
 import type { z } from 'zod';
 import type { FileHashes } from '../artifacts/file-hashes.ts';
 import type { Inventory, Node } from '../inventory/node.ts';
@@ -30,7 +31,7 @@ export interface CheckOk {
   reason: string;
 }
 
-export interface CheckChange {
+export interface CheckChange<Plan = unknown> {
   changed: true;
   /** What will change, e.g. "content differs" or "missing". */
   reason: string;
@@ -38,18 +39,22 @@ export interface CheckChange {
   diff?: string;
   /** Applying only observes (a wait, a health probe): the result counts as ok, not changed. */
   probe?: boolean;
-  /** Whatever check found that apply can reuse. */
-  data?: unknown;
+  /**
+   * What check decided from the facts it read: apply carries out exactly this, and describe renders
+   * it. Absent only for a module without a plan (its apply and describe need nothing but the args)
+   * and for a fresh node's plan made without facts (fresh()).
+   */
+  plan?: Plan;
 }
 
-export type CheckResult = CheckOk | CheckChange;
+export type CheckResult<Plan = unknown> = CheckOk | CheckChange<Plan>;
 
 export interface ApplyResult {
   changed: boolean;
   reason: string;
 }
 
-export interface TaskModule<Args = unknown> {
+export interface TaskModule<Args = unknown, Plan = unknown> {
   /** The key a playbook task uses, e.g. `copy`. */
   readonly name: string;
   /** local modules run on the workstation (pki, infra); remote ones over the node's transport. */
@@ -58,43 +63,47 @@ export interface TaskModule<Args = unknown> {
   readonly summary: string;
   /** Validates the task's arguments at load time (with placeholders) and run time (resolved). */
   readonly args: z.ZodType<Args>;
-  check(ctx: TaskContext, args: Args): Promise<CheckResult>;
+  check(ctx: TaskContext, args: Args): Promise<CheckResult<Plan>>;
   /**
    * The read-only commands check will run on the node (file facts, unit state), read ahead for a
    * whole phase in one round trip (engine/read-ahead.ts); check gets them through readFact().
    */
   reads?(ctx: TaskContext, args: Args): Promise<Read[]>;
-  /** Called only when check said changed; returns the final outcome (default: changed, check's reason). */
-  apply(ctx: TaskContext, args: Args, check: CheckChange): Promise<ApplyResult | void>;
+  /** Called only when check said changed, with its plan; returns the final outcome (default: changed, check's reason). */
+  apply(ctx: TaskContext, args: Args, change: CheckChange<Plan>): Promise<ApplyResult | void>;
   /**
    * The plan on a fresh node, without connecting (a dry run of machines not made yet, see
    * new-machines.ts); default: a change doing everything describe() lists.
    */
-  fresh?(ctx: TaskContext, args: Args): CheckResult;
-  /** The equivalent shell commands, for transcripts and `explain` (where each runs: describe-lines.ts). Secrets by path, never inline. */
-  describe(ctx: DescribeContext, args: Args): string[];
+  fresh?(ctx: TaskContext, args: Args): CheckResult<Plan>;
+  /**
+   * The shell commands of a plan, for transcripts and `explain` (where each runs: describe-lines.ts):
+   * with check's plan, what this run does on this node; without one (explain, a node not read),
+   * what a fresh node gets. Secrets by path, never inline.
+   */
+  describe(ctx: DescribeContext, args: Args, plan?: Plan): string[];
 }
 
-/** Why: keeps each module's argument type inferred from its schema. */
-export function defineModule<Schema extends z.ZodType>(module: Omit<TaskModule<z.output<Schema>>, 'args'> & { args: Schema }): TaskModule<z.output<Schema>> {
-  return module as TaskModule<z.output<Schema>>;
+/** Why: keeps each module's argument type inferred from its schema, and its plan type from check. */
+export function defineModule<Schema extends z.ZodType, Plan = undefined>(module: Omit<TaskModule<z.output<Schema>, Plan>, 'args'> & { args: Schema }): TaskModule<z.output<Schema>, Plan> {
+  return module as TaskModule<z.output<Schema>, Plan>;
 }
 
 /** Why: playbooks name modules; the registry is the one place that maps names to code. */
 export class ModuleRegistry {
-  readonly #modules = new Map<string, TaskModule<any>>();
+  readonly #modules = new Map<string, TaskModule<any, any>>();
 
-  constructor(modules: readonly TaskModule<any>[] = []) {
+  constructor(modules: readonly TaskModule<any, any>[] = []) {
     for (const module of modules) this.register(module);
   }
 
-  register(module: TaskModule<any>): this {
+  register(module: TaskModule<any, any>): this {
     if (this.#modules.has(module.name)) throw new Error(`task module ${module.name} registered twice`);
     this.#modules.set(module.name, module);
     return this;
   }
 
-  get(name: string): TaskModule<any> | undefined {
+  get(name: string): TaskModule<any, any> | undefined {
     return this.#modules.get(name);
   }
 

@@ -81,7 +81,7 @@ export function describedDiff(lines: readonly string[]): string | undefined {
  * is made for a fresh node"). A module's own `fresh` decides when it has one; otherwise the task
  * would do everything describe() lists. Never connects, never reads files a step has not made.
  */
-export function freshPlan(module: TaskModule<any>, ctx: TaskContext, args: unknown): CheckResult {
+export function freshPlan(module: TaskModule<any, any>, ctx: TaskContext, args: unknown): CheckResult {
   if (module.fresh) return module.fresh(ctx, args);
   const builtin = FRESH_PLANS[module.name];
   if (builtin) return builtin(ctx, args as never);

@@ -6,7 +6,8 @@ import { catalog, selectEntries } from '../pki/catalog.ts';
 import { describePki } from '../pki/describe.ts';
 import { planChanges, planLines, planPki } from '../pki/plan.ts';
 import type { PkiPlan } from '../pki/plan-types.ts';
-import { defineModule } from './module.ts';
+import { type CheckResult, defineModule } from './module.ts';
+import { shellQuote } from '../transport/shell.ts';
 import { pkiEnv } from './pki-env.ts';
 
 const args = z.strictObject({
@@ -20,7 +21,7 @@ export const pkiModule = defineModule({
   where: 'local',
   summary: 'Create the CAs and issue the certificates of the catalogue as cfssl-style files in pki/',
   args,
-  async check(ctx, { certs }) {
+  async check(ctx, { certs }): Promise<CheckResult<PkiPlan>> {
     const plan = await planPki(pkiEnv(ctx.run), { names: certs });
     for (const note of plan.notes) ctx.log(`note: ${note}`);
     if (!planChanges(plan)) {
@@ -28,16 +29,19 @@ export const pkiModule = defineModule({
       return { changed: false, reason: names.length ? `using existing ${names.join(', ')}` : 'no certificate of the catalogue matches' };
     }
     const lines = planLines(plan);
-    return { changed: true, reason: lines.join('; '), diff: lines.map((line) => `+ ${line}`).join('\n'), data: plan };
+    return { changed: true, reason: lines.join('; '), diff: lines.map((line) => `+ ${line}`).join('\n'), plan };
   },
-  async apply(ctx, { certs }, check) {
-    const plan = (check.data as PkiPlan | undefined) ?? (await planPki(pkiEnv(ctx.run), { names: certs }));
+  async apply(ctx, { certs }, change) {
+    const plan = change.plan ?? (await planPki(pkiEnv(ctx.run), { names: certs }));
     const result = await applyPkiPlan(plan);
     for (const line of result.lines) ctx.log(line);
     const reason = planLines(plan).join('; ');
     return { changed: true, reason: reason || result.lines.join('; ') };
   },
-  describe(ctx, { certs }) {
-    return describePki(selectEntries(catalog(ctx.run.spec, ctx.run.inventory), certs), ctx.run.spec);
+  describe(ctx, { certs }, plan) {
+    if (!plan) return describePki(selectEntries(catalog(ctx.run.spec, ctx.run.inventory), certs), ctx.run.spec);
+    // What this run makes: the certificates not reused, and the modes it corrects.
+    const made = plan.certs.filter((cert) => cert.action !== 'reuse').map((cert) => cert.entry);
+    return [...(made.length ? describePki(made, ctx.run.spec) : []), ...plan.modeFixes.map((fix) => `chmod ${fix.to.toString(8)} ${shellQuote(fix.file)}`)];
   },
 });

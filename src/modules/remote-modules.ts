@@ -13,6 +13,6 @@ import { templateModule } from './template.ts';
 import { waitModule } from './wait.ts';
 
 /** Why: one list the registry spreads in, so adding a remote module is one line here. */
-export function remoteModules(): TaskModule<any>[] {
+export function remoteModules(): TaskModule<any, any>[] {
   return [directoryModule, copyModule, templateModule, serviceModule, commandModule, waitModule, hostnameModule, etcHostsModule, factsModule, imageModule, drainModule, uncordonModule];
 }

@@ -25,7 +25,26 @@ export interface ServicePlan {
   daemonReload: boolean;
   enable?: boolean;
   action?: 'start' | 'stop' | 'restart';
-  facts: ServiceFacts;
+}
+
+/** A node never read: its unit file was just written (a reload), then everything the task asks. */
+export function freshServicePlan(args: ServiceArgs): ServicePlan {
+  const action = args.state === 'started' ? 'start' : args.state === 'stopped' ? 'stop' : args.state === 'restarted' ? 'restart' : undefined;
+  return { unit: unitName(args.name), daemonReload: args.state !== 'restarted', ...(args.enabled !== undefined ? { enable: args.enabled } : {}), ...(action ? { action } : {}) };
+}
+
+/**
+ * Why: apply runs these and describe prints them, so a transcript is what ran. Start and restart
+ * are `--no-block` (apply then polls the unit): etcd (Type=notify) reports ready only once a quorum
+ * runs, so a blocking start on the first member would wait for the others; a wait task follows.
+ */
+export function serviceCommands(plan: ServicePlan): string[] {
+  const q = shellQuote(plan.unit.replace(/\.service$/, ''));
+  return [
+    ...(plan.daemonReload ? ['systemctl daemon-reload'] : []),
+    ...(plan.enable !== undefined ? [`systemctl ${plan.enable ? 'enable' : 'disable'} ${q}`] : []),
+    ...(plan.action === 'stop' ? [`systemctl stop ${q}`] : plan.action ? [`systemctl --no-block ${plan.action} ${q}`] : []),
+  ];
 }
 
 
@@ -58,14 +77,14 @@ const RUNNING = new Set(['active', 'activating', 'reloading']);
  * `changedUnits` are units written this run and not yet reloaded; `startedThisRun` says this run
  * started the unit from stopped.
  */
-export function decideService(facts: ServiceFacts, args: ServiceArgs, run: { changedUnits: readonly string[]; startedThisRun: boolean }): CheckResult {
+export function decideService(facts: ServiceFacts, args: ServiceArgs, run: { changedUnits: readonly string[]; startedThisRun: boolean }): CheckResult<ServicePlan> {
   const unit = unitName(args.name);
   const daemonReload = run.changedUnits.length > 0 || facts.NeedDaemonReload === 'yes';
   if (facts.LoadState === 'masked') throw new RangeError(`${unit} is masked; unmask it (systemctl unmask ${unit}) if it should run`);
   if (facts.LoadState === 'not-found' && !run.changedUnits.includes(unit)) {
     throw new RangeError(`${unit} is not installed (no unit file); the task that writes /etc/systemd/system/${unit} must run first`);
   }
-  const plan: ServicePlan = { unit, daemonReload, facts };
+  const plan: ServicePlan = { unit, daemonReload };
   const reasons: string[] = [];
   const okParts: string[] = [];
   if (daemonReload) reasons.push(`daemon-reload (${run.changedUnits.length ? `${run.changedUnits.join(', ')} changed` : 'systemd asks for it'})`);
@@ -106,7 +125,7 @@ export function decideService(facts: ServiceFacts, args: ServiceArgs, run: { cha
   if (!reasons.length) return { changed: false, reason: `${unit} ${okParts.join(', ') || facts.ActiveState}` };
   // For `plan --diff`: the unit's state now and what would be done to it.
   const now = `${facts.ActiveState || 'unknown'}${facts.SubState ? ` (${facts.SubState})` : ''}, ${facts.UnitFileState || 'no unit file'}`;
-  return { changed: true, reason: reasons.join(', '), diff: `${unit}: ${now} -> ${reasons.join(', ')}`, data: plan };
+  return { changed: true, reason: reasons.join(', '), diff: `${unit}: ${now} -> ${reasons.join(', ')}`, plan };
 }
 
 /** Keep polling, the unit is up, or it failed (with why). */

@@ -17,7 +17,7 @@ import type { Transport } from '../transport/transport.ts';
 import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
 import { readFact, requireNode } from './remote-support.ts';
-import { decideService, parseServiceFacts, serviceArgs, serviceFactsCommand, settleVerdict, unitName, type ServiceFacts, type ServicePlan } from './service-decision.ts';
+import { decideService, freshServicePlan, parseServiceFacts, serviceArgs, serviceCommands, serviceFactsCommand, settleVerdict, unitName, type ServiceFacts, type ServicePlan } from './service-decision.ts';
 
 /** How long a start may stay "activating" before the task moves on (the wait task checks health). */
 const SETTLE_MS = 10_000;
@@ -41,11 +41,11 @@ export const serviceModule = defineModule({
   async reads(_ctx, args) {
     return [serviceFactsCommand(unitName(args.name))];
   },
-  async check(ctx, args) {
+  async check(ctx, args): Promise<CheckResult<ServicePlan>> {
     const node = requireNode(ctx);
     const unit = unitName(args.name);
     const facts = parseServiceFacts(await readFact(ctx, serviceFactsCommand(unit)));
-    let result: CheckResult;
+    let result: CheckResult<ServicePlan>;
     try {
       result = decideService(facts, args, { changedUnits: [...ctx.scratch.changedUnits].sort(), startedThisRun: ctx.scratch.startedServices.has(unit) });
     } catch (error) {
@@ -53,28 +53,26 @@ export const serviceModule = defineModule({
     }
     // A dry run applies nothing: keep the run's notes as apply would, so later tasks (a restart
     // handler after a start, a second daemon-reload) are shown as a run would do them.
-    if (ctx.run.options.dryRun && result.changed) {
-      const plan = result.data as ServicePlan;
+    if (ctx.run.options.dryRun && result.changed && result.plan) {
+      const plan = result.plan;
       if (plan.daemonReload) ctx.scratch.changedUnits.clear();
       if (plan.action === 'start') ctx.scratch.startedServices.add(plan.unit);
     }
     return result;
   },
-  async apply(ctx, _args, check) {
+  async apply(ctx, args, change) {
     const node = requireNode(ctx);
-    const plan = check.data as ServicePlan;
+    const plan = change.plan ?? freshServicePlan(args);
     const transport = await ctx.connect();
     const q = shellQuote(plan.unit);
-    if (plan.daemonReload) {
-      await transport.exec('systemctl daemon-reload', { signal: ctx.signal });
-      ctx.scratch.changedUnits.clear();
-    }
-    if (plan.enable !== undefined) await transport.exec(`systemctl ${plan.enable ? 'enable' : 'disable'} ${q}`, { signal: ctx.signal });
-    if (plan.action === 'stop') await transport.exec(`systemctl stop ${q}`, { signal: ctx.signal });
-    if (plan.action !== 'start' && plan.action !== 'restart') return;
+    const commands = serviceCommands(plan);
+    const startOrRestart = plan.action === 'start' || plan.action === 'restart' ? commands.pop() : undefined;
+    if (commands.length) await transport.exec(commands.join(' && '), { signal: ctx.signal });
+    if (plan.daemonReload) ctx.scratch.changedUnits.clear();
+    if (!startOrRestart) return;
 
     const before = await readFacts(transport, plan.unit, ctx.signal);
-    await transport.exec(`systemctl --no-block ${plan.action} ${q}`, { signal: ctx.signal });
+    await transport.exec(startOrRestart, { signal: ctx.signal });
     if (plan.action === 'start') ctx.scratch.startedServices.add(plan.unit);
     const started = performance.now();
     let deadline = started + SETTLE_MS;
@@ -93,17 +91,7 @@ export const serviceModule = defineModule({
       await sleep(POLL_MS, ctx.signal);
     }
   },
-  describe(_ctx, args) {
-    const unit = shellQuote(unitName(args.name).replace(/\.service$/, ''));
-    const lines: string[] = [];
-    if (args.state !== 'restarted') lines.push('systemctl daemon-reload');
-    if (args.enabled === true) lines.push(`systemctl enable ${unit}`);
-    if (args.enabled === false) lines.push(`systemctl disable ${unit}`);
-    // --no-block as apply does: etcd (Type=notify) reports ready only once a quorum of members
-    // runs, so a blocking start on the first member would wait for the others; a wait task follows.
-    if (args.state === 'started') lines.push(`systemctl --no-block start ${unit}`);
-    if (args.state === 'stopped') lines.push(`systemctl stop ${unit}`);
-    if (args.state === 'restarted') lines.push(`systemctl --no-block restart ${unit}`);
-    return lines;
+  describe(_ctx, args, plan) {
+    return serviceCommands(plan ?? freshServicePlan(args));
   },
 });

@@ -7,8 +7,9 @@ import { z } from 'zod';
 import { resolveSpecPath } from '../spec/paths.ts';
 import { TaskError } from '../errors.ts';
 import { metadataLines, writeFileLine } from './describe-lines.ts';
-import { decideUpload, fileArgs } from './copy.ts';
-import { type DescribeContext, type RunContext, defineModule } from './module.ts';
+import { decideUpload, fileArgs, FRESH_UPLOAD } from './copy.ts';
+import type { FileChange } from '../transport/remote-file.ts';
+import { type CheckResult, type DescribeContext, type RunContext, defineModule } from './module.ts';
 import { noteUnitChange, readFileFacts, requireNode } from './remote-support.ts';
 import { unifiedDiff } from './text-diff.ts';
 import { sha256Buffer } from '../artifacts/checksum.ts';
@@ -53,6 +54,17 @@ function newFileDiff(text: string, dest: string): string {
   return [`--- /dev/null`, `+++ ${dest} (rendered)`, `@@ -0,0 +1,${lines.length} @@`, ...lines.map((line) => `+${line}`)].join('\n');
 }
 
+/** What check rendered and decided: the bytes apply uploads and describe shows, and how they go. */
+export interface TemplatePlan {
+  rendered: Buffer;
+  upload: FileChange;
+}
+
+/** A node never read has no such file: the rendering is written whole. */
+function freshTemplate(ctx: DescribeContext, args: TemplateArgs): TemplatePlan {
+  return { rendered: renderTemplate(ctx, args), upload: FRESH_UPLOAD };
+}
+
 /** Why: units and configs are readable templates in units/, rendered per node. */
 export const templateModule = defineModule({
   name: 'template',
@@ -62,12 +74,12 @@ export const templateModule = defineModule({
   async reads(ctx, args) {
     return [{ path: args.dest, hashIfSize: renderTemplate(ctx, args).length }];
   },
-  async check(ctx, args) {
+  async check(ctx, args): Promise<CheckResult<TemplatePlan>> {
     const node = requireNode(ctx);
     const rendered = renderTemplate(ctx, args);
     const facts = await readFileFacts(ctx, args.dest, { hashIfSize: rendered.length });
     const sha256 = facts.sha256 ? sha256Buffer(rendered) : undefined;
-    let result;
+    let result: CheckResult<FileChange>;
     try {
       result = decideUpload(args.dest, facts, { size: rendered.length, sha256 }, args);
     } catch (error) {
@@ -79,22 +91,25 @@ export const templateModule = defineModule({
     // A dry run applies nothing: note the unit as apply would, so the service tasks after it show
     // the daemon-reload a run would do (plan --diff).
     if (ctx.run.options.dryRun) noteUnitChange(ctx.scratch, args.dest);
-    return { ...result, data: rendered, ...(diff ? { diff } : {}) };
+    return { changed: true, reason: result.reason, plan: { rendered, upload: result.plan ?? FRESH_UPLOAD }, ...(diff ? { diff } : {}) };
   },
-  async apply(ctx, args, check) {
+  async apply(ctx, args, change) {
     const transport = await ctx.connect();
-    const rendered = Buffer.isBuffer(check.data) ? check.data : renderTemplate(ctx, args);
-    const result = await transport.upload(rendered, args.dest, { mode: args.mode, owner: args.owner, group: args.group, signal: ctx.signal });
+    const { rendered, upload } = change.plan ?? freshTemplate(ctx, args);
+    // Carried out as check planned it: the node's file is not read a second time.
+    const result = await transport.upload(rendered, args.dest, { mode: args.mode, owner: args.owner, group: args.group, signal: ctx.signal, planned: upload });
     if (result.changed) noteUnitChange(ctx.scratch, args.dest);
     return result;
   },
   fresh(ctx, args) {
-    const rendered = renderTemplate(ctx, args);
+    const plan = freshTemplate(ctx, args);
     noteUnitChange(ctx.scratch, args.dest);
-    return { changed: true, reason: 'upload (missing)', ...(rendered.length <= 256 * 1024 ? { diff: newFileDiff(rendered.toString('utf8'), args.dest) } : {}) };
+    return { changed: true, reason: plan.upload.reason, plan, ...(plan.rendered.length <= 256 * 1024 ? { diff: newFileDiff(plan.rendered.toString('utf8'), args.dest) } : {}) };
   },
-  describe(ctx, args) {
-    const rendered = renderTemplate(ctx, args).toString('utf8');
-    return [`# units/${args.src} rendered with this cluster's values${ctx.node ? ` for ${ctx.node.name}` : ''}:`, writeFileLine(args.dest, rendered), ...metadataLines(args.dest, args)];
+  describe(ctx, args, plan) {
+    const { rendered, upload } = plan ?? freshTemplate(ctx, args);
+    // Only mode or owner differ: the content stays as it is.
+    if (upload.action === 'metadata') return metadataLines(args.dest, args);
+    return [`# units/${args.src} rendered with this cluster's values${ctx.node ? ` for ${ctx.node.name}` : ''}:`, writeFileLine(args.dest, rendered.toString('utf8')), ...metadataLines(args.dest, args)];
   },
 });

@@ -4,7 +4,6 @@ import { z } from 'zod';
 import { TaskError } from '../errors.ts';
 import { LEADER_LEASES, VERIFY_CONFIGMAP } from '../health/api-checks.ts';
 import { HEALTH_CHECKS, probeHealth } from '../health/probes.ts';
-import { Nodes } from '../inventory/node.ts';
 import { loadBalancerType } from '../spec/schema.ts';
 import { shellQuote } from '../transport/shell.ts';
 import { defineModule } from './module.ts';
@@ -32,7 +31,7 @@ export const verifyModule = defineModule({
     return { changed: false, reason: results.map((result) => result.line).join('; ') };
   },
   describe(ctx, args) {
-    const nodes = new Nodes(ctx.run.inventory.nodes);
+    const nodes = ctx.run.inventory.nodes;
     if (args.check === 'etcd') {
       return nodes.etcd().map((member) => `curl -fsS -w '\\n' --cacert pki/etcd-ca.pem --cert pki/etcd-healthcheck-client.pem --key pki/etcd-healthcheck-client-key.pem https://${member.internalIP}:2379/health`);
     }

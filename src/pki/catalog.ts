@@ -41,7 +41,7 @@ export const CA_USAGES = ['cert sign', 'crl sign'];
 
 /** Why: the one place that says which certificates exist; everything else reads this list. */
 export function catalog(spec: ClusterSpec, inventory: Inventory): CatalogEntry[] {
-  const nodes = new Nodes(inventory.nodes);
+  const nodes = inventory.nodes;
   const entries: CatalogEntry[] = [
     { name: 'ca', kind: 'ca', cn: 'Kubernetes', hosts: [], purpose: 'Signs the apiserver, admin and component certificates; every client trusts it.' },
     { name: 'etcd-ca', kind: 'ca', cn: 'etcd-ca', hosts: [], purpose: 'Signs etcd server, peer and client certificates; only etcd and its clients trust it.' },

@@ -2,7 +2,7 @@
 // verify step passed: NLB targets are deregistered (awaited until drained) and registered again
 // (awaited until healthy); haproxy servers are disabled, drained, and enabled through the runtime API.
 import { TaskError } from '../errors.ts';
-import { Nodes, type Node } from '../inventory/node.ts';
+import { type Node } from '../inventory/node.ts';
 import { loadBalancerType } from '../spec/schema.ts';
 import { currentInventory, providerContextOf, type RebuildContext } from './context.ts';
 import { HAPROXY_BACKEND, haproxyAdminCommand, parseShowStat, serverStat, type ServerStat } from './haproxy-admin.ts';
@@ -13,7 +13,7 @@ const DRAIN_MS = 30_000;
 const UP_MS = 60_000;
 
 function lbNodes(ctx: RebuildContext): Node[] {
-  return new Nodes(currentInventory(ctx).nodes).lb().filter((node) => node.name !== ctx.node.name);
+  return currentInventory(ctx).nodes.lb().filter((node) => node.name !== ctx.node.name);
 }
 
 async function admin(ctx: RebuildContext, lb: Node, command: string): Promise<string> {

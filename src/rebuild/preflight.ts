@@ -2,7 +2,6 @@
 // health read from etcd itself, the quorum arithmetic, and (haproxy) whether another apiserver
 // serves. The result is the plan shown before confirming, and the refusals.
 import { TaskError, UsageError } from '../errors.ts';
-import { Nodes } from '../inventory/node.ts';
 import { currentInventory, type RebuildContext } from './context.ts';
 import type { EndpointHealth } from './endpoint-health.ts';
 import type { EtcdPeer } from './etcdctl.ts';
@@ -40,7 +39,7 @@ function memberHealth(member: EtcdMember, health: Map<string, EndpointHealth>): 
 
 /** Why: read etcd's own view through a peer; the rebuilt node is never asked (it may be dead). */
 export async function readEtcdView(ctx: RebuildContext): Promise<EtcdView> {
-  const nodes = new Nodes(currentInventory(ctx).nodes);
+  const nodes = currentInventory(ctx).nodes;
   const candidates = nodes.etcd().filter((node) => node.name !== ctx.node.name);
   const peer = await findHealthyPeer(candidates, ctx.peers, ctx.signal, ctx.log);
   const members = await listMembers(peer, ctx.signal);

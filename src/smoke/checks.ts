@@ -6,7 +6,6 @@ import type { Duplex } from 'node:stream';
 import type { RunContext } from '../modules/module.ts';
 import { PrerequisiteError } from '../errors.ts';
 import { directTcp, viaNode } from '../health/connect.ts';
-import { Nodes } from '../inventory/node.ts';
 import { pollUntil } from '../modules/wait.ts';
 
 export const SMOKE_NAMESPACE = 'hardway-smoke';
@@ -150,7 +149,7 @@ const CHECKS: Check[] = [
     async run(ctx, { pods }) {
       await kubectl(ctx, ['-n', SMOKE_NAMESPACE, 'expose', 'deployment', 'smoke', '--type=NodePort', `--port=${SMOKE_PORT}`, '--dry-run=client', '-o', 'json']).then((service) => kubectl(ctx, ['apply', '-f', '-'], { input: service }));
       const nodePort = Number(await kubectl(ctx, ['-n', SMOKE_NAMESPACE, 'get', 'service', 'smoke', '-o', 'jsonpath={.spec.ports[0].nodePort}']));
-      const worker = new Nodes(ctx.run.inventory.nodes).find(pods[0]!.node);
+      const worker = ctx.run.inventory.nodes.byName(pods[0]!.node);
       if (!worker) throw new Error(`pod ${pods[0]!.name} runs on ${pods[0]!.node}, not a node of this cluster`);
       // The lab's nodes are on this machine's bridge; elsewhere the worker's own address, reached through its SSH connection.
       const open = ctx.run.spec.provider === 'lab' ? direct(worker.internalIP, nodePort) : () => viaNode({ run: ctx.run, signal: ctx.signal }, worker, worker.internalIP, nodePort);
@@ -176,7 +175,7 @@ function expectPage(text: string): string {
 /** The Secret check: what etcd holds for it must be the aescbc envelope, not the plain Secret. */
 async function secretEncrypted(ctx: SmokeContext): Promise<string> {
   await kubectl(ctx, ['-n', SMOKE_NAMESPACE, 'create', 'secret', 'generic', 'smoke', '--from-literal=mykey=mydata', '--dry-run=client', '-o', 'json']).then((secret) => kubectl(ctx, ['apply', '-f', '-'], { input: secret }));
-  const member = new Nodes(ctx.run.inventory.nodes).etcd()[0];
+  const member = ctx.run.inventory.nodes.etcd()[0];
   if (!member) throw new Error('no etcd member to read from');
   const transport = await ctx.run.transports.get(member, ctx.signal);
   const key = `/registry/secrets/${SMOKE_NAMESPACE}/smoke`;
@@ -187,7 +186,7 @@ async function secretEncrypted(ctx: SmokeContext): Promise<string> {
 
 /** Why: one run of every smoke check, each reported; the first failure does not hide the rest. */
 export async function runSmoke(ctx: SmokeContext): Promise<SmokeResult[]> {
-  const workers = new Nodes(ctx.run.inventory.nodes).workers();
+  const workers = ctx.run.inventory.nodes.workers();
   const results: SmokeResult[] = [];
   const record = async (check: string, run: () => Promise<string>) => {
     try {

@@ -32,10 +32,10 @@ export interface WantedFile {
 }
 
 /** What an upload has to do: nothing, only chmod/chown, or send the bytes. */
-export type UploadPlan =
-  | { action: 'skip'; reason: string }
-  | { action: 'metadata'; reason: string }
-  | { action: 'transfer'; reason: string };
+/** What an upload does to a file that is not as wanted: send it whole, or fix only mode and owner. */
+export type FileChange = { action: 'transfer' | 'metadata'; reason: string };
+
+export type UploadPlan = { action: 'skip'; reason: string } | FileChange;
 
 /** `644` -> `0644`; rejects anything that is not 3-4 octal digits. */
 export function normalizeMode(mode: string): string {
@@ -156,10 +156,10 @@ export function finalizeUploadCommand(temp: string, dest: string, wanted: Wanted
 }
 
 /** The shell a person types for an upload: scp from the workstation, then mode and owner on the node. */
-export function describeUpload(source: string, dest: string, target: { user: string; host: string }, wanted: WantedFile): string[] {
+export function describeUpload(source: string, dest: string, target: { user: string; host: string }, wanted: WantedFile, action: FileChange['action'] = 'transfer'): string[] {
   const owner = ownerSpec(wanted);
   return [
-    `scp ${shellQuote(source)} ${target.user}@${target.host}:${shellQuote(dest)}`,
+    ...(action === 'transfer' ? [`scp ${shellQuote(source)} ${target.user}@${target.host}:${shellQuote(dest)}`] : []),
     `chmod ${normalizeMode(wanted.mode)} ${shellQuote(dest)}`,
     ...(owner ? [`chown ${shellQuote(owner)} ${shellQuote(dest)}`] : []),
   ];

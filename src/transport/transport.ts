@@ -2,6 +2,7 @@
 // ssh.ts (the only importer of ssh2); tests of the engine can supply their own.
 import type { Duplex } from 'node:stream';
 import type { Node } from '../inventory/node.ts';
+import type { FileChange } from './remote-file.ts';
 
 export interface ExecOptions {
   /** Run through `sudo -n` when the SSH user is not root (default: true). */
@@ -35,7 +36,7 @@ export interface UploadOptions {
    * What the caller's check already decided from the node's facts (planUpload): the upload then
    * carries it out without reading the remote file again.
    */
-  planned?: { action: 'transfer' | 'metadata'; reason: string };
+  planned?: FileChange;
   /** Report the written file's stamp (remote-file.ts FileFacts.stamp), read in the same round trip. */
   stamp?: boolean;
 }

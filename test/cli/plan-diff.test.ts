@@ -9,7 +9,6 @@ import { loadStepGraph } from '../../src/cli/steps.ts';
 import type { TaskResult } from '../../src/engine/execute.ts';
 import type { RunReport } from '../../src/engine/runner.ts';
 import { selectSteps } from '../../src/engine/select.ts';
-import { Nodes } from '../../src/inventory/node.ts';
 import { hardway } from '../helpers/cli.ts';
 import { testRunContext } from '../helpers/context.ts';
 
@@ -24,7 +23,7 @@ const result = (node: string, task: string, status: TaskResult['status'], extra:
 describe('plan --diff output', () => {
   it('lists per node only what would change, with its diff indented, and names the nodes with nothing to do', async () => {
     const steps = await loadStepGraph();
-    const nodes = new Nodes(testRunContext().inventory.nodes);
+    const nodes = testRunContext().inventory.nodes;
     const selected = selectSteps(steps, nodes, { steps: ['etcd'] }, () => true).steps;
     const diff = '--- etcd-1:/etc/systemd/system/etcd.service\n+++ /etc/systemd/system/etcd.service (rendered)\n@@ -1 +1 @@\n-LimitNOFILE=65536\n+LimitNOFILE=131072';
     const report: RunReport = {

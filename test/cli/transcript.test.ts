@@ -27,7 +27,6 @@ import { loadStepGraph } from '../../src/cli/steps.ts';
 import { hostsOf } from '../../src/engine/select.ts';
 import { conditionUnmet } from '../../src/engine/when.ts';
 import { interpolate } from '../../src/engine/vars.ts';
-import { Nodes } from '../../src/inventory/node.ts';
 import { clusterSpecSchema } from '../../src/spec/schema.ts';
 import { labSpecInput, testRunContext } from '../helpers/context.ts';
 import { shellQuote } from '../../src/transport/shell.ts';
@@ -246,7 +245,7 @@ describe('a whole transcript', () => {
     const user = ssh.user ?? 'root';
     const entries: TranscriptEntry[] = [];
     for (const playbook of steps.ordered) {
-      const targets = playbook.hosts.kind === 'local' ? [undefined] : hostsOf(playbook, new Nodes(runCtx.inventory.nodes));
+      const targets = playbook.hosts.kind === 'local' ? [undefined] : hostsOf(playbook, runCtx.inventory.nodes);
       // As the engine does: a task whose condition does not hold is skipped and leaves no commands,
       // and a handler runs only when a task that applies notifies it.
       const applying = playbook.tasks.filter((task) => !conditionUnmet(task.when, runCtx));

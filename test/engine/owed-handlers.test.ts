@@ -10,7 +10,6 @@ import { handlerRef, loadPlaybooks } from '../../src/engine/playbook.ts';
 import { runSteps } from '../../src/engine/runner.ts';
 import { selectSteps, type Selection } from '../../src/engine/select.ts';
 import { StateStore } from '../../src/engine/state.ts';
-import { Nodes } from '../../src/inventory/node.ts';
 import { SpecProblems } from '../../src/spec/load.ts';
 import { testRunContext } from '../helpers/context.ts';
 import { newWorld, testModules, type World } from '../helpers/modules.ts';
@@ -39,7 +38,7 @@ async function runWith(texts: string[], options: { dryRun?: boolean; etcdVersion
     options: { dryRun: options.dryRun ?? false },
     spec: { name: 'test', provider: 'lab', nodes: { controllers: { count: 1 }, etcd: { count: 3 } }, versions: { etcd: options.etcdVersion ?? '3.5.16' } },
   });
-  const selected = selectSteps(graph, new Nodes(run.inventory.nodes), options.selection ?? {}, () => true);
+  const selected = selectSteps(graph, run.inventory.nodes, options.selection ?? {}, () => true);
   const report = await runSteps(run, selected.steps, 'silent');
   return { report, state: await StateStore.open(dir, 'test') };
 }

@@ -8,7 +8,6 @@ import { formatRecap, reportJson } from '../../src/engine/recap.ts';
 import { chooseRenderer, runSteps } from '../../src/engine/runner.ts';
 import { selectSteps, type Selection } from '../../src/engine/select.ts';
 import { StateStore } from '../../src/engine/state.ts';
-import { Nodes } from '../../src/inventory/node.ts';
 import { testRunContext } from '../helpers/context.ts';
 import { newWorld, testModules, type World } from '../helpers/modules.ts';
 import { playbook, sampleTexts } from './playbooks.ts';
@@ -27,7 +26,7 @@ async function setup(texts: Record<string, string>, options: { concurrency?: num
   const state = await StateStore.open(dir, 'test');
   const run = testRunContext({ clusterDir: dir, state, modules, options: { concurrency: options.concurrency ?? 10, dryRun: options.dryRun ?? false } });
   const go = async (selection: Selection = {}) => {
-    const selected = selectSteps(graph, new Nodes(run.inventory.nodes), selection, (step, node) => run.state.stepRecord(step, node)?.status === 'done');
+    const selected = selectSteps(graph, run.inventory.nodes, selection, (step, node) => run.state.stepRecord(step, node)?.status === 'done');
     expect(selected.missing).toEqual([]);
     return runSteps(run, selected.steps, 'silent');
   };

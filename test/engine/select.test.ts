@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { buildGraph } from '../../src/engine/graph.ts';
 import { describeMissing, selectSteps, type Selection } from '../../src/engine/select.ts';
 import { UsageError } from '../../src/errors.ts';
-import { Nodes } from '../../src/inventory/node.ts';
 import { testRunContext } from '../helpers/context.ts';
 import { newWorld, testModules } from '../helpers/modules.ts';
 import { playbook, sampleTexts } from './playbooks.ts';
@@ -10,7 +9,7 @@ import { playbook, sampleTexts } from './playbooks.ts';
 const modules = testModules(newWorld());
 const graph = buildGraph(Object.entries(sampleTexts()).map(([file, text]) => playbook(modules, text, file)));
 // 2 controllers + 3 etcd + lb-0 from the lab test spec.
-const nodes = new Nodes(testRunContext().inventory.nodes);
+const nodes = testRunContext().inventory.nodes;
 
 type Done = Record<string, string[]>;
 const lookup = (done: Done) => (step: string, node: string) => done[step]?.includes(node) ?? false;
@@ -78,7 +77,7 @@ describe('a step-level when:', () => {
 
   it('leaves the step without hosts on a cluster without the role, and on every node with it', () => {
     expect(selectSteps(routesGraph, nodes, {}, () => false).steps.map((step) => step.nodes.length)).toEqual([0]);
-    const withWorkers = new Nodes(testRunContext({ spec: { name: 'test', provider: 'lab', nodes: { controllers: { count: 1 }, etcd: { count: 1 }, workers: { count: 2 } } } }).inventory.nodes);
+    const withWorkers = testRunContext({ spec: { name: 'test', provider: 'lab', nodes: { controllers: { count: 1 }, etcd: { count: 1 }, workers: { count: 2 } } } }).inventory.nodes;
     expect(selectSteps(routesGraph, withWorkers, {}, () => false).steps[0]!.nodes.map((node) => node.name)).toEqual(withWorkers.names());
   });
 

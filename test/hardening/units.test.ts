@@ -5,7 +5,6 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { Nodes } from '../../src/inventory/node.ts';
 import { parseSpecText, SpecProblems } from '../../src/spec/load.ts';
 import { projectRoot, testRunContext } from '../helpers/context.ts';
 import { renderUnit } from '../units/render.ts';
@@ -58,7 +57,7 @@ const fields: { field: string; base: Record<string, unknown>; spec: (value: stri
 const templates = readdirSync(join(projectRoot, 'units')).filter((file) => file.endsWith('.service'));
 
 function renderAll(run: ReturnType<typeof testRunContext>): string[] {
-  const nodes = new Nodes(run.inventory.nodes);
+  const nodes = run.inventory.nodes;
   const rendered: string[] = [];
   for (const template of templates) {
     const role = template.startsWith('etcd') ? 'etcd' : 'controller';

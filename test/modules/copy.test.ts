@@ -27,7 +27,7 @@ describe('decideUpload (fixtures)', () => {
     expect(decideUpload('/etc/etcd/ca.pem', { state: 'present', type: 'regular file', size: 10, mode: '0644', owner: 'root', group: 'root', sha256: sha }, { size: 10, sha256: sha }, wanted)).toMatchObject({
       changed: true,
       reason: 'set mode 0644 -> 0600',
-      data: { action: 'metadata' },
+      plan: { action: 'metadata' },
     });
   });
 });

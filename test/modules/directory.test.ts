@@ -14,11 +14,11 @@ describe('decideDirectory (fixtures)', () => {
     expect(decideDirectory(dir(), args)).toEqual({ changed: false, reason: 'exists, mode 0700, owner root:root' });
   });
   it('creates a missing directory (and missing parents)', () => {
-    expect(decideDirectory({ state: 'missing' }, args)).toEqual({ changed: true, reason: 'create /var/lib/etcd' });
-    expect(decideDirectory({ state: 'nodir' }, args)).toEqual({ changed: true, reason: 'create /var/lib/etcd and its parents' });
+    expect(decideDirectory({ state: 'missing' }, args)).toEqual({ changed: true, reason: 'create /var/lib/etcd', plan: { create: true } });
+    expect(decideDirectory({ state: 'nodir' }, args)).toEqual({ changed: true, reason: 'create /var/lib/etcd and its parents', plan: { create: true } });
   });
   it('fixes mode and owner', () => {
-    expect(decideDirectory(dir({ mode: '0755', owner: 'etcd' }), args)).toEqual({ changed: true, reason: 'set mode 0755 -> 0700, owner etcd -> root' });
+    expect(decideDirectory(dir({ mode: '0755', owner: 'etcd' }), args)).toEqual({ changed: true, reason: 'set mode 0755 -> 0700, owner etcd -> root', plan: { create: false } });
   });
   it('refuses when a file is in the way', () => {
     expect(() => decideDirectory(dir({ type: 'regular file' }), args)).toThrow('/var/lib/etcd exists and is a regular file, not a directory');
@@ -29,6 +29,11 @@ describe('directory describe', () => {
   it('prints the commands a person types', () => {
     const run = testRunContext();
     expect(directoryModule.describe({ run, node: run.inventory.nodes[0], vars: {} }, args)).toEqual(['mkdir -p /var/lib/etcd', 'chmod 0700 /var/lib/etcd', 'chown root:root /var/lib/etcd']);
+  });
+  it('shows only the mode and owner when check found the directory there', () => {
+    const run = testRunContext();
+    const plan = decideDirectory(dir({ mode: '0755' }), args);
+    expect(plan.changed && directoryModule.describe({ run, node: run.inventory.nodes[0], vars: {} }, args, plan.plan)).toEqual(['chmod 0700 /var/lib/etcd', 'chown root:root /var/lib/etcd']);
   });
 });
 

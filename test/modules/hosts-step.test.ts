@@ -89,7 +89,7 @@ describe('facts (fixtures)', () => {
     expect(facts.goArch).toBe('amd64');
     const first = decideFacts(facts, undefined);
     expect(first).toMatchObject({ changed: true, probe: true, reason: 'record facts (Debian GNU/Linux 12 (bookworm), x86_64, systemd 252)' });
-    const recorded = (first as { data: Record<string, string> }).data;
+    const recorded = first.changed ? first.plan : undefined;
     expect(recorded).not.toHaveProperty('systemdRunning');
     expect(decideFacts(facts, recorded)).toEqual({ changed: false, reason: 'Debian GNU/Linux 12 (bookworm), x86_64, systemd 252' });
   });

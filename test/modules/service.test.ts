@@ -61,18 +61,18 @@ describe('decideService (fixtures)', () => {
     expect(result).toMatchObject({
       changed: true,
       reason: 'daemon-reload (etcd.service changed), enable etcd.service, start etcd.service (inactive)',
-      data: { unit: 'etcd.service', daemonReload: true, enable: true, action: 'start' },
+      plan: { unit: 'etcd.service', daemonReload: true, enable: true, action: 'start' },
     });
   });
 
   it('reloads when systemd says so even if this run changed nothing, without restarting', () => {
     const result = decideService(facts(SHOW_RUNNING, { NeedDaemonReload: 'yes' }), args({ name: 'etcd', state: 'started' }), fresh);
-    expect(result).toMatchObject({ changed: true, reason: 'daemon-reload (systemd asks for it)', data: { daemonReload: true } });
-    expect(result.changed && (result.data as { action?: string }).action).toBeUndefined();
+    expect(result).toMatchObject({ changed: true, reason: 'daemon-reload (systemd asks for it)', plan: { daemonReload: true } });
+    expect(result.changed && result.plan?.action).toBeUndefined();
   });
 
   it('does not reload when no unit changed', () => {
-    expect(decideService(facts(SHOW_RUNNING), args({ name: 'etcd', state: 'restarted' }), fresh)).toMatchObject({ changed: true, reason: 'restart etcd.service', data: { daemonReload: false, action: 'restart' } });
+    expect(decideService(facts(SHOW_RUNNING), args({ name: 'etcd', state: 'restarted' }), fresh)).toMatchObject({ changed: true, reason: 'restart etcd.service', plan: { daemonReload: false, action: 'restart' } });
   });
 
   it('skips a restart (handler) for a unit this run started fresh', () => {
@@ -93,7 +93,7 @@ describe('decideService (fixtures)', () => {
   });
 
   it('stops and disables', () => {
-    expect(decideService(facts(SHOW_RUNNING), args({ name: 'etcd', enabled: false, state: 'stopped' }), fresh)).toMatchObject({ reason: 'disable etcd.service, stop etcd.service', data: { enable: false, action: 'stop' } });
+    expect(decideService(facts(SHOW_RUNNING), args({ name: 'etcd', enabled: false, state: 'stopped' }), fresh)).toMatchObject({ reason: 'disable etcd.service, stop etcd.service', plan: { enable: false, action: 'stop' } });
     expect(decideService(facts(SHOW_NEW), args({ name: 'etcd', enabled: false, state: 'stopped' }), fresh)).toEqual({ changed: false, reason: 'etcd.service disabled, stopped' });
   });
 
@@ -134,5 +134,14 @@ describe('service describe', () => {
     const ctx = { run, node: run.inventory.nodes[0], vars: {} };
     expect(serviceModule.describe(ctx, args({ name: 'etcd', enabled: true, state: 'started' }))).toEqual(['systemctl daemon-reload', 'systemctl enable etcd', 'systemctl --no-block start etcd']);
     expect(serviceModule.describe(ctx, args({ name: 'etcd.service', state: 'restarted' }))).toEqual(['systemctl --no-block restart etcd']);
+  });
+  it("prints check's plan: an enabled unit that only stopped gets a start, nothing else", () => {
+    const run = testRunContext();
+    const ctx = { run, node: run.inventory.nodes[0], vars: {} };
+    const wanted = args({ name: 'etcd', enabled: true, state: 'started' });
+    const stopped = decideService(facts(SHOW_NEW, { UnitFileState: 'enabled' }), wanted, fresh);
+    expect(stopped.changed && serviceModule.describe(ctx, wanted, stopped.plan)).toEqual(['systemctl --no-block start etcd']);
+    const reloadOnly = decideService(facts(SHOW_RUNNING, { NeedDaemonReload: 'yes' }), args({ name: 'etcd', state: 'started' }), fresh);
+    expect(reloadOnly.changed && serviceModule.describe(ctx, wanted, reloadOnly.plan)).toEqual(['systemctl daemon-reload']);
   });
 });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Nodes, type Node } from '../../src/inventory/node.ts';
+import { type Node } from '../../src/inventory/node.ts';
 import { catalog } from '../../src/pki/catalog.ts';
 import { testRunContext } from '../helpers/context.ts';
 import {
@@ -24,7 +24,7 @@ const exec = promisify(execFile);
 const run = testRunContext({
   spec: { name: 'chain', provider: 'lab', network: { nodeSubnet: '127.77.0.0/24' }, nodes: { controllers: { count: 2 }, etcd: { count: 3 } } },
 });
-const nodes = new Nodes(run.inventory.nodes);
+const nodes = run.inventory.nodes;
 const processes = new Map<string, Started>();
 let dir: string;
 const pki = new Map<string, KeyPair>();

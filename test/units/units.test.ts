@@ -10,7 +10,6 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { templateVars } from '../../src/engine/vars.ts';
 import { addressInCidr, cidrContains } from '../../src/inventory/ipv4.ts';
-import { Nodes } from '../../src/inventory/node.ts';
 import { labSpecInput, projectRoot, testRunContext } from '../helpers/context.ts';
 import { etcdBinary, runToExit, startStandin } from '../standins/fixtures.ts';
 import { execStart, flagMap, renderUnit } from './render.ts';
@@ -30,11 +29,11 @@ const customNetwork = testRunContext({
 });
 
 function nodesOf(context: typeof external) {
-  return new Nodes(context.inventory.nodes);
+  return context.inventory.nodes;
 }
 
 function flagsOf(context: typeof external, template: string, nodeName: string, extra: Record<string, unknown> = {}) {
-  const node = nodesOf(context).find(nodeName);
+  const node = nodesOf(context).byName(nodeName);
   if (!node) throw new Error(`no node ${nodeName}`);
   return flagMap(execStart(renderUnit(context, template, node, extra)));
 }
