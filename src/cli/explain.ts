@@ -31,7 +31,9 @@ export function registerExplainCommand(program: Command, io: CliIO): void {
       if (!playbook) throw new UsageError(`unknown step "${stepName}"; steps are: ${steps.ordered.map((step) => step.step).join(', ')}`);
       const nodes = cluster.inventory.nodes;
       const hosts = hostsOf(playbook, nodes);
-      let targets: (Node | undefined)[] = playbook.hosts.kind === 'local' ? [undefined] : flags.allNodes ? hosts : hosts.slice(0, 1);
+      // A step on nodes with none in this cluster may still run its workstation tasks (the NLB's targets).
+      const onWorkstationOnly = playbook.hosts.kind === 'local' || (!hosts.length && playbook.tasks.some((task) => task.local));
+      let targets: (Node | undefined)[] = onWorkstationOnly ? [undefined] : flags.allNodes ? hosts : hosts.slice(0, 1);
       if (flags.node) {
         const node = hosts.find((candidate) => candidate.name === flags.node);
         if (!node) throw new UsageError(`step ${stepName} does not run on "${flags.node}"; it runs on: ${hosts.map((host) => host.name).join(', ') || 'the workstation'}`);
@@ -63,10 +65,12 @@ export function explainStep(run: RunContext, modules: ModuleRegistry, playbook: 
 
 function explainTask(run: RunContext, modules: ModuleRegistry, task: PlaybookTask, node: Node | undefined, label: string): string[] {
   const module = modules.get(task.module)!;
-  const vars = templateVars(run, node);
-  const context: DescribeContext = { run, node, vars };
+  const where = task.local ? undefined : node;
+  const vars = templateVars(run, where);
+  const context: DescribeContext = { run, node: where, vars };
   const condition = describeCondition(task.when);
-  const header = `  ${label} ${task.name}${condition ? ` (only with ${condition})` : ''}${task.once ? ' (once, after every node finished the tasks above)' : ''}${task.notify.length ? ` -> notifies ${task.notify.join(', ')}` : ''}`;
+  const once = task.local ? ' (on the workstation, once, after every node finished the tasks above)' : task.once ? ' (once, after every node finished the tasks above)' : '';
+  const header = `  ${label} ${task.name}${condition ? ` (only with ${condition})` : ''}${once}${task.notify.length ? ` -> notifies ${task.notify.join(', ')}` : ''}`;
   const unmet = conditionUnmet(task.when, run);
   if (unmet) return [header, `     # skipped for this cluster: ${unmet}`];
   let commands: string[];

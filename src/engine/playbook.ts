@@ -21,6 +21,12 @@ export interface PlaybookTask {
   args: unknown;
   notify: string[];
   once: boolean;
+  /**
+   * A workstation module's task in a step on nodes: it runs once, on the workstation, after every
+   * node's tasks before it (a barrier like `once`), also when the step has no node (an NLB's
+   * targets with no lb node).
+   */
+  local?: boolean;
   /** Runs only where this holds (when.ts). */
   when?: TaskCondition;
   file: string;
@@ -132,7 +138,8 @@ export function parsePlaybook(text: string, file: string, modules: ModuleRegistr
       return undefined;
     }
     if (local && module.where === 'remote') report([...path, moduleName], `module ${moduleName} runs on nodes, but this step has hosts: local`);
-    if (!local && module.where === 'local') report([...path, moduleName], `module ${moduleName} runs on the workstation; use it in a step with hosts: local`);
+    const onWorkstation = !local && module.where === 'local';
+    if (onWorkstation && inHandler) report([...path, moduleName], `module ${moduleName} runs on the workstation; a handler's tasks run on the nodes that notified it`);
     const args = rawTaskValue[moduleName] ?? {};
     for (const variable of placeholders(args)) {
       const root = variable.split('.')[0] ?? '';
@@ -149,7 +156,8 @@ export function parsePlaybook(text: string, file: string, modules: ModuleRegistr
       if (target.step === raw.step && !handlerNames.has(target.handler)) report([...path, 'notify'], `notifies "${name}", which is not a handler of this playbook`);
     }
     if (inHandler && (rawTaskValue.once || notify.length)) report(path, 'handler tasks cannot use once or notify');
-    return { name: rawTaskValue.name, module: moduleName, args, notify, once: rawTaskValue.once ?? false, ...(rawTaskValue.when ? { when: rawTaskValue.when } : {}), file, line: located.lineOf(path) };
+    if (onWorkstation && notify.length) report([...path, 'notify'], `module ${moduleName} runs on the workstation, where no handler runs`);
+    return { name: rawTaskValue.name, module: moduleName, args, notify, once: (rawTaskValue.once ?? false) || onWorkstation, ...(onWorkstation ? { local: true } : {}), ...(rawTaskValue.when ? { when: rawTaskValue.when } : {}), file, line: located.lineOf(path) };
   };
 
   const tasks = raw.tasks.map((task, index) => toTask(task, ['tasks', index], false));
@@ -207,7 +215,7 @@ export async function loadPlaybooks(directory: string, modules: ModuleRegistry, 
 }
 
 /** Bumped when the Playbook shape changes, so no entry of an older shape is read back. */
-const PLAYBOOK_FORMAT = 1;
+const PLAYBOOK_FORMAT = 2;
 
 function checkPlaybooks(directory: string, files: readonly string[], texts: readonly string[], modules: ModuleRegistry): Playbook[] {
   const playbooks: Playbook[] = [];

@@ -55,7 +55,7 @@ export function chooseRenderer(options: { json: boolean; verbose: boolean; isTTY
 export async function runSteps(run: RunContext, selected: readonly SelectedStep[], renderer: RendererChoice): Promise<RunReport> {
   const started = performance.now();
   // A step no node of this cluster takes part in (the workers step without workers) is not run, nor listed.
-  const steps = selected.filter((step) => step.local || step.nodes.length);
+  const steps = selected.filter((step) => step.local || step.nodes.length || step.workstation);
   const results: TaskResult[] = [];
   const scratches = new Map<string, NodeScratch>();
   const scratch = (node: string) => {
@@ -74,7 +74,7 @@ export async function runSteps(run: RunContext, selected: readonly SelectedStep[
     steps.map((step, index): ListrTask => ({
       title: stepTitle(step),
       task: async (_, listrTask) => {
-        const names = step.local ? [LOCAL] : step.nodes.map((node) => node.name);
+        const names = recordedNames(step);
         const stepRun: StepRun = { run, step, results, scratch, failedNodes: new Set(), pending: await owed.forStep(step, names), owed, started: performance.now(), durations: stepDurations, later: steps.slice(index + 1) };
         return listrTask.newListr(stepSubtasks(stepRun), {
           concurrent: false,
@@ -103,7 +103,7 @@ export async function runSteps(run: RunContext, selected: readonly SelectedStep[
 }
 
 function stepTitle(step: SelectedStep): string {
-  const where = step.local ? 'local' : step.nodes.length ? step.nodes.map((node) => node.name).join(', ') : 'no selected node';
+  const where = step.local ? 'local' : step.nodes.length ? [...step.nodes.map((node) => node.name), ...(step.workstation ? ['local'] : [])].join(', ') : step.workstation ? 'local' : 'no selected node';
   return `${step.playbook.step}: ${step.playbook.title} [${where}]${step.asDependency ? ' (prerequisite)' : ''}`;
 }
 
@@ -176,11 +176,18 @@ function nodesItem(stepRun: StepRun, tasks: readonly PlaybookTask[], nodes: read
   ];
 }
 
+/** Where a step's outcome is recorded: the workstation, its nodes, and both when it has workstation tasks. */
+function recordedNames(step: SelectedStep): string[] {
+  if (step.local) return [LOCAL];
+  return [...step.nodes.map((node) => node.name), ...(step.workstation ? [LOCAL] : [])];
+}
+
 function onceItem(stepRun: StepRun, task: PlaybookTask): ListrTask {
-  const node = stepRun.step.nodes.find((candidate) => !stepRun.failedNodes.has(candidate.name));
+  // A workstation task runs on none of the nodes; a `once` task on the first node still standing.
+  const node = task.local ? undefined : stepRun.step.nodes.find((candidate) => !stepRun.failedNodes.has(candidate.name));
   return {
     ...taskItem(stepRun, task, node),
-    enabled: () => node !== undefined,
+    enabled: () => (task.local ? Boolean(stepRun.step.workstation) : node !== undefined),
     skip: () => (stepRun.failedNodes.size > 0 ? 'a node failed earlier in this step' : false),
   };
 }
@@ -243,7 +250,7 @@ function firstLine(text: string): string {
 /** Write each node's outcome of the step to the state (not in a dry run). */
 async function recordStep(stepRun: StepRun): Promise<string> {
   const { run, step, results } = stepRun;
-  const names = step.local ? [LOCAL] : step.nodes.map((node) => node.name);
+  const names = recordedNames(step);
   const at = new Date().toISOString();
   const records: Record<string, StepNodeRecord> = {};
   for (const name of names) {

@@ -20,6 +20,11 @@ export interface SelectedStep {
   /** The nodes it runs on; empty for a local step (it runs once, on the workstation). */
   nodes: Node[];
   local: boolean;
+  /**
+   * A step on nodes whose workstation tasks run (playbook.ts PlaybookTask.local): when it runs on
+   * any node, or when it has no node at all and --nodes did not narrow the run (an NLB's targets).
+   */
+  workstation?: boolean;
   /** Added by --with-deps because a selected step needed it. */
   asDependency: boolean;
 }
@@ -69,6 +74,8 @@ function targetsOf(playbook: Playbook, nodes: Nodes, filter: readonly string[] |
 function notDoneWhere(need: Playbook, stepNodes: readonly Node[], nodes: Nodes, filter: readonly string[] | undefined, isDone: DoneLookup): string[] {
   if (need.hosts.kind === 'local') return isDone(need.step, LOCAL) ? [] : [LOCAL];
   const needHosts = hostsOf(need, nodes);
+  // A step on nodes that has none here ran only its workstation tasks, recorded as local.
+  if (!needHosts.length && need.tasks.some((task) => task.local)) return isDone(need.step, LOCAL) ? [] : [LOCAL];
   const overlap = needHosts.filter((node) => stepNodes.some((stepNode) => stepNode.name === node.name));
   const relevant = overlap.length ? overlap : targetsOf(need, nodes, filter, true);
   return relevant.filter((node) => !isDone(need.step, node.name)).map((node) => node.name);
@@ -110,12 +117,10 @@ export function selectSteps(graph: StepGraph, nodes: Nodes, selection: Selection
     .filter((playbook) => chosen.has(playbook.step))
     .map((playbook) => {
       const asDependency = !explicit.has(playbook.step);
-      return {
-        playbook,
-        local: playbook.hosts.kind === 'local',
-        nodes: targetsOf(playbook, nodes, selection.nodes, asDependency),
-        asDependency,
-      };
+      const local = playbook.hosts.kind === 'local';
+      const stepNodes = targetsOf(playbook, nodes, selection.nodes, asDependency);
+      const workstation = !local && playbook.tasks.some((task) => task.local) && (stepNodes.length > 0 || (!selection.nodes && !hostsOf(playbook, nodes).length));
+      return { playbook, local, nodes: stepNodes, ...(workstation ? { workstation } : {}), asDependency };
     });
   return { steps, missing };
 }

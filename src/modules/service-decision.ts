@@ -10,7 +10,8 @@ export const serviceArgs = z.strictObject({
   /** `etcd` or `etcd.service`. */
   name: z.string().regex(/^[A-Za-z0-9@._-]+$/, { message: 'must be a unit name like etcd or etcd.service' }),
   enabled: z.boolean().optional(),
-  state: z.enum(['started', 'stopped', 'restarted']).optional(),
+  /** reloaded (handlers): a running unit reloads its config (ExecReload), a stopped one starts. */
+  state: z.enum(['started', 'stopped', 'restarted', 'reloaded']).optional(),
 });
 /** The arguments after parsing. */
 export type ServiceArgs = z.output<typeof serviceArgs>;
@@ -24,13 +25,14 @@ export interface ServicePlan {
   unit: string;
   daemonReload: boolean;
   enable?: boolean;
-  action?: 'start' | 'stop' | 'restart';
+  action?: 'start' | 'stop' | 'restart' | 'reload';
 }
 
 /** A node never read: its unit file was just written (a reload), then everything the task asks. */
 export function freshServicePlan(args: ServiceArgs): ServicePlan {
-  const action = args.state === 'started' ? 'start' : args.state === 'stopped' ? 'stop' : args.state === 'restarted' ? 'restart' : undefined;
-  return { unit: unitName(args.name), daemonReload: args.state !== 'restarted', ...(args.enabled !== undefined ? { enable: args.enabled } : {}), ...(action ? { action } : {}) };
+  const action = args.state ? ({ started: 'start', stopped: 'stop', restarted: 'restart', reloaded: 'reload' } as const)[args.state] : undefined;
+  const handler = args.state === 'restarted' || args.state === 'reloaded';
+  return { unit: unitName(args.name), daemonReload: !handler, ...(args.enabled !== undefined ? { enable: args.enabled } : {}), ...(action ? { action } : {}) };
 }
 
 /**
@@ -43,7 +45,7 @@ export function serviceCommands(plan: ServicePlan): string[] {
   return [
     ...(plan.daemonReload ? ['systemctl daemon-reload'] : []),
     ...(plan.enable !== undefined ? [`systemctl ${plan.enable ? 'enable' : 'disable'} ${q}`] : []),
-    ...(plan.action === 'stop' ? [`systemctl stop ${q}`] : plan.action ? [`systemctl --no-block ${plan.action} ${q}`] : []),
+    ...(plan.action === 'stop' || plan.action === 'reload' ? [`systemctl ${plan.action} ${q}`] : plan.action ? [`systemctl --no-block ${plan.action} ${q}`] : []),
   ];
 }
 
@@ -119,6 +121,15 @@ export function decideService(facts: ServiceFacts, args: ServiceArgs, run: { cha
     else {
       plan.action = 'restart';
       reasons.push(`restart ${unit}`);
+    }
+  } else if (args.state === 'reloaded') {
+    if (run.startedThisRun) okParts.push('started by this run, no reload needed');
+    else if (RUNNING.has(active)) {
+      plan.action = 'reload';
+      reasons.push(`reload ${unit}`);
+    } else {
+      plan.action = 'start';
+      reasons.push(`start ${unit} (${active}; nothing to reload)`);
     }
   }
 

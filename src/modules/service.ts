@@ -36,7 +36,7 @@ async function readFacts(transport: Transport, unit: string, signal: AbortSignal
 export const serviceModule = defineModule({
   name: 'service',
   where: 'remote',
-  summary: 'Enable, start, stop or restart a systemd unit (daemon-reload only when a unit changed)',
+  summary: 'Enable, start, stop, restart or reload a systemd unit (daemon-reload only when a unit changed)',
   args: serviceArgs,
   async reads(_ctx, args) {
     return [serviceFactsCommand(unitName(args.name))];

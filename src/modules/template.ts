@@ -6,6 +6,8 @@ import { Eta } from 'eta';
 import { z } from 'zod';
 import { resolveSpecPath } from '../spec/paths.ts';
 import { TaskError } from '../errors.ts';
+import { RemoteCommandError } from '../transport/errors.ts';
+import { shellQuote } from '../transport/shell.ts';
 import { metadataLines, writeFileLine } from './describe-lines.ts';
 import { decideUpload, fileArgs, FRESH_UPLOAD } from './copy.ts';
 import type { FileChange } from '../transport/remote-file.ts';
@@ -21,6 +23,15 @@ export const templateArgs = z.strictObject({
   ...fileArgs,
   /** Extra variables for this template (override the run's). */
   vars: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * A check of the rendered file before it replaces the old one, `%s` standing for the staged copy
+   * (`haproxy -c -f %s`). Plain words only: it is a program and its flags, never shell.
+   */
+  validate: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_./=-]*( [A-Za-z0-9_./=%-]+)*$/, { message: 'must be a program and its arguments in plain words, like "haproxy -c -f %s"' })
+    .refine((value) => value.split(' ').filter((word) => word === '%s').length === 1 && !value.replace(/(^| )%s( |$)/, ' ').includes('%'), { message: 'must hold %s (the staged file) once, as a word of its own' })
+    .optional(),
 });
 /** The arguments after defaults. */
 export type TemplateArgs = z.output<typeof templateArgs>;
@@ -60,6 +71,11 @@ export interface TemplatePlan {
   upload: FileChange;
 }
 
+/** The validate argument with the (quoted) staged path in place of its `%s` word. */
+function validateCommand(validate: string, quotedStaged: string): string {
+  return validate.split(' ').map((word) => (word === '%s' ? quotedStaged : word)).join(' ');
+}
+
 /** A node never read has no such file: the rendering is written whole. */
 function freshTemplate(ctx: DescribeContext, args: TemplateArgs): TemplatePlan {
   return { rendered: renderTemplate(ctx, args), upload: FRESH_UPLOAD };
@@ -97,7 +113,15 @@ export const templateModule = defineModule({
     const transport = await ctx.connect();
     const { rendered, upload } = change.plan ?? freshTemplate(ctx, args);
     // Carried out as check planned it: the node's file is not read a second time.
-    const result = await transport.upload(rendered, args.dest, { mode: args.mode, owner: args.owner, group: args.group, signal: ctx.signal, planned: upload });
+    let checkedWith: string | undefined;
+    const validate = args.validate && upload.action === 'transfer' ? { validate: (staged: string) => (checkedWith = validateCommand(args.validate!, staged)) } : {};
+    const result = await transport.upload(rendered, args.dest, { mode: args.mode, owner: args.owner, group: args.group, signal: ctx.signal, planned: upload, ...validate }).catch((error: unknown) => {
+      if (error instanceof RemoteCommandError && checkedWith !== undefined && error.command === checkedWith) {
+        const node = requireNode(ctx).name;
+        throw new TaskError(`units/${args.src} rendered for ${node} fails \`${args.validate}\`; ${args.dest} is left as it was${error.stderrTail ? `:\n${error.stderrTail}` : ''}`, { node, step: ctx.step, task: ctx.task }, { cause: error });
+      }
+      throw error;
+    });
     if (result.changed) noteUnitChange(ctx.scratch, args.dest);
     return result;
   },
@@ -110,6 +134,10 @@ export const templateModule = defineModule({
     const { rendered, upload } = plan ?? freshTemplate(ctx, args);
     // Only mode or owner differ: the content stays as it is.
     if (upload.action === 'metadata') return metadataLines(args.dest, args);
-    return [`# units/${args.src} rendered with this cluster's values${ctx.node ? ` for ${ctx.node.name}` : ''}:`, writeFileLine(args.dest, rendered.toString('utf8')), ...metadataLines(args.dest, args)];
+    const comment = `# units/${args.src} rendered with this cluster's values${ctx.node ? ` for ${ctx.node.name}` : ''}:`;
+    if (!args.validate) return [comment, writeFileLine(args.dest, rendered.toString('utf8')), ...metadataLines(args.dest, args)];
+    // Staged next to the file, checked, and only then moved over it (as apply does).
+    const staged = `${args.dest}.hardway-new`;
+    return [comment, writeFileLine(staged, rendered.toString('utf8')), ...metadataLines(staged, args), validateCommand(args.validate, shellQuote(staged)), `mv -f ${shellQuote(staged)} ${shellQuote(args.dest)}`];
   },
 });

@@ -203,6 +203,6 @@ export type StaticHost = z.output<typeof staticHost>;
 export type RoleGroup = z.output<typeof roleGroup>;
 
 /** The load balancer type with the provider's default applied. */
-export function loadBalancerType(spec: ClusterSpec): 'haproxy' | 'nlb' | 'none' {
+export function loadBalancerType(spec: Pick<ClusterSpec, 'provider' | 'loadBalancer'>): 'haproxy' | 'nlb' | 'none' {
   return spec.loadBalancer.type ?? (spec.provider === 'aws' ? 'nlb' : 'haproxy');
 }

@@ -148,6 +148,8 @@ export class SshTransport implements Transport {
         const written = await this.#execRaw(command, { stdin, signal: options.signal });
         if (written.code !== 0) throw new RemoteCommandError({ node: this.node.name, command, code: written.code, stderr: written.stderr.toString('utf8') });
       }
+      // The staged copy is checked first; a failed check throws, and the catch below removes it.
+      if (options.validate) await this.exec(options.validate(shellQuote(temp)), { signal: options.signal });
       const done = await this.exec(`${finalizeUploadCommand(temp, dest, wanted)}${stamp}`, { signal: options.signal });
       return { changed: true, reason: plan.reason, ...stampOf(done.stdout) };
     } catch (error) {

@@ -37,6 +37,11 @@ export interface UploadOptions {
    * carries it out without reading the remote file again.
    */
   planned?: FileChange;
+  /**
+   * A command that checks the new content before it replaces the file (`haproxy -c -f`), given the
+   * quoted path of the staged copy; a non-zero exit leaves the old file and fails the upload.
+   */
+  validate?: (stagedPath: string) => string;
   /** Report the written file's stamp (remote-file.ts FileFacts.stamp), read in the same round trip. */
   stamp?: boolean;
 }

@@ -39,8 +39,19 @@ describe('parsePlaybook', () => {
     expect(found).toEqual([
       expect.stringMatching(/^6 tasks\[0\]\.set\.value: is required/),
       expect.stringMatching(/^9 tasks\[1\]\.notify: notifies "nope"/),
-      expect.stringMatching(/^11 tasks\[2\]\.note: module note runs on the workstation/),
       expect.stringMatching(/^13 tasks\[3\]\.set: \$\{nod\.name\} is not a known variable/),
+    ]);
+  });
+
+  it('runs a workstation module of a step on nodes once, on the workstation; it neither notifies nor serves as a handler task', () => {
+    const book = playbook(modules, `step: s\ntitle: S\nhosts: role:lb\ntasks:\n  - name: a\n    set: { key: k, value: v }\n  - name: b\n    note: { key: k }\n`);
+    expect(book.tasks.map((task) => [task.name, task.once, task.local ?? false])).toEqual([
+      ['a', false, false],
+      ['b', true, true],
+    ]);
+    expect(problems(`step: s\ntitle: S\nhosts: all\ntasks:\n  - name: b\n    note: { key: k }\n    notify: h\nhandlers:\n  - name: h\n    tasks:\n      - name: r\n        note: { key: k }\n`)).toEqual([
+      expect.stringMatching(/^7 tasks\[0\]\.notify: module note runs on the workstation, where no handler runs/),
+      expect.stringMatching(/^12 handlers\[0\]\.tasks\[0\]\.note: module note runs on the workstation; a handler's tasks run on the nodes that notified it/),
     ]);
   });
 

@@ -56,6 +56,27 @@ describe('runSteps', () => {
     expect((await StateStore.open(dir, 'test')).stepRecord('hosts', 'lb-0')?.status).toBe('done');
   });
 
+  it('runs a workstation task of a step on nodes after every node, and alone where the step has no node', async () => {
+    const { run, go } = await setup({
+      'a.yaml': `step: lb\ntitle: LB\nhosts: role:lb\ntasks:\n  - name: config\n    set: { key: cfg, value: v1 }\n  - name: register\n    note: { key: targets }\n`,
+      'b.yaml': `step: pods\ntitle: Pods\nneeds: [lb]\nhosts: role:worker\ntasks:\n  - name: start\n    set: { key: pod, value: x }\n  - name: announce\n    note: { key: pods }\n`,
+    });
+    const report = await go();
+    expect(report.ok).toBe(true);
+    expect(world.calls.filter((call) => call.startsWith('local:'))).toEqual(['local:targets', 'local:pods']);
+    expect(world.calls.indexOf('lb-0:config')).toBeGreaterThanOrEqual(0);
+    expect(world.calls.indexOf('lb-0:config')).toBeLessThan(world.calls.indexOf('local:targets'));
+    expect(report.results.filter((result) => result.task === 'register').map((result) => result.node)).toEqual(['local']);
+    // Recorded where it ran: the lb node and the workstation; the step without workers on the workstation only.
+    expect(run.state.stepRecord('lb', 'lb-0')?.status).toBe('done');
+    expect(run.state.stepRecord('lb', 'local')?.status).toBe('done');
+    expect(run.state.stepRecord('pods', 'local')?.status).toBe('done');
+    // --nodes narrows the run to nodes: a step without any of them runs nothing on the workstation either.
+    world.calls.length = 0;
+    const narrowed = await go({ nodes: ['etcd-0'] });
+    expect(narrowed.steps).toEqual([]);
+  });
+
   it('fires a handler only where a notifying task changed, serially, and not at all on a re-run', async () => {
     const { go } = await setup(sampleTexts());
     const first = await go();

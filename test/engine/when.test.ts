@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { conditionUnmet, describeCondition } from '../../src/engine/when.ts';
 
-const run = (provider: 'lab' | 'aws' | 'static', roles: string[][]) => ({ spec: { provider }, inventory: { nodes: roles.map((nodeRoles, index) => ({ name: `n${index}`, roles: nodeRoles })) as never } });
+const run = (provider: 'lab' | 'aws' | 'static', roles: string[][]) => ({ spec: { provider, loadBalancer: { port: 6443 } }, inventory: { nodes: roles.map((nodeRoles, index) => ({ name: `n${index}`, roles: nodeRoles })) as never } });
 
 describe('when: on a task', () => {
   it('holds with no condition, and for a listed provider', () => {
@@ -20,5 +20,11 @@ describe('when: on a task', () => {
 
   it('explain names both parts', () => {
     expect(describeCondition({ provider: 'aws', exists: 'worker' })).toBe('provider aws and a worker node');
+  });
+  it('holds for the cluster\'s kind of load balancer only', () => {
+    expect(conditionUnmet({ loadBalancer: 'nlb' }, run('aws', []))).toBeUndefined();
+    expect(conditionUnmet({ loadBalancer: 'haproxy' }, run('aws', []))).toBe('only with load balancer haproxy (this cluster has nlb)');
+    expect(conditionUnmet({ loadBalancer: 'nlb' }, run('lab', []))).toBe('only with load balancer nlb (this cluster has haproxy)');
+    expect(describeCondition({ loadBalancer: 'nlb' })).toBe('load balancer nlb');
   });
 });

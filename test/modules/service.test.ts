@@ -75,6 +75,16 @@ describe('decideService (fixtures)', () => {
     expect(decideService(facts(SHOW_RUNNING), args({ name: 'etcd', state: 'restarted' }), fresh)).toMatchObject({ changed: true, reason: 'restart etcd.service', plan: { daemonReload: false, action: 'restart' } });
   });
 
+  it('reloads a running unit (handler), starts a stopped one, and skips one this run started', () => {
+    const reload = args({ name: 'haproxy', state: 'reloaded' });
+    expect(decideService(facts(SHOW_RUNNING), reload, fresh)).toMatchObject({ changed: true, reason: 'reload haproxy.service', plan: { daemonReload: false, action: 'reload' } });
+    expect(decideService(facts(SHOW_NEW), reload, fresh)).toMatchObject({ changed: true, reason: 'start haproxy.service (inactive; nothing to reload)', plan: { action: 'start' } });
+    expect(decideService(facts(SHOW_RUNNING), reload, { changedUnits: [], startedThisRun: true })).toMatchObject({ changed: false });
+    const plan = decideService(facts(SHOW_RUNNING), reload, fresh);
+    const run = testRunContext();
+    expect(plan.changed && serviceModule.describe({ run, node: run.inventory.nodes[0], vars: {} }, reload, plan.plan)).toEqual(['systemctl reload haproxy']);
+  });
+
   it('skips a restart (handler) for a unit this run started fresh', () => {
     expect(decideService(facts(SHOW_RUNNING), args({ name: 'etcd', state: 'restarted' }), { changedUnits: [], startedThisRun: true })).toEqual({
       changed: false,

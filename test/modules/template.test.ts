@@ -91,4 +91,27 @@ describe('template to a node (real sshd)', () => {
     await remote.transport.exec(lines.join('\n'));
     expect(await templateModule.check(remote.context(), args)).toMatchObject({ changed: false, reason: expect.stringMatching(/^sha256 matches, mode 0640/) });
   });
+
+  it('checks a validated file before it replaces the old one: a failing check keeps the old file and says why', async () => {
+    const dest = join(remote.root, 'validated.service');
+    const good = { src: 'demo.service', dest, validate: 'grep -q member %s' };
+    expect((await converge(templateModule, remote.context(), good)).applied).toMatchObject({ changed: true });
+    const before = await readFile(dest, 'utf8');
+    const failing = { src: 'demo.service', dest, vars: { level: 'debug' }, validate: 'grep -q no-such-line %s' };
+    const error = await converge(templateModule, remote.context(), failing).catch((caught: unknown) => caught);
+    expect((error as Error).message).toBe(`units/demo.service rendered for controller-0 fails \`grep -q no-such-line %s\`; ${dest} is left as it was`);
+    expect(await readFile(dest, 'utf8')).toBe(before);
+    // No staged copy is left behind.
+    expect((await remote.transport.exec(`ls -a ${remote.root}`)).stdout).not.toContain('hardway-');
+    // The transcript's lines stage, check, and only then move.
+    const lines = templateModule.describe(remote.context(), templateArgs.parse(failing));
+    expect(lines.slice(-2)).toEqual([`grep -q no-such-line ${dest}.hardway-new`, `mv -f ${dest}.hardway-new ${dest}`]);
+  });
+
+  it('takes a validate command in plain words only, with %s once', () => {
+    expect(templateArgs.safeParse({ src: 'a', dest: '/a', validate: 'haproxy -c -f %s' }).success).toBe(true);
+    for (const validate of ['haproxy -c -f %s; rm -rf /', 'haproxy -c -f', 'cat %s %s', 'x $(id) %s', 'x -f%s']) {
+      expect(templateArgs.safeParse({ src: 'a', dest: '/a', validate }).success, validate).toBe(false);
+    }
+  });
 });
