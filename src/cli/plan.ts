@@ -5,6 +5,7 @@ import { type Node } from '../inventory/node.ts';
 import type { Playbook, PlaybookTask } from '../engine/playbook.ts';
 import { selectSteps, type MissingPrerequisite, type SelectedStep } from '../engine/select.ts';
 import { interpolate, templateVars } from '../engine/vars.ts';
+import { conditionUnmet } from '../engine/when.ts';
 import type { RunContext } from '../modules/module.ts';
 import { globalOptions, openCluster, type CliIO } from './common.ts';
 import { selectionOptions, addSelectionOptions, type SelectionFlags } from './selection.ts';
@@ -19,6 +20,8 @@ interface PlannedTask {
   args: unknown;
   notify: string[];
   once: boolean;
+  /** Why its `when:` does not hold for this cluster: provision reports it ok and touches nothing. */
+  skipped?: string;
 }
 
 export function registerPlanCommand(program: Command, io: CliIO): void {
@@ -68,7 +71,8 @@ function planTask(run: RunContext, task: PlaybookTask, node: Node | undefined): 
   } catch {
     // A value only the run can supply (an NLB name before infra): show the placeholder.
   }
-  return { name: task.name, module: task.module, args, notify: task.notify, once: task.once };
+  const unmet = conditionUnmet(task.when, run);
+  return { name: task.name, module: task.module, args, notify: task.notify, once: task.once, ...(unmet ? { skipped: unmet } : {}) };
 }
 
 /** Why: plan shows exactly the tasks provision would run, per node, from the same selection. */
@@ -87,7 +91,10 @@ export function planStep(run: RunContext, selected: SelectedStep): PlannedStep {
       internalIP: node?.internalIP ?? '',
       tasks: playbook.tasks.filter((task) => selected.local || !task.once).map((task) => planTask(run, task, node)),
     })),
-    once: selected.local || !firstNode ? [] : playbook.tasks.filter((task) => task.once).map((task) => ({ node: firstNode.name, task: planTask(run, task, firstNode) })),
+    // A workstation task runs on the workstation (also with no node); another once task on the first node.
+    once: selected.local
+      ? []
+      : playbook.tasks.flatMap((task) => (task.local ? (selected.workstation ? [{ node: 'local', task: planTask(run, task, undefined) }] : []) : task.once && firstNode ? [{ node: firstNode.name, task: planTask(run, task, firstNode) }] : [])),
     handlers: playbook.handlers.map((handler) => ({ name: handler.name, serial: handler.serial, tasks: handler.tasks.map((task) => task.name) })),
   };
 }
@@ -102,6 +109,7 @@ function formatArgs(args: unknown): string {
 
 function formatTask(index: number, task: PlannedTask): string {
   const notify = task.notify.length ? `  -> notify ${task.notify.join(', ')}` : '';
+  if (task.skipped) return `    ${String(index).padStart(2)}. ${task.name}\n        skipped: ${task.skipped}\n`;
   return `    ${String(index).padStart(2)}. ${task.name}\n        ${[task.module, formatArgs(task.args)].filter(Boolean).join(" ")}${notify}\n`;
 }
 
@@ -112,13 +120,13 @@ export function formatPlan(cluster: string, provider: string, steps: readonly Pl
     const notDone = missing.filter((item) => item.step === step.step);
     if (step.needs.length) out += `  needs: ${step.needs.join(', ')}\n`;
     for (const item of notDone) out += `  ! needs ${item.need}, not completed${item.where[0] === 'local' ? '' : ` on ${item.where.join(', ')}`}: provision refuses without --with-deps\n`;
-    if (!step.local && !step.nodes.length) out += '  (no selected node runs this step)\n';
+    if (!step.local && !step.nodes.length && !step.once.some((once) => once.node === 'local')) out += '  (no selected node runs this step)\n';
     for (const node of step.nodes) {
       out += `  ${node.name}${node.internalIP ? ` (${node.internalIP})` : ''}\n`;
       node.tasks.forEach((task, index) => (out += formatTask(index + 1, task)));
     }
     for (const once of step.once) {
-      out += `  once, on ${once.node}, after every node's tasks above:\n${formatTask(1, once.task)}`;
+      out += `  once, ${once.node === 'local' ? 'on the workstation' : `on ${once.node}`}, after every node's tasks above:\n${formatTask(1, once.task)}`;
     }
     for (const handler of step.handlers) out += `  handler "${handler.name}"${handler.serial ? ' (one node at a time)' : ''}: ${handler.tasks.join('; ')} — runs only where a notifying task changed\n`;
   }

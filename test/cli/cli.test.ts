@@ -90,6 +90,20 @@ describe('hardway plan and provision through the CLI', () => {
     expect(data.steps.map((step) => [step.step, step.nodes.map((node) => node.name)])).toEqual([['etcd', ['etcd-0']]]);
   });
 
+  it('plan shows the loadbalancer step as provision runs it: haproxy on the lb node, or the NLB targets from the workstation', async () => {
+    const lab = await hardway(['plan', '-c', join(examples, 'lab/cluster.yaml'), '--step', 'loadbalancer']);
+    expect(lab.code, lab.stderr).toBe(0);
+    expect(lab.stdout).toContain('  lb-0 (10.240.0.30)\n     1. Install haproxy');
+    expect(lab.stdout).toContain('validate="haproxy -c -f %s"');
+    expect(lab.stdout).toContain('  once, on the workstation, after every node\'s tasks above:\n     1. Register the controllers as NLB targets and wait until they are healthy\n        skipped: only with load balancer nlb (this cluster has haproxy)\n');
+    const aws = await hardway(['--json', 'plan', '-c', join(examples, 'aws/cluster.yaml'), '--step', 'loadbalancer']);
+    expect(aws.code, aws.stderr).toBe(0);
+    const [step] = (JSON.parse(aws.stdout) as { steps: { nodes: unknown[]; once: { node: string; task: { module: string; skipped?: string } }[] }[] }).steps;
+    expect(step!.nodes).toEqual([]);
+    expect(step!.once).toEqual([{ node: 'local', task: expect.objectContaining({ module: 'nlb-targets' }) }]);
+    expect(step!.once[0]!.task.skipped).toBeUndefined();
+  });
+
   it('provision refuses a step whose prerequisite never ran, naming it; exit 2', async () => {
     await writeFile(join(dir, 'cluster.yaml'), await readFile(join(examples, 'lab/cluster.yaml'), 'utf8'));
     const result = await hardway(['provision', '--step', 'kubeconfigs'], { cwd: dir });
