@@ -92,6 +92,10 @@ export const serviceModule = defineModule({
     }
   },
   describe(_ctx, args, plan) {
-    return serviceCommands(plan ?? freshServicePlan(args));
+    const wanted = plan ?? freshServicePlan(args);
+    // apply then polls the unit for up to SETTLE_MS: a person waits the same way (a start runs
+    // --no-block, and an etcd member stays activating until its peers are up).
+    const settle = wanted.action === 'start' || wanted.action === 'restart' ? [`timeout ${SETTLE_MS / 1000} sh -c 'until systemctl is-active -q ${shellQuote(unitName(wanted.unit))}; do sleep 0.25; done' || true`] : [];
+    return [...serviceCommands(wanted), ...settle];
   },
 });

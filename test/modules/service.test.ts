@@ -142,15 +142,15 @@ describe('service describe', () => {
   it('prints systemctl lines', () => {
     const run = testRunContext();
     const ctx = { run, node: run.inventory.nodes[0], vars: {} };
-    expect(serviceModule.describe(ctx, args({ name: 'etcd', enabled: true, state: 'started' }))).toEqual(['systemctl daemon-reload', 'systemctl enable etcd', 'systemctl --no-block start etcd']);
-    expect(serviceModule.describe(ctx, args({ name: 'etcd.service', state: 'restarted' }))).toEqual(['systemctl --no-block restart etcd']);
+    expect(serviceModule.describe(ctx, args({ name: 'etcd', enabled: true, state: 'started' }))).toEqual(['systemctl daemon-reload', 'systemctl enable etcd', 'systemctl --no-block start etcd', "timeout 10 sh -c 'until systemctl is-active -q etcd.service; do sleep 0.25; done' || true"]);
+    expect(serviceModule.describe(ctx, args({ name: 'etcd.service', state: 'restarted' }))).toEqual(['systemctl --no-block restart etcd', "timeout 10 sh -c 'until systemctl is-active -q etcd.service; do sleep 0.25; done' || true"]);
   });
   it("prints check's plan: an enabled unit that only stopped gets a start, nothing else", () => {
     const run = testRunContext();
     const ctx = { run, node: run.inventory.nodes[0], vars: {} };
     const wanted = args({ name: 'etcd', enabled: true, state: 'started' });
     const stopped = decideService(facts(SHOW_NEW, { UnitFileState: 'enabled' }), wanted, fresh);
-    expect(stopped.changed && serviceModule.describe(ctx, wanted, stopped.plan)).toEqual(['systemctl --no-block start etcd']);
+    expect(stopped.changed && serviceModule.describe(ctx, wanted, stopped.plan)).toEqual(['systemctl --no-block start etcd', "timeout 10 sh -c 'until systemctl is-active -q etcd.service; do sleep 0.25; done' || true"]);
     const reloadOnly = decideService(facts(SHOW_RUNNING, { NeedDaemonReload: 'yes' }), args({ name: 'etcd', state: 'started' }), fresh);
     expect(reloadOnly.changed && serviceModule.describe(ctx, wanted, reloadOnly.plan)).toEqual(['systemctl daemon-reload']);
   });
