@@ -36,6 +36,7 @@ import type { Playbook, PlaybookTask } from '../src/engine/playbook.ts';
 import { hostsOf } from '../src/engine/select.ts';
 import { interpolate, templateVars } from '../src/engine/vars.ts';
 import { type Node } from '../src/inventory/node.ts';
+import { describedText } from '../src/modules/described.ts';
 import { defaultEntries, renderHostsBlock } from '../src/modules/etc-hosts.ts';
 import { renderTemplate } from '../src/modules/template.ts';
 import { artifactsDir, freeSubnet, labSpec } from '../test/e2e/lab-helpers.ts';
@@ -163,7 +164,7 @@ export async function generateAnsible(clusterDir: string, artifacts: string, ren
         const ran = task.once ? targets.slice(0, 1) : targets;
         const { key, when } = perNode(ran, (node) => {
           const args = argsOf(node);
-          const lines = module.describe({ run, node, vars: templateVars(run, node) }, args as never).filter((line) => !/^scp |^rm -f \/tmp\/hardway-wait-/.test(line));
+          const lines = describedText(module.describe({ run, node, vars: templateVars(run, node) }, args as never), node).filter((line) => !/^scp |^rm -f \/tmp\/hardway-wait-/.test(line));
           const ca = args.ca ? (caOnNode.get(`${node.name} ${args.ca}`) ?? args.ca) : '';
           return { sh: shellOf(lines).replaceAll('/tmp/hardway-wait-ca.pem', ca) };
         });

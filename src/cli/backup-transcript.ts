@@ -4,7 +4,7 @@ import { SNAPSHOT_PATH } from '../backup/archive.ts';
 import { REMOTE_DIR, restoreMemberCommands, snapshotCommands } from '../backup/snapshot.ts';
 import type { TranscriptEntry } from '../modules/module.ts';
 import type { Node } from '../inventory/node.ts';
-import { uploadLine } from '../modules/describe-lines.ts';
+import { comment, upload } from '../modules/described.ts';
 import { shellJoin, shellQuote } from '../transport/shell.ts';
 import { sshLine, type TranscriptInput } from './transcript.ts';
 
@@ -26,7 +26,7 @@ export function backupEntries(input: Pick<TranscriptInput, 'spec'>, peer: Node, 
       task: 'Pack it with the PKI, the encryption config, the spec and the state: one archive, mode 0600, with its checksum',
       node: undefined,
       commands: [
-        '# hardway backup also writes manifest.json (cluster, members, the snapshot status), which hardway restore reads',
+        comment('hardway backup also writes manifest.json (cluster, members, the snapshot status), which hardway restore reads'),
         `(umask 077 && tar -czf ${archive} ${SNAPSHOT_PATH} pki encryption-config.yaml cluster.yaml -C .hardway state.json)`,
         `sha256sum ${archive} > ${shellQuote(`${out}.sha256`)}`,
       ],
@@ -51,6 +51,6 @@ export function restoreMemberEntries(members: readonly Node[], token: string): T
     step: 'etcd-restore',
     task: `Restore ${member.name}'s data directory from the snapshot (a new cluster token, the same members)`,
     node: member.name,
-    commands: [shellJoin(['install', '-d', '-m', '0700', REMOTE_DIR]), uploadLine(`restore/${SNAPSHOT_PATH}`, staged, { user: member.user, host: member.sshAddress }), ...restoreMemberCommands(member, members, token, staged)],
+    commands: [shellJoin(['install', '-d', '-m', '0700', REMOTE_DIR]), upload(`restore/${SNAPSHOT_PATH}`, staged), ...restoreMemberCommands(member, members, token, staged)],
   }));
 }

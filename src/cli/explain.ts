@@ -8,6 +8,7 @@ import { interpolate, templateVars } from '../engine/vars.ts';
 import { conditionUnmet, describeCondition } from '../engine/when.ts';
 import { type Node } from '../inventory/node.ts';
 import type { DescribeContext, ModuleRegistry, RunContext, TranscriptEntry } from '../modules/module.ts';
+import { describedText } from '../modules/described.ts';
 import { backupEntries, restoreMemberEntries, restorePkiEntry } from './backup-transcript.ts';
 import { globalOptions, openCluster, type CliIO, type LoadedCluster } from './common.ts';
 import { BEFORE_ETCD } from './scale.ts';
@@ -76,7 +77,7 @@ function explainTask(run: RunContext, modules: ModuleRegistry, task: PlaybookTas
   let commands: string[];
   try {
     const args = module.args.parse(interpolate(task.args, vars));
-    commands = module.describe(context, args);
+    commands = describedText(module.describe(context, args), where);
   } catch (error) {
     commands = [`# (${task.module}: ${(error as Error).message.split('\n')[0]})`];
   }
@@ -118,7 +119,8 @@ export function explainOperation(cluster: Pick<LoadedCluster, 'spec' | 'inventor
     // The steps run between the keys and the members, and after them (each: hardway explain STEP).
     if (name === 'restore' && index === 1) lines.push('', `  then the steps ${BEFORE_ETCD.join(', ')} (hardway explain STEP)`);
     lines.push('', `  ${index + 1}. ${entry.task} (${entry.node ? `on ${entry.node}` : 'on the workstation'})`);
-    lines.push(...entry.commands.flatMap((command) => command.split('\n')).map((line) => `     ${line}`));
+    const node = entry.node === undefined ? undefined : cluster.inventory.nodes.byName(entry.node);
+    lines.push(...describedText(entry.commands, node).flatMap((command) => command.split('\n')).map((line) => `     ${line}`));
   });
   if (name === 'restore') lines.push('', '  then every step (hardway up)');
   return `${lines.join('\n')}\n`;

@@ -1,13 +1,13 @@
 // --transcript FILE: a bash script of what the run did (or, with --dry-run, would do), per step and
-// per node, as a person would type it. Modules describe their commands (src/modules/describe-lines.ts
-// says how); this is the one place that wraps node commands in `ssh` and uploads in `scp` with the
+// per node, as a person would type it. Modules describe their commands as structured lines
+// (src/modules/described.ts); this is the one place that wraps node commands in `ssh` and uploads in `scp` with the
 // cluster's key and known_hosts. Secrets are files referenced by path, never written here.
 import { chmod } from 'node:fs/promises';
 import type { TranscriptEntry, TranscriptSink } from '../modules/module.ts';
 import { HardwayError } from '../errors.ts';
 import { deriveInventory } from '../inventory/derive.ts';
 import type { Node } from '../inventory/node.ts';
-import { classifyLines, splitHeredoc, type DescribedLine } from '../modules/describe-lines.ts';
+import { classify, heredoc, heredocParts } from '../modules/described.ts';
 import type { ClusterSpec } from '../spec/schema.ts';
 import { shellJoin, shellQuote } from '../transport/shell.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
@@ -83,14 +83,14 @@ function sshPrefix(input: Pick<TranscriptInput, 'spec'>, node: Reachable): strin
   return ['ssh', ...commonOptions(input.spec.ssh), ...(node.sshPort !== 22 ? [`-p ${node.sshPort}`] : []), `${node.user}@${node.sshAddress}`].join(' ');
 }
 
-/** Why: one function turns a node command into the ssh line a person types, heredoc and sudo included. */
-export function sshLine(input: Pick<TranscriptInput, 'spec'>, node: Reachable, command: string): string {
+/** Why: one function turns a node command into the ssh line a person types, its input and sudo included. */
+export function sshLine(input: Pick<TranscriptInput, 'spec'>, node: Reachable, command: string, stdin?: string): string {
   const asRoot = (text: string) => (node.user === 'root' ? text : `sudo sh -c ${shellQuote(text)}`);
   const prefix = sshPrefix(input, node);
-  // A heredoc is fed from the workstation through ssh's stdin: the content stays readable.
-  const heredoc = splitHeredoc(command);
-  if (heredoc) return `${prefix} ${quoteRemote(asRoot(heredoc.command))} ${heredoc.redirect}\n${heredoc.rest}`;
-  return `${prefix} ${quoteRemote(asRoot(command))}`;
+  if (stdin === undefined) return `${prefix} ${quoteRemote(asRoot(command))}`;
+  // The input is fed from the workstation through ssh's stdin: the content stays readable.
+  const parts = heredocParts(command, stdin);
+  return `${prefix} ${quoteRemote(asRoot(parts.command))} ${parts.redirect}${parts.body ? `\n${parts.body}` : ''}`;
 }
 
 /** The scp line(s) for one upload; a user other than root uploads to /tmp and installs with sudo. */
@@ -129,19 +129,19 @@ function functionName(step: string): string {
 
 /** Lines of one task, wrapped for where each runs. */
 function taskLines(input: TranscriptInput, entry: TranscriptEntry, nodes: ReadonlyMap<string, Node>): string[] {
-  const start = entry.node ? ({ kind: 'node', node: entry.node } as const) : ({ kind: 'workstation' } as const);
-  const described: DescribedLine[] = classifyLines(entry.commands, start);
   const find = (name: string): Node => {
     const node = nodes.get(name);
     if (!node || !node.sshAddress) throw new HardwayError(`the transcript cannot address ${name} (no SSH address in the inventory) for task "${entry.task}" of step ${entry.step}`);
     return node;
   };
   const out: string[] = [];
-  for (const line of described) {
+  for (const line of entry.commands.map(classify)) {
     if (line.kind === 'comment') out.push(line.text);
-    else if (line.kind === 'upload') out.push(...scpLines(input, find(line.node), line.source, line.dest));
-    else if (line.where.kind === 'workstation') out.push(line.command);
-    else out.push(sshLine(input, find(line.where.node), line.command));
+    else if (line.kind === 'upload') {
+      if (entry.node === undefined) throw new HardwayError(`task "${entry.task}" of step ${entry.step} describes an upload but runs on no node (a bug: report it)`);
+      out.push(...scpLines(input, find(entry.node), line.source, line.dest));
+    } else if (line.workstation || entry.node === undefined) out.push(line.stdin === undefined ? line.command : heredoc(line.command, line.stdin));
+    else out.push(sshLine(input, find(entry.node), line.command, line.stdin));
   }
   return out;
 }

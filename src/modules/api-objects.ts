@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { TaskError } from '../errors.ts';
 import { kubeRequest } from '../health/api-checks.ts';
 import { defineModule } from './module.ts';
-import { heredoc } from './describe-lines.ts';
+import { withInput } from './described.ts';
 import { renderTemplate } from './template.ts';
 
 /** The kinds hardway writes, and where the API keeps them (cluster-scoped). */
@@ -109,6 +109,6 @@ export const apiObjectsModule = defineModule({
     return { changed: done.length > 0, reason: done.join('; ') || 'nothing to write' };
   },
   describe(ctx, { src }) {
-    return [heredoc('kubectl --kubeconfig kubeconfigs/admin.kubeconfig apply -f -', renderTemplate(ctx, { src }).toString('utf8'))];
+    return [withInput('kubectl --kubeconfig kubeconfigs/admin.kubeconfig apply -f -', renderTemplate(ctx, { src }).toString('utf8'))];
   },
 });

@@ -11,12 +11,12 @@ import { artifactsLocation, resolveArtifacts } from '../artifacts/resolve.ts';
 import type { ResolvedArtifact } from '../artifacts/resolved.ts';
 import { TaskError } from '../errors.ts';
 import type { Node, Role } from '../inventory/node.ts';
-import { describeUpload, planUpload, type WantedFile } from '../transport/remote-file.ts';
+import { planUpload, type WantedFile } from '../transport/remote-file.ts';
 import { shellQuote } from '../transport/shell.ts';
 import type { KnownFile } from '../engine/state.ts';
 import { type DescribeContext, type TaskContext, defineModule, type CheckResult } from './module.ts';
-import { ON_WORKSTATION, onNode } from './describe-lines.ts';
-import { manyFileFactsCommand, readManyFileFacts, requireNode, sshTarget } from './remote-support.ts';
+import { fileLines, onWorkstation, type DescribedLine } from './described.ts';
+import { manyFileFactsCommand, readManyFileFacts, requireNode } from './remote-support.ts';
 
 export const binariesArgs = z.strictObject({
   /** Only nodes with this role get the files. */
@@ -180,18 +180,17 @@ async function askedArch(ctx: TaskContext, node: Node): Promise<Arch> {
  * The commands a person would type: fetch and verify (or check the directory), then copy; with
  * check's plan, only the files this node lacks (a wrong mode alone is a chmod).
  */
-function describeBinaries(ctx: DescribeContext, args: BinariesArgs, plan: readonly PlannedUpload[] | undefined): string[] {
+function describeBinaries(ctx: DescribeContext, args: BinariesArgs, plan: readonly PlannedUpload[] | undefined): DescribedLine[] {
   const actions = new Map<ArtifactName, PlannedUpload['action']>(plan ? plan.map((upload) => [upload.artifact.name, upload.action]) : args.files.map((name) => [name, 'transfer']));
   const files = args.files.filter((name) => actions.has(name));
   const fetched = files.filter((name) => actions.get(name) === 'transfer');
   const recorded = ctx.node ? ctx.run.state.data.facts[ctx.node.name] : undefined;
   const arch: Arch = normalizeArch(recorded?.goArch ?? recorded?.arch ?? '') ?? 'amd64';
   const location = artifactsLocation(ctx.run);
-  const target = sshTarget(ctx);
-  const lines: string[] = fetched.length ? [ON_WORKSTATION] : [];
+  const lines: DescribedLine[] = [];
   const local = new Map<ArtifactName, string>();
   if (location.kind === 'directory') {
-    if (fetched.length) lines.push(`(cd ${shellQuote(location.dir)} && sha256sum --check --ignore-missing SHA256SUMS)`);
+    if (fetched.length) lines.push(onWorkstation(`(cd ${shellQuote(location.dir)} && sha256sum --check --ignore-missing SHA256SUMS)`));
     for (const name of files) local.set(name, posix.join(location.dir, name));
   } else {
     const urls = new Set<string>();
@@ -200,11 +199,10 @@ function describeBinaries(ctx: DescribeContext, args: BinariesArgs, plan: readon
       local.set(name, localName(source));
       if (urls.has(source.url)) continue;
       urls.add(source.url);
-      lines.push(...fetchCommands(source, fetched));
+      lines.push(...fetchCommands(source, fetched).map((command) => onWorkstation(command)));
     }
   }
-  if (ctx.node && fetched.length) lines.push(onNode(ctx.node.name));
-  for (const name of files) lines.push(...describeUpload(local.get(name) ?? name, posix.join(args.dir, installName(name)), target, WANTED, actions.get(name)));
+  for (const name of files) lines.push(...fileLines(local.get(name) ?? name, posix.join(args.dir, installName(name)), WANTED, actions.get(name)));
   return lines;
 }
 

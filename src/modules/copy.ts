@@ -5,10 +5,11 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { TaskError } from '../errors.ts';
-import { describeUpload, planUpload, type FileChange, type FileFacts } from '../transport/remote-file.ts';
+import { planUpload, type FileChange, type FileFacts } from '../transport/remote-file.ts';
+import { fileLines } from './described.ts';
 import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
-import { noteUnitChange, readFileFacts, requireNode, sshTarget } from './remote-support.ts';
+import { noteUnitChange, readFileFacts, requireNode } from './remote-support.ts';
 import { sha256File } from '../artifacts/checksum.ts';
 
 /** dest, mode, owner and group: shared by copy and template. */
@@ -81,7 +82,7 @@ export const copyModule = defineModule({
     noteUnitChange(ctx.scratch, args.dest);
     return { changed: true, reason: `upload (missing) ${args.src} -> ${args.dest}`, plan: FRESH_UPLOAD };
   },
-  describe(ctx, args, plan) {
-    return describeUpload(args.src, args.dest, sshTarget(ctx), args, (plan ?? FRESH_UPLOAD).action);
+  describe(_ctx, args, plan) {
+    return fileLines(args.src, args.dest, args, (plan ?? FRESH_UPLOAD).action);
   },
 });

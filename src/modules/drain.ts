@@ -10,7 +10,7 @@ import { TaskError } from '../errors.ts';
 import { kubeRequest } from '../health/api-checks.ts';
 import type { HealthContext } from '../health/connect.ts';
 import { shellQuote } from '../transport/shell.ts';
-import { ON_WORKSTATION } from './describe-lines.ts';
+import { onWorkstation } from './described.ts';
 import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
 import { requireNode } from './remote-support.ts';
@@ -163,7 +163,7 @@ export const drainModule = defineModule({
     return { changed: true, reason: await drainNode({ run: ctx.run, signal: ctx.signal }, node.name, ctx.run.spec.versions.kubernetes, 'Check the PodDisruptionBudgets that refuse it (kubectl get pdb -A), or make room on the other workers.') };
   },
   describe(ctx) {
-    return [ON_WORKSTATION, kubectlLines.drain(ctx.node?.name ?? 'NODE')];
+    return [onWorkstation(kubectlLines.drain(ctx.node?.name ?? 'NODE'))];
   },
 });
 
@@ -183,6 +183,6 @@ export const uncordonModule = defineModule({
     return { changed: result === 'changed', reason: result === 'changed' ? `uncordoned ${node.name}` : `${node.name} was schedulable` };
   },
   describe(ctx) {
-    return [ON_WORKSTATION, kubectlLines.uncordon(ctx.node?.name ?? 'NODE')];
+    return [onWorkstation(kubectlLines.uncordon(ctx.node?.name ?? 'NODE'))];
   },
 });

@@ -29,9 +29,8 @@ export const encryptionConfigModule = defineModule({
   describe() {
     return [
       'ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)',
-      `cat > ${ENCRYPTION_CONFIG_FILE} <<EOF`,
-      ...renderEncryptionConfig(Buffer.alloc(32)).trimEnd().split('\n').map((line) => line.replace(/secret: .*/, 'secret: ${ENCRYPTION_KEY}')),
-      'EOF',
+      // One command: an unquoted heredoc, so the shell puts the key in (it is never written here).
+      [`cat > ${ENCRYPTION_CONFIG_FILE} <<EOF`, ...renderEncryptionConfig(Buffer.alloc(32)).trimEnd().split('\n').map((line) => line.replace(/secret: .*/, 'secret: ${ENCRYPTION_KEY}')), 'EOF'].join('\n'),
       `chmod 600 ${ENCRYPTION_CONFIG_FILE}`,
     ];
   },

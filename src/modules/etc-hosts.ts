@@ -7,7 +7,7 @@ import { shellQuote } from '../transport/shell.ts';
 import type { CheckResult, DescribeContext } from './module.ts';
 import { defineModule } from './module.ts';
 import { readFact, requireNode } from './remote-support.ts';
-import { heredoc } from './describe-lines.ts';
+import { heredoc, withInput, type DescribedCommand } from './described.ts';
 import { unifiedDiff } from './text-diff.ts';
 
 /** Playbook arguments: `etc-hosts: {}` (defaults cover the cluster). */
@@ -79,8 +79,8 @@ export function writeHostsCommand(path: string, cluster?: string): string {
 }
 
 /** The plan's one command, for apply and describe alike: the write fed by its content. */
-function writeHostsLine(path: string, plan: EtcHostsPlan): string {
-  return 'content' in plan ? heredoc(writeHostsCommand(path), plan.content) : heredoc(writeHostsCommand(path, plan.cluster), plan.block);
+function writeHostsLine(path: string, plan: EtcHostsPlan): DescribedCommand {
+  return 'content' in plan ? withInput(writeHostsCommand(path), plan.content) : withInput(writeHostsCommand(path, plan.cluster), plan.block);
 }
 
 /** Why: people on a node reach the others by name (ssh etcd-1, ping controller-0). */
@@ -109,7 +109,8 @@ export const etcHostsModule = defineModule({
   },
   async apply(ctx, args, change) {
     const transport = await ctx.connect();
-    await transport.exec(writeHostsLine(args.path, change.plan ?? freshPlan(ctx, args)), { signal: ctx.signal });
+    const write = writeHostsLine(args.path, change.plan ?? freshPlan(ctx, args));
+    await transport.exec(heredoc(write.command, write.stdin!), { signal: ctx.signal });
   },
   describe(ctx, args, plan) {
     return [writeHostsLine(args.path, plan ?? freshPlan(ctx, args))];

@@ -10,8 +10,8 @@ import { artifactsLocation } from '../artifacts/resolve.ts';
 import { TaskError } from '../errors.ts';
 import { shellQuote } from '../transport/shell.ts';
 import { type TaskContext, defineModule } from './module.ts';
-import { ON_WORKSTATION, onNode, uploadLine } from './describe-lines.ts';
-import { readFact, sshTarget } from './remote-support.ts';
+import { onWorkstation, upload } from './described.ts';
+import { readFact } from './remote-support.ts';
 
 /** The label that ties an imported image to the archive it came from. */
 export const ARCHIVE_LABEL = 'hardway.archive-sha256';
@@ -105,11 +105,9 @@ export const imageModule = defineModule({
     const location = artifactsLocation(ctx.run);
     const source = location.kind === 'directory' ? join(location.dir, taskArgs.archive) : taskArgs.archive;
     return [
-      ON_WORKSTATION,
-      `sha256sum ${shellQuote(source)}   # must match the line in SHA256SUMS`,
-      onNode(ctx.node?.name ?? 'NODE'),
+      onWorkstation(`sha256sum ${shellQuote(source)}   # must match the line in SHA256SUMS`),
       `mkdir -p ${REMOTE_DIR}`,
-      uploadLine(source, `${REMOTE_DIR}/${taskArgs.archive}`, sshTarget(ctx)),
+      upload(source, `${REMOTE_DIR}/${taskArgs.archive}`),
       ...importCommands(taskArgs, '"$(sha256sum ' + shellQuote(`${REMOTE_DIR}/${taskArgs.archive}`) + " | cut -d' ' -f1)\""),
     ];
   },

@@ -6,6 +6,7 @@ import type { ProviderContext } from '../providers/provider.ts';
 import { type TaskContext, defineModule, type CheckResult } from './module.ts';
 import { newMachinesOf } from './new-machines.ts';
 import { planNewAwsCluster } from './new-aws-cluster.ts';
+import { comment } from './described.ts';
 
 export function providerContext(ctx: TaskContext): ProviderContext {
   return {
@@ -78,6 +79,6 @@ export const infraModule = defineModule({
       : { changed: false, reason: `found all ${result.found.length} resources` };
   },
   describe(ctx) {
-    return [`# the ${ctx.run.spec.provider} provider creates or finds: ${ctx.run.inventory.nodes.map((node) => `${node.name} (${node.internalIP})`).join(', ')}`];
+    return [comment(`the ${ctx.run.spec.provider} provider creates or finds: ${ctx.run.inventory.nodes.map((node) => `${node.name} (${node.internalIP})`).join(', ')}`)];
   },
 });

@@ -11,6 +11,7 @@ import type { Provider } from '../providers/provider.ts';
 import type { ClusterSpec } from '../spec/schema.ts';
 import type { Transport, TransportPool } from '../transport/transport.ts';
 import type { StateStore } from '../engine/state.ts';
+import type { DescribedLine } from './described.ts';
 
 /**
  * A file whose facts a check reads with fileFactsCommand(path, { hashIfSize }): read ahead (engine/read-ahead.ts) with
@@ -77,11 +78,11 @@ export interface TaskModule<Args = unknown, Plan = unknown> {
    */
   fresh?(ctx: TaskContext, args: Args): CheckResult<Plan>;
   /**
-   * The shell commands of a plan, for transcripts and `explain` (where each runs: describe-lines.ts):
+   * The shell commands of a plan, for transcripts and `explain` (structured lines: described.ts):
    * with check's plan, what this run does on this node; without one (explain, a node not read),
    * what a fresh node gets. Secrets by path, never inline.
    */
-  describe(ctx: DescribeContext, args: Args, plan?: Plan): string[];
+  describe(ctx: DescribeContext, args: Args, plan?: Plan): DescribedLine[];
 }
 
 /** Why: keeps each module's argument type inferred from its schema, and its plan type from check. */
@@ -132,7 +133,7 @@ export interface TranscriptEntry {
   step: string;
   task: string;
   node: string | undefined;
-  commands: string[];
+  commands: DescribedLine[];
   /** A `once` task: a barrier after every node's tasks before it. */
   once?: boolean;
   /** Set for a handler's tasks: they run after the step's tasks. */

@@ -9,7 +9,7 @@
 import type { StateStore } from '../engine/state.ts';
 import type { Node } from '../inventory/node.ts';
 import type { ClusterSpec } from '../spec/schema.ts';
-import { classifyLines } from './describe-lines.ts';
+import { classify, describedText, type DescribedLine } from './described.ts';
 import type { RunContext, TaskContext, CheckResult, TaskModule } from './module.ts';
 import { unitName, type ServiceArgs } from './service-decision.ts';
 import { waitTarget, type WaitArgs } from './wait.ts';
@@ -57,22 +57,21 @@ export function newMachinesFor(cluster: { spec: ClusterSpec; state: StateStore; 
 }
 
 /** The first command a description runs, for a one-line reason. */
-function firstCommand(lines: readonly string[], node: string | undefined): string | undefined {
-  const described = classifyLines(lines, node ? { kind: 'node', node } : { kind: 'workstation' });
-  for (const line of described) {
+function firstCommand(lines: readonly DescribedLine[]): string | undefined {
+  for (const line of lines.map(classify)) {
     if (line.kind === 'upload') return `scp ${line.source} -> ${line.dest}`;
     if (line.kind === 'command') {
-      const first = line.command.split('\n')[0] ?? '';
-      const written = /^cat > (\S+) <</.exec(first)?.[1];
-      return written ? `write ${written}` : first;
+      // The command a heredoc feeds is hardway's own `cat > FILE`: the field says which file.
+      const written = line.stdin !== undefined ? /^cat > (\S+)$/.exec(line.command)?.[1] : undefined;
+      return written ? `write ${written}` : line.command.split('\n')[0];
     }
   }
   return undefined;
 }
 
 /** describe()'s lines as a diff body for `plan --diff`: what would run, one `+` line each. */
-export function describedDiff(lines: readonly string[]): string | undefined {
-  const shown = lines.flatMap((line) => line.split('\n')).filter((line) => line.trim() !== '');
+export function describedDiff(lines: readonly DescribedLine[], node: TaskContext['node']): string | undefined {
+  const shown = describedText(lines, node).flatMap((line) => line.split('\n')).filter((line) => line.trim() !== '');
   return shown.length ? shown.map((line) => `+ ${line}`).join('\n') : undefined;
 }
 
@@ -86,8 +85,8 @@ export function freshPlan(module: TaskModule<any, any>, ctx: TaskContext, args: 
   const builtin = FRESH_PLANS[module.name];
   if (builtin) return builtin(ctx, args as never);
   const lines = module.describe(ctx, args);
-  const first = firstCommand(lines, ctx.node?.name);
-  return { changed: true, reason: `${first ? first.slice(0, 100) : module.name} (new machine)`, ...optionalDiff(describedDiff(lines)) };
+  const first = firstCommand(lines);
+  return { changed: true, reason: `${first ? first.slice(0, 100) : module.name} (new machine)`, ...optionalDiff(describedDiff(lines, ctx.node)) };
 }
 
 function optionalDiff(diff: string | undefined): { diff?: string } {
@@ -100,16 +99,16 @@ function optionalDiff(diff: string | undefined): { diff?: string } {
  */
 const FRESH_PLANS: Record<string, (ctx: TaskContext, args: Record<string, any>) => CheckResult> = {
   // A wait only observes: on a new machine it waits as on any other.
-  wait: (ctx, args) => ({ changed: true, probe: true, reason: `wait for ${waitTarget(args as WaitArgs)}`, ...optionalDiff(describedDiff(freshDescribe(ctx, 'wait', args))) }),
+  wait: (ctx, args) => ({ changed: true, probe: true, reason: `wait for ${waitTarget(args as WaitArgs)}`, ...optionalDiff(describedDiff(freshDescribe(ctx, 'wait', args), ctx.node)) }),
   binaries: (ctx, args) => {
     if (ctx.node && !ctx.node.roles.includes(args.role)) return { changed: false, reason: `not a${args.role === 'etcd' ? 'n' : ''} ${args.role} node: nothing to install` };
     const files = (args.files as string[] | undefined) ?? [];
-    return { changed: true, reason: `${files.map((file) => `${file}: upload (missing)`).join('; ')} (new machine)`, ...optionalDiff(describedDiff(freshDescribe(ctx, 'binaries', args))) };
+    return { changed: true, reason: `${files.map((file) => `${file}: upload (missing)`).join('; ')} (new machine)`, ...optionalDiff(describedDiff(freshDescribe(ctx, 'binaries', args), ctx.node)) };
   },
   service: (ctx, args) => serviceOnFreshNode(ctx, args as ServiceArgs),
 };
 
-function freshDescribe(ctx: TaskContext, name: string, args: unknown): string[] {
+function freshDescribe(ctx: TaskContext, name: string, args: unknown): DescribedLine[] {
   const module = ctx.run.modules.get(name);
   return module ? module.describe(ctx, args) : [];
 }

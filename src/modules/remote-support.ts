@@ -69,7 +69,3 @@ export function requireNode(ctx: TaskContext) {
   return ctx.node;
 }
 
-/** `user@address` for the lines `describe` prints. */
-export function sshTarget(ctx: { node: { user: string; sshAddress: string; name: string } | undefined }): { user: string; host: string } {
-  return { user: ctx.node?.user ?? 'root', host: ctx.node?.sshAddress || ctx.node?.name || 'NODE' };
-}

@@ -8,7 +8,7 @@ import { resolveSpecPath } from '../spec/paths.ts';
 import { TaskError } from '../errors.ts';
 import { RemoteCommandError } from '../transport/errors.ts';
 import { shellQuote } from '../transport/shell.ts';
-import { metadataLines, writeFileLine } from './describe-lines.ts';
+import { comment, metadataLines, writeFile } from './described.ts';
 import { decideUpload, fileArgs, FRESH_UPLOAD } from './copy.ts';
 import type { FileChange } from '../transport/remote-file.ts';
 import { type CheckResult, type DescribeContext, type RunContext, defineModule } from './module.ts';
@@ -134,10 +134,10 @@ export const templateModule = defineModule({
     const { rendered, upload } = plan ?? freshTemplate(ctx, args);
     // Only mode or owner differ: the content stays as it is.
     if (upload.action === 'metadata') return metadataLines(args.dest, args);
-    const comment = `# units/${args.src} rendered with this cluster's values${ctx.node ? ` for ${ctx.node.name}` : ''}:`;
-    if (!args.validate) return [comment, writeFileLine(args.dest, rendered.toString('utf8')), ...metadataLines(args.dest, args)];
+    const heading = comment(`units/${args.src} rendered with this cluster's values${ctx.node ? ` for ${ctx.node.name}` : ''}:`);
+    if (!args.validate) return [heading, writeFile(args.dest, rendered.toString('utf8')), ...metadataLines(args.dest, args)];
     // Staged next to the file, checked, and only then moved over it (as apply does).
     const staged = `${args.dest}.hardway-new`;
-    return [comment, writeFileLine(staged, rendered.toString('utf8')), ...metadataLines(staged, args), validateCommand(args.validate, shellQuote(staged)), `mv -f ${shellQuote(staged)} ${shellQuote(args.dest)}`];
+    return [heading, writeFile(staged, rendered.toString('utf8')), ...metadataLines(staged, args), validateCommand(args.validate, shellQuote(staged)), `mv -f ${shellQuote(staged)} ${shellQuote(args.dest)}`];
   },
 });

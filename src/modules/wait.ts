@@ -22,8 +22,8 @@ import { shellQuote } from '../transport/shell.ts';
 import type { Transport } from '../transport/transport.ts';
 import { localSource } from './copy.ts';
 import { type TaskContext, defineModule } from './module.ts';
-import { uploadLine } from './describe-lines.ts';
-import { requireNode, sshTarget } from './remote-support.ts';
+import { upload, type DescribedLine } from './described.ts';
+import { requireNode } from './remote-support.ts';
 
 const common = { timeout: duration.default('90s') };
 
@@ -213,10 +213,10 @@ export const waitModule = defineModule({
     });
     return { changed: false, reason: `${'tcp' in args ? args.tcp : 'url' in args ? args.url : 'command'} ready after ${formatMs(elapsed)}` };
   },
-  describe(ctx, args) {
+  describe(_ctx, args) {
     const seconds = Math.ceil(parseDuration(args.timeout) / 1000);
     let probe: string;
-    const uploads: string[] = [];
+    const uploads: DescribedLine[] = [];
     const cleanup: string[] = [];
     if ('tcp' in args) {
       const { host, port } = splitHostPort(args.tcp);
@@ -225,7 +225,7 @@ export const waitModule = defineModule({
       // hardway reads these files on the workstation and probes through the SSH connection; by
       // hand, curl runs on the node, so the files go there for the wait and are removed after it.
       const files = (['ca', 'cert', 'key'] as const).filter((name) => args[name]).map((name) => ({ flag: name === 'ca' ? '--cacert' : `--${name}`, source: args[name]!, temp: `/tmp/hardway-wait-${name}.pem` }));
-      for (const file of files) uploads.push(uploadLine(file.source, file.temp, sshTarget(ctx)));
+      for (const file of files) uploads.push(upload(file.source, file.temp));
       if (files.length) cleanup.push(`rm -f ${files.map((file) => file.temp).join(' ')}`);
       probe = ['curl -fsS -o /dev/null', ...files.map((file) => `${file.flag} ${file.temp}`), shellQuote(args.url)].join(' ');
     } else probe = args.command;

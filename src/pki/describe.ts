@@ -1,5 +1,6 @@
 // The shell a person would type to make the same files with cfssl (and openssl for the
 // service-account key pair), for `explain` and `--transcript`. Keys are referenced by path only.
+import { withInput, type DescribedLine } from '../modules/described.ts';
 import type { ClusterSpec } from '../spec/schema.ts';
 import { renderCaConfig } from './ca-config.ts';
 import type { CatalogEntry } from './catalog.ts';
@@ -7,9 +8,9 @@ import { renderCsrJson } from './csr-json.ts';
 import { PKI_DIR, pkiFiles } from './store.ts';
 
 /** Why: learners see cfssl's commands, and can run them instead of hardway if they wish. */
-export function describePki(entries: readonly CatalogEntry[], spec: ClusterSpec): string[] {
-  const lines = [`mkdir -p -m 700 ${PKI_DIR}`];
-  if (entries.some((entry) => entry.kind === 'leaf')) lines.push(...heredoc(pkiFiles.caConfig, renderCaConfig(spec), true));
+export function describePki(entries: readonly CatalogEntry[], spec: ClusterSpec): DescribedLine[] {
+  const lines: DescribedLine[] = [`mkdir -p -m 700 ${PKI_DIR}`];
+  if (entries.some((entry) => entry.kind === 'leaf')) lines.push(jsonFile(pkiFiles.caConfig, renderCaConfig(spec), true));
   for (const entry of entries) {
     const base = `${PKI_DIR}/${entry.name}`;
     if (entry.kind === 'keypair') {
@@ -17,7 +18,7 @@ export function describePki(entries: readonly CatalogEntry[], spec: ClusterSpec)
       lines.push(`chmod 600 ${pkiFiles.key(entry.name)}`);
       continue;
     }
-    lines.push(...heredoc(pkiFiles.csrJson(entry.name), renderCsrJson(entry, spec), false));
+    lines.push(jsonFile(pkiFiles.csrJson(entry.name), renderCsrJson(entry, spec), false));
     if (entry.kind === 'ca') {
       lines.push(`cfssl gencert -initca ${pkiFiles.csrJson(entry.name)} | cfssljson -bare ${base}`);
     } else {
@@ -29,8 +30,7 @@ export function describePki(entries: readonly CatalogEntry[], spec: ClusterSpec)
   return lines;
 }
 
-/** A JSON file written with a quoted heredoc, on one line so a transcript stays readable. */
-function heredoc(file: string, json: string, onlyIfMissing: boolean): string[] {
-  const compact = JSON.stringify(JSON.parse(json));
-  return [`${onlyIfMissing ? `[ -f ${file} ] || ` : ''}cat > ${file} <<'EOF'`, compact, 'EOF'];
+/** A JSON file written from a heredoc, on one line so a transcript stays readable. */
+function jsonFile(file: string, json: string, onlyIfMissing: boolean): DescribedLine {
+  return withInput(`${onlyIfMissing ? `[ -f ${file} ] || ` : ''}cat > ${file}`, `${JSON.stringify(JSON.parse(json))}\n`);
 }

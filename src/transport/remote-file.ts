@@ -155,12 +155,3 @@ export function finalizeUploadCommand(temp: string, dest: string, wanted: Wanted
   return `${metadataCommand(temp, wanted)} && mv -f -- ${shellQuote(temp)} ${shellQuote(dest)} && rm -f -- ${shellQuote(stale)}*.tmp`;
 }
 
-/** The shell a person types for an upload: scp from the workstation, then mode and owner on the node. */
-export function describeUpload(source: string, dest: string, target: { user: string; host: string }, wanted: WantedFile, action: FileChange['action'] = 'transfer'): string[] {
-  const owner = ownerSpec(wanted);
-  return [
-    ...(action === 'transfer' ? [`scp ${shellQuote(source)} ${target.user}@${target.host}:${shellQuote(dest)}`] : []),
-    `chmod ${normalizeMode(wanted.mode)} ${shellQuote(dest)}`,
-    ...(owner ? [`chown ${shellQuote(owner)} ${shellQuote(dest)}`] : []),
-  ];
-}

@@ -13,7 +13,7 @@ import { templateVars } from '../../src/engine/vars.ts';
 import type { Node } from '../../src/inventory/node.ts';
 import { commandModule } from '../../src/modules/command.ts';
 import { copyModule } from '../../src/modules/copy.ts';
-import { classifyLines, heredoc, parseUpload, splitHeredoc } from '../../src/modules/describe-lines.ts';
+import { comment, heredoc, onWorkstation, upload, withInput } from '../../src/modules/described.ts';
 import { directoryModule } from '../../src/modules/directory.ts';
 import { etcHostsModule } from '../../src/modules/etc-hosts.ts';
 import type { RunContext, TranscriptEntry, TaskModule } from '../../src/modules/module.ts';
@@ -86,19 +86,13 @@ describe('wrapping node commands', () => {
     expect(line).toBe(`ssh ${OPTS} -o 'ProxyCommand=ssh ${OPTS} -p 2200 -W %h:%p admin@203.0.113.5' root@10.240.0.20 true`);
   });
 
-  it('feeds a heredoc from the workstation through ssh, so the content stays readable', () => {
-    const command = heredoc('cat > /etc/systemd/system/etcd.service', '[Unit]\nDescription=etcd $X\n');
-    expect(command).toBe("cat > /etc/systemd/system/etcd.service <<'EOF'\n[Unit]\nDescription=etcd $X\nEOF");
-    expect(sshLine(input(), node(), command)).toBe(`ssh ${OPTS} root@10.240.0.20 'cat > /etc/systemd/system/etcd.service' <<'EOF'\n[Unit]\nDescription=etcd $X\nEOF`);
-    expect(sshLine(input(), node({ user: 'admin' }), command).split('\n')[0]).toBe(`ssh ${OPTS} admin@10.240.0.20 "sudo sh -c 'cat > /etc/systemd/system/etcd.service'" <<'EOF'`);
-  });
-
-  it('picks a heredoc delimiter that is not a line of the content, and keeps a missing final newline', () => {
-    expect(heredoc('cat > f', 'EOF\nx\n')).toBe("cat > f <<'EOF1'\nEOF\nx\nEOF1");
-    expect(heredoc('cat > f', 'no newline')).toBe("{ head -c -1 | cat > f; } <<'EOF'\nno newline\nEOF");
-    expect(splitHeredoc("cat > f <<'EOF1'\nEOF\nx\nEOF1")).toEqual({ command: 'cat > f', redirect: "<<'EOF1'", rest: 'EOF\nx\nEOF1' });
-    // A body that ends before its last line is no heredoc of this form: the line is quoted whole.
-    expect(splitHeredoc("cat > f <<'EOF'\nx\nEOF\necho more")).toBeUndefined();
+  it('feeds a command its input from the workstation through ssh, so the content stays readable', () => {
+    const content = '[Unit]\nDescription=etcd $X\n';
+    expect(heredoc('cat > /etc/systemd/system/etcd.service', content)).toBe("cat > /etc/systemd/system/etcd.service <<'EOF'\n[Unit]\nDescription=etcd $X\nEOF");
+    expect(sshLine(input(), node(), 'cat > /etc/systemd/system/etcd.service', content)).toBe(`ssh ${OPTS} root@10.240.0.20 'cat > /etc/systemd/system/etcd.service' <<'EOF'\n[Unit]\nDescription=etcd $X\nEOF`);
+    expect(sshLine(input(), node({ user: 'admin' }), 'cat > /etc/systemd/system/etcd.service', content).split('\n')[0]).toBe(`ssh ${OPTS} admin@10.240.0.20 "sudo sh -c 'cat > /etc/systemd/system/etcd.service'" <<'EOF'`);
+    // Empty input is no heredoc at all.
+    expect(sshLine(input(), node(), 'cat > /etc/empty', '')).toBe(`ssh ${OPTS} root@10.240.0.20 'cat > /etc/empty' < /dev/null`);
   });
 
   it('copies files with scp, through /tmp and sudo install for another user', () => {
@@ -112,30 +106,19 @@ describe('wrapping node commands', () => {
 });
 
 describe('describe() lines', () => {
-  it('tell where each line runs: the node by default, switched by `# on ...:` lines', () => {
-    const lines = ['# on the workstation:', 'sha256sum --check SHA256SUMS', '# on etcd-0:', "scp 'a b' root@10.240.0.20:'/x y'", 'chmod 0755 /x', '# a comment'];
-    expect(classifyLines(lines, { kind: 'node', node: 'etcd-1' })).toEqual([
-      { kind: 'command', where: { kind: 'workstation' }, command: 'sha256sum --check SHA256SUMS' },
-      { kind: 'upload', node: 'etcd-0', source: 'a b', dest: '/x y' },
-      { kind: 'command', where: { kind: 'node', node: 'etcd-0' }, command: 'chmod 0755 /x' },
-      { kind: 'comment', text: '# a comment' },
+  it('reach the transcript by their fields: a path that looks like an upload or a marker is a command as written', () => {
+    const nodes = [node()];
+    const text = renderTranscript({ spec, clusterDir: '/srv/c', nodes, dryRun: false }, [
+      { step: 'etcd', task: 't', node: 'etcd-0', commands: ['# on the workstation:', "scp a root@h:/b", upload("it's.pem", '/etc/x'), onWorkstation('sha256sum f'), withInput('cat > /etc/f', 'body\n')] },
     ]);
-    // On the workstation an scp line is a command like any other.
-    expect(classifyLines(['scp a root@h:/b'], { kind: 'workstation' })).toEqual([{ kind: 'command', where: { kind: 'workstation' }, command: 'scp a root@h:/b' }]);
-  });
-
-  it('join a heredoc given as separate lines into one command', () => {
-    expect(classifyLines(["cat > pki/ca-csr.json <<'EOF'", '{"CN":"x"}', 'EOF', 'cfssl gencert'], { kind: 'workstation' }).map((line) => (line.kind === 'command' ? line.command : line.kind))).toEqual([
-      "cat > pki/ca-csr.json <<'EOF'\n{\"CN\":\"x\"}\nEOF",
-      'cfssl gencert',
-    ]);
-  });
-
-  it('parses only uploads written by shellQuote', () => {
-    expect(parseUpload("scp 'it'\\''s' root@h:/etc/x")).toEqual({ source: "it's", dest: '/etc/x' });
-    expect(parseUpload('scp a root@[fd00::1]:/etc/x')).toEqual({ source: 'a', dest: '/etc/x' });
-    expect(parseUpload('scp "$F" root@h:/x')).toBeUndefined();
-    expect(parseUpload('scp a b c')).toBeUndefined();
+    // Strings are commands on the node: no marker switches place, no scp-looking string is parsed.
+    expect(text).toContain(`  ssh ${OPTS} root@10.240.0.20 '# on the workstation:'\n`);
+    expect(text).toContain(`  ssh ${OPTS} root@10.240.0.20 'scp a root@h:/b'\n`);
+    expect(text).toContain(`  scp ${OPTS} 'it'\\''s.pem' root@10.240.0.20:/etc/x\n`);
+    expect(text).toContain('\n  sha256sum f\n');
+    expect(text).toContain(`  ssh ${OPTS} root@10.240.0.20 'cat > /etc/f' <<'EOF'\nbody\nEOF\n`);
+    // An upload in a workstation task has no node to go to.
+    expect(() => renderTranscript({ spec, clusterDir: '/srv/c', nodes, dryRun: false }, [{ step: 'pki', task: 'x', node: undefined, commands: [upload('a', '/b')] }])).toThrow('describes an upload but runs on no node');
   });
 });
 
@@ -164,10 +147,10 @@ describe('a whole transcript', () => {
   it('is a bash script with one function per step that shellcheck accepts, and refuses unknown steps', async () => {
     const nodes = [node(), node({ name: 'controller-0', roles: ['controller'], internalIP: '10.240.0.10', sshAddress: '10.240.0.10' })];
     const text = renderTranscript({ spec, clusterDir: '/srv/my cluster', nodes, dryRun: true }, [
-      { step: 'infra', task: 'machines', node: undefined, commands: ['# the lab provider creates: etcd-0'] },
-      { step: 'pki', task: 'CA', node: undefined, commands: ["cat > pki/ca-csr.json <<'EOF'\n{\"CN\":\"Kubernetes\"}\nEOF", 'cfssl gencert -initca pki/ca-csr.json | cfssljson -bare pki/ca'] },
+      { step: 'infra', task: 'machines', node: undefined, commands: [comment('the lab provider creates: etcd-0')] },
+      { step: 'pki', task: 'CA', node: undefined, commands: [withInput('cat > pki/ca-csr.json', '{"CN":"Kubernetes"}\n'), 'cfssl gencert -initca pki/ca-csr.json | cfssljson -bare pki/ca'] },
       { step: 'control-plane', task: 'wait', node: 'controller-0', commands: ["timeout 9 sh -c 'until curl -fsS https://127.0.0.1:6443/healthz; do sleep 1; done'"] },
-      { step: 'etcd', task: 'unit', node: 'etcd-0', commands: [heredoc('cat > /etc/systemd/system/etcd.service', 'ExecStart=/usr/local/bin/etcd --name=$NAME\n'), 'echo "$HOSTNAME"'] },
+      { step: 'etcd', task: 'unit', node: 'etcd-0', commands: [withInput('cat > /etc/systemd/system/etcd.service', 'ExecStart=/usr/local/bin/etcd --name=$NAME\n'), 'echo "$HOSTNAME"'] },
     ]);
     expect(text).toContain("cd '/srv/my cluster'\n");
     expect(text).toContain('a dry run, so what the run WOULD do');

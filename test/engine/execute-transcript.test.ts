@@ -8,7 +8,7 @@ import { executeTask } from '../../src/engine/execute.ts';
 import type { PlaybookTask } from '../../src/engine/playbook.ts';
 import { ModuleRegistry, type RunContext, type TranscriptEntry } from '../../src/modules/module.ts';
 import { remoteModules } from '../../src/modules/remote-modules.ts';
-import { splitHeredoc } from '../../src/modules/describe-lines.ts';
+import { classify } from '../../src/modules/described.ts';
 import { newScratch } from '../helpers/context.ts';
 import { remoteNode, type RemoteNode } from '../modules/remote-node.ts';
 
@@ -37,7 +37,7 @@ describe('executeTask records the plan it carries out (real sshd)', () => {
     const result = await runTask('copy', { src: 'pki/ca.pem', dest, mode: '0600' });
     expect(result).toMatchObject({ status: 'changed', reason: 'upload (missing)' });
     expect(entries).toHaveLength(1);
-    expect(entries[0]!.commands[0]).toMatch(/^scp pki\/ca\.pem root@127\.0\.0\.1:/);
+    expect(entries[0]!.commands[0]).toEqual({ upload: { source: 'pki/ca.pem', dest } });
     expect(await readFile(dest, 'utf8')).toBe('a certificate\n');
   });
 
@@ -62,10 +62,10 @@ describe('executeTask records the plan it carries out (real sshd)', () => {
     const result = await runTask('etc-hosts', { path });
     expect(result.status).toBe('changed');
     const [line] = entries[0]!.commands;
-    const heredoc = splitHeredoc(line!);
-    expect(heredoc?.command).toContain('mktemp');
-    // The heredoc's body, up to its delimiter line, is the file apply wrote.
-    const body = heredoc!.rest.slice(0, heredoc!.rest.lastIndexOf('\n') + 1);
+    const write = classify(line!);
+    expect(write.kind === 'command' && write.command).toContain('mktemp');
+    // The input the command is fed is the file apply wrote.
+    const body = write.kind === 'command' ? write.stdin! : '';
     expect(await readFile(path, 'utf8')).toBe(body);
     expect(body.startsWith('127.0.0.1 localhost\n10.0.0.9 printer\n# BEGIN hardway cluster')).toBe(true);
   });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parsePlaybook } from '../../src/engine/playbook.ts';
 import { StateStore } from '../../src/engine/state.ts';
 import { binariesArgs, binariesModule, decideBinaries, uploadProgress } from '../../src/modules/binaries.ts';
+import { describedText } from '../../src/modules/described.ts';
 import { type RunContext, ModuleRegistry } from '../../src/modules/module.ts';
 import { clusterSpecSchema } from '../../src/spec/schema.ts';
 import { labSpecInput, projectRoot, testRunContext, testTaskContext } from '../helpers/context.ts';
@@ -39,7 +40,7 @@ describe('binaries describe', () => {
   it('prints download, verification and copy commands for the node architecture', () => {
     const run = testRunContext({ state: StateStore.inMemory('test', { facts: { 'etcd-0': { arch: 'aarch64', goArch: 'arm64' } } }) });
     const node = run.inventory.nodes.find((item) => item.name === 'etcd-0');
-    const lines = binariesModule.describe({ run, node, vars: {} }, binariesArgs.parse({ role: 'etcd', files: ['etcd', 'etcdctl'] }));
+    const lines = describedText(binariesModule.describe({ run, node, vars: {} }, binariesArgs.parse({ role: 'etcd', files: ['etcd', 'etcdctl'] })), node);
     expect(lines).toEqual([
       '# on the workstation:',
       'curl -fsSLO https://github.com/etcd-io/etcd/releases/download/v3.5.16/etcd-v3.5.16-linux-arm64.tar.gz',
@@ -59,7 +60,7 @@ describe('binaries describe', () => {
     const run = testRunContext({ options: { artifactsDir: '/srv/artifacts' } });
     const controller = run.inventory.nodes.find((item) => item.name === 'controller-0');
     const args = binariesArgs.parse({ role: 'controller', files: ['kube-apiserver'] });
-    expect(binariesModule.describe({ run, node: controller, vars: {} }, args).slice(0, 4)).toEqual([
+    expect(describedText(binariesModule.describe({ run, node: controller, vars: {} }, args), controller).slice(0, 4)).toEqual([
       '# on the workstation:',
       '(cd /srv/artifacts && sha256sum --check --ignore-missing SHA256SUMS)',
       '# on controller-0:',
@@ -73,7 +74,7 @@ describe('binaries describe', () => {
 describe('binaries describe (worker)', () => {
   const workerSpec = { ...labSpecInput, nodes: { ...labSpecInput.nodes, workers: { count: 1 } } };
   const worker = (run: RunContext) => run.inventory.nodes.find((item) => item.name === 'worker-0');
-  const describeWorker = (args: unknown, run = testRunContext({ spec: workerSpec })) => binariesModule.describe({ run, node: worker(run), vars: {} }, binariesArgs.parse(args));
+  const describeWorker = (args: unknown, run = testRunContext({ spec: workerSpec })) => describedText(binariesModule.describe({ run, node: worker(run), vars: {} }, binariesArgs.parse(args)), worker(run));
   const upload = (local: string, dest: string) => [`scp ${local} root@10.240.0.40:${dest}`, `chmod 0755 ${dest}`, `chown root:root ${dest}`];
 
   it('accepts the worker role and refuses names it does not know', () => {

@@ -50,7 +50,7 @@ describe('copy describe', () => {
     const run = testRunContext();
     const node = run.inventory.nodes.find((candidate) => candidate.name === 'etcd-0')!;
     const args = copyArgs.parse({ src: 'pki/etcd-server-etcd-0.pem', dest: '/etc/etcd/server.pem', mode: '0644' });
-    expect(copyModule.describe({ run, node, vars: {} }, args)).toEqual([`scp pki/etcd-server-etcd-0.pem root@${node.sshAddress}:/etc/etcd/server.pem`, 'chmod 0644 /etc/etcd/server.pem']);
+    expect(copyModule.describe({ run, node, vars: {} }, args)).toEqual([{ upload: { source: 'pki/etcd-server-etcd-0.pem', dest: '/etc/etcd/server.pem' } }, 'chmod 0644 /etc/etcd/server.pem']);
   });
 });
 

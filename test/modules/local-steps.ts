@@ -10,6 +10,7 @@ import { conditionUnmet, type TaskCondition } from '../../src/engine/when.ts';
 import type { RunContext, TaskModule } from '../../src/modules/module.ts';
 import { pkiModule } from '../../src/modules/pki.ts';
 import { projectRoot, testTaskContext } from '../helpers/context.ts';
+import { describedText } from '../../src/modules/described.ts';
 
 const modules: Record<string, TaskModule<any>> = { pki: pkiModule, kubeconfig: kubeconfigModule, 'worker-kubeconfigs': workerKubeconfigsModule, encryption_config: encryptionConfigModule };
 
@@ -33,7 +34,7 @@ export async function runLocalPlaybook(run: RunContext, file: string): Promise<S
     const ctx = testTaskContext(run, undefined);
     const args = module.args.parse(interpolate(task[moduleName!], ctx.vars));
     const check = await module.check(ctx, args);
-    const describe = module.describe(ctx, args);
+    const describe = describedText(module.describe(ctx, args), undefined);
     if (!check.changed) {
       outcomes.push({ task: String(task.name), changed: false, reason: check.reason, lines: ctx.lines, describe });
       continue;

@@ -7,6 +7,7 @@ import { catalog } from '../../src/pki/catalog.ts';
 import { labSpecInput, testRunContext, testTaskContext } from '../helpers/context.ts';
 import { makeTempDir, openssl, removeDir, snapshot } from '../pki/fixture.ts';
 import { runLocalPlaybook, type StepOutcome } from './local-steps.ts';
+import { describedText } from '../../src/modules/described.ts';
 
 let dir: string;
 let first: StepOutcome[];
@@ -73,7 +74,7 @@ describe('pki module', () => {
 
   it('describes the cfssl commands a person would type, never a key', () => {
     const ctx = testTaskContext(testRunContext({ clusterDir: dir }), undefined);
-    const lines = pkiModule.describe(ctx, { certs: ['ca', 'admin', 'service-account'] });
+    const lines = describedText(pkiModule.describe(ctx, { certs: ['ca', 'admin', 'service-account'] }), undefined).flatMap((line) => line.split('\n'));
     expect(lines).toContain('cfssl gencert -initca pki/ca-csr.json | cfssljson -bare pki/ca');
     expect(lines).toContain('cfssl gencert -ca=pki/ca.pem -ca-key=pki/ca-key.pem -config=pki/ca-config.json -profile=client pki/admin-csr.json | cfssljson -bare pki/admin');
     expect(lines).toContain('openssl genrsa -out pki/service-account-key.pem 2048');

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { templateVars } from '../../src/engine/vars.ts';
+import { describedText } from '../../src/modules/described.ts';
 import { renderTemplate, templateArgs, templateModule } from '../../src/modules/template.ts';
 import { unifiedDiff } from '../../src/modules/text-diff.ts';
 import { testRunContext } from '../helpers/context.ts';
@@ -83,7 +84,7 @@ describe('template to a node (real sshd)', () => {
   it('describes the rendered file as a heredoc that, typed on the node, gives the file a run would write', async () => {
     const dest = join(remote.root, 'described.service');
     const args = templateArgs.parse({ src: 'demo.service', dest, vars: { level: 'debug' }, mode: '0640' });
-    const lines = templateModule.describe(remote.context(), args);
+    const lines = describedText(templateModule.describe(remote.context(), args), remote.node);
     expect(lines[0]).toBe("# units/demo.service rendered with this cluster's values for controller-0:");
     expect(lines[1]).toMatch(new RegExp(`^cat > ${dest} <<'EOF'\n`));
     expect(lines[1]).toContain('  --level=debug \\\n');
@@ -104,7 +105,7 @@ describe('template to a node (real sshd)', () => {
     // No staged copy is left behind.
     expect((await remote.transport.exec(`ls -a ${remote.root}`)).stdout).not.toContain('hardway-');
     // The transcript's lines stage, check, and only then move.
-    const lines = templateModule.describe(remote.context(), templateArgs.parse(failing));
+    const lines = describedText(templateModule.describe(remote.context(), templateArgs.parse(failing)), remote.node);
     expect(lines.slice(-2)).toEqual([`grep -q no-such-line ${dest}.hardway-new`, `mv -f ${dest}.hardway-new ${dest}`]);
   });
 

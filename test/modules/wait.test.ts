@@ -91,7 +91,7 @@ describe('wait (real sshd, real TLS)', () => {
     expect(waitModule.describe(ctx, waitArgs.parse({ tcp: '127.0.0.1:2379' }))).toEqual([`timeout 90 sh -c 'until bash -c '\\''</dev/tcp/127.0.0.1/2379'\\''; do sleep 1; done'`]);
     // The CA is a workstation file: by hand, it goes to the node for curl and is removed after.
     expect(waitModule.describe(ctx, waitArgs.parse({ url: 'https://127.0.0.1:6443/healthz', ca: 'pki/ca.pem', timeout: '2m' }))).toEqual([
-      'scp pki/ca.pem root@NODE:/tmp/hardway-wait-ca.pem',
+      { upload: { source: 'pki/ca.pem', dest: '/tmp/hardway-wait-ca.pem' } },
       `timeout 120 sh -c 'until curl -fsS -o /dev/null --cacert /tmp/hardway-wait-ca.pem https://127.0.0.1:6443/healthz; do sleep 1; done'`,
       'rm -f /tmp/hardway-wait-ca.pem',
     ]);

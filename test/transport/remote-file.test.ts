@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  describeUpload,
   fileFactsCommand,
   finalizeUploadCommand,
   normalizeMode,
@@ -101,13 +100,5 @@ describe('remote file commands (run by the local sh)', () => {
     expect(sudoWrap('cat /etc/x', 'root')).toBe('cat /etc/x');
     expect(sudoWrap("echo 'a b'", 'admin')).toBe(`sudo -n -- sh -c 'echo '\\''a b'\\'''`);
     expect(sudoWrap('id', 'admin', false)).toBe('id');
-  });
-
-  it('describes an upload as scp plus chmod/chown', () => {
-    expect(describeUpload('pki/ca.pem', '/etc/etcd/ca.pem', { user: 'root', host: '10.0.0.5' }, { mode: '644', owner: 'root', group: 'root' })).toEqual([
-      'scp pki/ca.pem root@10.0.0.5:/etc/etcd/ca.pem',
-      'chmod 0644 /etc/etcd/ca.pem',
-      'chown root:root /etc/etcd/ca.pem',
-    ]);
   });
 });
