@@ -45,6 +45,12 @@ async function render(run: RunContext, { cert, user, server }: Args): Promise<Re
   return { text: renderKubeconfig({ cluster: run.spec.name, server, user, caPem, certPem, keyPem }), missing };
 }
 
+/**
+ * What check decided for one kubeconfig: write it (with the text check rendered, or rendered at
+ * apply time when the pki step of this run has not made its certificates yet), or only chmod it.
+ */
+export type KubeconfigPlan = { action: 'write'; text?: string } | { action: 'chmod' };
+
 /** Why: kubeconfigs follow the certificates; a reissued cert must reach the file, an unchanged one must not touch it. */
 export const kubeconfigModule = defineModule({
   name: 'kubeconfig',
@@ -53,38 +59,48 @@ export const kubeconfigModule = defineModule({
   args,
   check: (ctx, taskArgs) => checkKubeconfig(ctx.run, taskArgs),
   async apply(ctx, taskArgs, check) {
-    await writeKubeconfig(ctx.run, taskArgs, ctx.log);
+    await carryOut(ctx.run, taskArgs, check.plan ?? FRESH, ctx.log);
     return { changed: true, reason: check.reason };
   },
-  describe: (ctx, taskArgs) => describeOne(ctx.run, taskArgs),
+  describe: (ctx, taskArgs, plan) => describeOne(ctx.run, taskArgs, plan ?? FRESH),
 });
 
-async function checkKubeconfig(run: RunContext, taskArgs: Args): Promise<CheckResult> {
+/** A kubeconfig never written: made whole. */
+const FRESH: KubeconfigPlan = { action: 'write' };
+
+async function checkKubeconfig(run: RunContext, taskArgs: Args): Promise<CheckResult<KubeconfigPlan>> {
   const file = kubeconfigFile(taskArgs.name);
   const { text, missing } = await render(run, taskArgs);
-  if (text === undefined) return { changed: true, reason: `write ${file} once ${missing.join(', ')} exist (the pki step makes them)` };
+  if (text === undefined) return { changed: true, reason: `write ${file} once ${missing.join(', ')} exist (the pki step makes them)`, plan: FRESH };
   const current = await readOptional(run.clusterDir, file);
-  if (current === undefined) return { changed: true, reason: `write ${file}: missing` };
-  if (current !== text) return { changed: true, reason: `rewrite ${file}: server or embedded certificates changed` };
+  if (current === undefined) return { changed: true, reason: `write ${file}: missing`, plan: { action: 'write', text } };
+  if (current !== text) return { changed: true, reason: `rewrite ${file}: server or embedded certificates changed`, plan: { action: 'write', text } };
   const mode = await modeOf(run.clusterDir, file);
-  if (mode !== KEY_MODE) return { changed: true, reason: `chmod 600 ${file} (was ${octal(mode ?? 0)})` };
+  if (mode !== KEY_MODE) return { changed: true, reason: `chmod 600 ${file} (was ${octal(mode ?? 0)})`, plan: { action: 'chmod' } };
   return { changed: false, reason: 'content matches' };
 }
 
-async function writeKubeconfig(run: RunContext, taskArgs: Args, log: (line: string) => void): Promise<void> {
+async function carryOut(run: RunContext, taskArgs: Args, plan: KubeconfigPlan, log: (line: string) => void): Promise<void> {
   const file = kubeconfigFile(taskArgs.name);
-  const { text, missing } = await render(run, taskArgs);
-  if (text === undefined) {
-    throw new HardwayError(`cannot write ${file}: ${missing.join(', ')} missing`, { hint: 'Run the pki step first: hardway provision --step pki' });
+  if (plan.action === 'chmod') {
+    await chmodClusterFile(run.clusterDir, file, KEY_MODE);
+    log(`chmod 600 ${file}`);
+    return;
   }
-  const current = await readOptional(run.clusterDir, file);
-  if (current === text) await chmodClusterFile(run.clusterDir, file, KEY_MODE);
-  else await writeClusterFile(run.clusterDir, file, text, KEY_MODE);
+  let text = plan.text;
+  if (text === undefined) {
+    const rendered = await render(run, taskArgs);
+    if (rendered.text === undefined) throw new HardwayError(`cannot write ${file}: ${rendered.missing.join(', ')} missing`, { hint: 'Run the pki step first: hardway provision --step pki' });
+    text = rendered.text;
+  }
+  await writeClusterFile(run.clusterDir, file, text, KEY_MODE);
   log(`wrote ${file} (server ${taskArgs.server}, user ${taskArgs.user})`);
 }
 
-function describeOne(run: RunContext, { name, cert, user, server }: Args): string[] {
-  return describeKubeconfig(kubeconfigFile(name), {
+function describeOne(run: RunContext, { name, cert, user, server }: Args, plan: KubeconfigPlan): string[] {
+  const file = kubeconfigFile(name);
+  if (plan.action === 'chmod') return [`chmod 600 ${file}`];
+  return describeKubeconfig(file, {
     cluster: run.spec.name,
     server,
     user,
@@ -99,33 +115,40 @@ function workerKubeconfigArgs(node: Node, server: string): Args {
   return { name: node.name, cert: `kubelet-client-${node.name}`, user: `system:node:${node.name}`, server };
 }
 
+/** The workers whose kubeconfig needs work, each with its plan. */
+type WorkerKubeconfigsPlan = { worker: string; args: Args; plan: KubeconfigPlan }[];
+
 /** Why: one kubeconfig per worker, however many the spec has; a playbook cannot list them by hand. */
 export const workerKubeconfigsModule = defineModule({
   name: 'worker-kubeconfigs',
   where: 'local',
   summary: 'Write one kubelet kubeconfig per worker (system:node:NAME)',
   args: z.strictObject({ server: args.shape.server }),
-  async check(ctx, { server }) {
+  async check(ctx, { server }): Promise<CheckResult<WorkerKubeconfigsPlan>> {
     const workers = ctx.run.inventory.nodes.workers();
     const changes: string[] = [];
+    const plan: WorkerKubeconfigsPlan = [];
     for (const node of workers) {
-      const result = await checkKubeconfig(ctx.run, workerKubeconfigArgs(node, server));
-      if (result.changed) changes.push(`${node.name}: ${result.reason}`);
+      const workerArgs = workerKubeconfigArgs(node, server);
+      const result = await checkKubeconfig(ctx.run, workerArgs);
+      if (!result.changed) continue;
+      changes.push(`${node.name}: ${result.reason}`);
+      plan.push({ worker: node.name, args: workerArgs, plan: result.plan ?? FRESH });
     }
     if (!changes.length) return { changed: false, reason: workers.length ? `${workers.length} kubeconfigs match` : 'no workers' };
-    return { changed: true, reason: changes.join('; ') };
+    return { changed: true, reason: changes.join('; '), plan };
   },
-  async apply(ctx, { server }) {
-    const workers = ctx.run.inventory.nodes.workers();
-    const written: string[] = [];
-    for (const node of workers) {
-      if (!(await checkKubeconfig(ctx.run, workerKubeconfigArgs(node, server))).changed) continue;
-      await writeKubeconfig(ctx.run, workerKubeconfigArgs(node, server), ctx.log);
-      written.push(node.name);
-    }
-    return { changed: written.length > 0, reason: `wrote the kubeconfigs of ${written.join(', ')}` };
+  async apply(ctx, { server }, check) {
+    const planned = check.plan ?? freshWorkers(ctx.run, server);
+    for (const { args: workerArgs, plan } of planned) await carryOut(ctx.run, workerArgs, plan, ctx.log);
+    return { changed: planned.length > 0, reason: `wrote the kubeconfigs of ${planned.map((entry) => entry.worker).join(', ')}` };
   },
-  describe(ctx, { server }) {
-    return ctx.run.inventory.nodes.workers().flatMap((node) => describeOne(ctx.run, workerKubeconfigArgs(node, server)));
+  describe(ctx, { server }, plan) {
+    return (plan ?? freshWorkers(ctx.run, server)).flatMap((entry) => describeOne(ctx.run, entry.args, entry.plan));
   },
 });
+
+/** Every worker's kubeconfig made whole: explain, and a cluster never built. */
+function freshWorkers(run: RunContext, server: string): WorkerKubeconfigsPlan {
+  return run.inventory.nodes.workers().map((node) => ({ worker: node.name, args: workerKubeconfigArgs(node, server), plan: FRESH }));
+}

@@ -1,7 +1,7 @@
 // The kubeconfig module: files kubectl reads, that authenticate with the embedded client
 // certificate against a TLS server using the kube-apiserver certificate, rewritten only on change.
 import { execFile } from 'node:child_process';
-import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -9,8 +9,9 @@ import type { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { kubeconfigModule } from '../../src/modules/kubeconfigs.ts';
-import { testRunContext, testTaskContext } from '../helpers/context.ts';
+import { describedText } from '../../src/modules/described.ts';
+import { kubeconfigModule, workerKubeconfigsModule } from '../../src/modules/kubeconfigs.ts';
+import { labSpecInput, testRunContext, testTaskContext } from '../helpers/context.ts';
 import { ensure, envFor, makeTempDir, removeDir } from '../pki/fixture.ts';
 import { runLocalPlaybook } from './local-steps.ts';
 
@@ -90,9 +91,13 @@ describe('kubeconfigs step', () => {
     expect(Buffer.from(admin.users[0].user['client-certificate-data'], 'base64').toString()).toBe(await readFile(join(dir, 'pki/admin.pem'), 'utf8'));
   });
 
-  it('restores mode 0600 without rewriting the content', async () => {
+  it('restores mode 0600 without rewriting the content, and shows only that chmod', async () => {
     const file = join(dir, 'kubeconfigs/admin.kubeconfig');
     await chmod(file, 0o644);
+    const ctx = testTaskContext(testRunContext({ clusterDir: dir }), undefined);
+    const args = { name: 'admin', cert: 'admin', user: 'admin', server: 'https://10.240.0.30:6443' };
+    const check = await kubeconfigModule.check(ctx, args);
+    expect(kubeconfigModule.describe(ctx, args, check.changed ? check.plan : undefined)).toEqual(['chmod 600 kubeconfigs/admin.kubeconfig']);
     const outcomes = await runLocalPlaybook(testRunContext({ clusterDir: dir }), '30-kubeconfigs.yaml');
     expect(outcomes[0]!.reason).toBe('chmod 600 kubeconfigs/admin.kubeconfig (was 0644)');
     expect((await stat(file)).mode & 0o777).toBe(0o600);
@@ -130,6 +135,29 @@ describe('kubeconfigs step', () => {
     }
   });
 
+  it('describes the kubectl commands that, run in the cluster directory, make the kubeconfig apply writes', async () => {
+    const replayDir = await makeTempDir();
+    try {
+      await cp(join(dir, 'pki'), join(replayDir, 'pki'), { recursive: true });
+      const ctx = testTaskContext(testRunContext({ clusterDir: replayDir }), undefined);
+      const args = { name: 'replayed', cert: 'admin', user: 'admin', server: 'https://10.240.0.30:6443' };
+      const check = await kubeconfigModule.check(ctx, args);
+      if (!check.changed) throw new Error('expected a change');
+      const commands = kubeconfigModule.describe(ctx, args, check.plan);
+      await kubeconfigModule.apply(ctx, args, check);
+      const file = join(replayDir, 'kubeconfigs/replayed.kubeconfig');
+      const view = async () => (await execFileAsync('kubectl', ['config', 'view', '--raw', '-o', 'json', '--kubeconfig', file])).stdout;
+      const applied = await view();
+      await rm(file);
+      await execFileAsync('bash', ['-euo', 'pipefail', '-c', describedText(commands, undefined).join('\n')], { cwd: replayDir });
+      // The same kubeconfig as kubectl reads it (kubectl lays the YAML out its own way).
+      expect(await view()).toBe(applied);
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+    } finally {
+      await removeDir(replayDir);
+    }
+  });
+
   it('says which certificate is missing before the pki step ran, and describes the kubectl commands', async () => {
     const empty = await makeTempDir();
     try {
@@ -144,6 +172,32 @@ describe('kubeconfigs step', () => {
       );
     } finally {
       await removeDir(empty);
+    }
+  });
+});
+
+describe('worker-kubeconfigs', () => {
+  it('plans only the workers whose kubeconfig needs work, and describes only those', async () => {
+    const workersDir = await makeTempDir();
+    try {
+      const run = testRunContext({ clusterDir: workersDir, spec: { ...labSpecInput, nodes: { ...labSpecInput.nodes, workers: { count: 2 } } } });
+      await runLocalPlaybook(run, '20-pki.yaml');
+      await runLocalPlaybook(run, '30-kubeconfigs.yaml');
+      await chmod(join(workersDir, 'kubeconfigs/worker-1.kubeconfig'), 0o644);
+      const ctx = testTaskContext(run, undefined);
+      const args = workerKubeconfigsModule.args.parse({ server: 'https://10.240.0.30:6443' });
+      const check = await workerKubeconfigsModule.check(ctx, args);
+      expect(check.reason).toBe('worker-1: chmod 600 kubeconfigs/worker-1.kubeconfig (was 0644)');
+      if (!check.changed) throw new Error('expected a change');
+      expect(workerKubeconfigsModule.describe(ctx, args, check.plan)).toEqual(['chmod 600 kubeconfigs/worker-1.kubeconfig']);
+      const before = await readFile(join(workersDir, 'kubeconfigs/worker-0.kubeconfig'), 'utf8');
+      expect(await workerKubeconfigsModule.apply(ctx, args, check)).toEqual({ changed: true, reason: 'wrote the kubeconfigs of worker-1' });
+      expect((await stat(join(workersDir, 'kubeconfigs/worker-1.kubeconfig'))).mode & 0o777).toBe(0o600);
+      expect(await readFile(join(workersDir, 'kubeconfigs/worker-0.kubeconfig'), 'utf8')).toBe(before);
+      // Without a plan (explain, a cluster never built): every worker's, whole.
+      expect(workerKubeconfigsModule.describe(ctx, args).filter((line) => typeof line === 'string' && line.startsWith('kubectl config use-context'))).toHaveLength(2);
+    } finally {
+      await removeDir(workersDir);
     }
   });
 });
