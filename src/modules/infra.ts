@@ -2,7 +2,7 @@
 // run's inventory is re-derived with what only the provider knows (addresses, the NLB's name).
 import { z } from 'zod';
 import { deriveInventory } from '../inventory/derive.ts';
-import type { ProviderContext } from '../providers/provider.ts';
+import { planText, type PlannedResource, type ProviderContext } from '../providers/provider.ts';
 import { type TaskContext, defineModule, type CheckResult } from './module.ts';
 import { newMachinesOf } from './new-machines.ts';
 import { planNewAwsCluster } from './new-aws-cluster.ts';
@@ -19,19 +19,20 @@ export function providerContext(ctx: TaskContext): ProviderContext {
   };
 }
 
-const FOUND_NODE = /^(?:found|start) node (\S+)/;
-
-/** Plan lines that make or alter something: a route re-pointed or a setting changed counts as much as a new resource. */
-const CHANGE_LINE = /^(?:create|replace|change) /;
+/** How `plan --diff` marks a resource: + what ensure makes or alters, ! what only the user can make. */
+const DIFF_MARK = { found: ' ', create: '+', change: '+', missing: '!' } as const;
 
 /** A provider plan as the task's result; the whole list (found and to create) is the diff `plan --diff` shows. */
-function summarizePlan(plan: readonly string[]): CheckResult {
-  const changes = plan.filter((line) => CHANGE_LINE.test(line));
-  const creates = changes.filter((line) => line.startsWith('create'));
+export function summarizePlan(plan: readonly PlannedResource[]): CheckResult {
+  // A route re-pointed or a setting changed counts as much as a new resource.
+  const changes = plan.filter((resource) => resource.action === 'create' || resource.action === 'change');
+  const creates = changes.filter((resource) => resource.action === 'create');
   const what = creates.length === changes.length ? `${creates.length} to create` : `${changes.length} to create or change`;
-  return changes.length
-    ? { changed: true, reason: `${what}: ${changes.join('; ')}`, diff: plan.map((line) => `${CHANGE_LINE.test(line) ? '+' : ' '} ${line}`).join('\n') }
-    : { changed: false, reason: `found all: ${plan.length} resources` };
+  const diff = plan.flatMap((resource) => planText([resource]).map((line) => `${DIFF_MARK[resource.action]} ${line}`)).join('\n');
+  const missing = plan.filter((resource) => resource.action === 'missing').map((resource) => resource.text);
+  if (changes.length) return { changed: true, reason: `${what}: ${[...changes.map((resource) => planText([resource]).join(' ')), ...missing].join('; ')}`, diff };
+  if (missing.length) return { changed: true, reason: missing.join('; '), diff };
+  return { changed: false, reason: `found all: ${plan.length} resources` };
 }
 
 /** Why: one local task wraps the provider, so `infra` is a step like any other. */
@@ -48,17 +49,14 @@ export const infraModule = defineModule({
       // Later steps of the dry run name the NLB as its DNS name will look (the run's copy only).
       ctx.run.inventory = deriveInventory(ctx.run.spec, plan.facts);
       if (plan.facts.loadBalancerDNSName) ctx.log(`the NLB's DNS name is known once it exists; shown as ${plan.facts.loadBalancerDNSName}`);
-      return summarizePlan(plan.lines);
+      return summarizePlan(plan.plan);
     }
     const provider = await ctx.run.provider();
     await provider.preflight(providerContext(ctx));
     if (ctx.run.options.dryRun) {
       const plan = await provider.plan(providerContext(ctx));
       // A machine the provider finds (a lab node left running) is not new: later steps look at it.
-      for (const line of newMachines ? plan : []) {
-        const found = FOUND_NODE.exec(line)?.[1];
-        if (found) newMachines?.delete(found);
-      }
+      for (const resource of plan) if (resource.existingNode) newMachines?.delete(resource.existingNode);
       return summarizePlan(plan);
     }
     // The provider decides per resource; ensure reports what it created.

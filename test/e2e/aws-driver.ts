@@ -19,7 +19,7 @@ import { StateStore } from '../../src/engine/state.ts';
 import { HardwayError } from '../../src/errors.ts';
 import { deriveInventory } from '../../src/inventory/derive.ts';
 import { createAwsProvider } from '../../src/providers/aws/index.ts';
-import type { ProviderContext } from '../../src/providers/provider.ts';
+import { planText, type ProviderContext } from '../../src/providers/provider.ts';
 import { clusterSpecSchema } from '../../src/spec/schema.ts';
 import { block, damage, inventory, misroute } from './aws-inventory.ts';
 
@@ -91,7 +91,7 @@ try {
       result = await provider.preflight(ctx);
       break;
     case 'plan':
-      result = await provider.plan(ctx);
+      result = planText(await provider.plan(ctx));
       break;
     case 'ensure':
       result = await provider.ensure(ctx);

@@ -129,7 +129,9 @@ describe.skipIf(!canRun)('lab provider (root, systemd-nspawn)', () => {
     const after = readLabState(ctx.state)!;
     for (const name of Object.keys(before.nodes)) expect(after.nodes[name]!.pid).toBe(before.nodes[name]!.pid);
     const plan = await provider.plan(ctx);
-    expect(plan.filter((line) => line.startsWith('create') || line.startsWith('start'))).toEqual([]);
+    expect(plan.filter((resource) => resource.action !== 'found')).toEqual([]);
+    // Each running node is one a dry run looks at rather than plans fresh.
+    expect(plan.flatMap((resource) => resource.existingNode ?? []).sort()).toEqual(ctx.inventory.nodes.map((node) => node.name).sort());
   });
 
   it('refuses a second cluster on the same subnet before creating anything', async () => {
@@ -154,7 +156,7 @@ describe.skipIf(!canRun)('lab provider (root, systemd-nspawn)', () => {
     expect(await provider.stopNode(ctx, 'etcd-0', { hard: true })).toBe(true);
     expect(await findNspawnPids(machineName(cluster, 'etcd-0'))).toEqual([]);
     await expect(nodeShell(keyPath, etcd.internalIP, 'true')).rejects.toThrow();
-    expect(await provider.plan(ctx)).toContain(`start node etcd-0 (${etcd.internalIP}) again on its existing disk (no nspawn process)`);
+    expect(await provider.plan(ctx)).toContainEqual({ action: 'change', text: `start node etcd-0 (${etcd.internalIP}) again on its existing disk (no nspawn process)`, existingNode: 'etcd-0' });
 
     const result = await provider.ensure(ctx);
     expect(result.created).toEqual([`node etcd-0 (${etcd.internalIP})`]);

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateStore } from '../../src/engine/state.ts';
 import { deriveInventory } from '../../src/inventory/derive.ts';
 import type { Node } from '../../src/inventory/node.ts';
-import type { ProviderContext } from '../../src/providers/provider.ts';
+import { planText, type ProviderContext } from '../../src/providers/provider.ts';
 import { parseCgroupHierarchies } from '../../src/providers/lab/cgroups.ts';
 import { createLabProvider } from '../../src/providers/lab/index.ts';
 import { labRoot, machineName, nodePaths } from '../../src/providers/lab/names.ts';
@@ -112,7 +112,7 @@ describe('lab worker node (root, systemd-nspawn, containerd)', () => {
 
   it('boots a worker in its own group of every v1 cgroup hierarchy, with what containers need set up inside', async () => {
     const hostBefore = await Promise.all(['vm/overcommit_memory', 'kernel/panic', 'kernel/panic_on_oops', 'net/ipv4/ip_forward'].map((file) => readFile(`/proc/sys/${file}`, 'utf8')));
-    expect(await provider.plan(ctx)).toContain(`  ${workerPlan(nodePaths(labRoot(process.env), cluster, 'worker-0').workerState, ctx.spec.network.serviceCIDR)}`);
+    expect(planText(await provider.plan(ctx))).toContain(`  ${workerPlan(nodePaths(labRoot(process.env), cluster, 'worker-0').workerState, ctx.spec.network.serviceCIDR)}`);
     await provider.ensure(ctx);
     const record = readLabState(ctx.state)!.nodes['worker-0']!;
     const argv = (await readFile(`/proc/${record.pid}/cmdline`, 'utf8')).split('\0');

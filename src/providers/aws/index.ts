@@ -1,7 +1,6 @@
 // The aws provider (DESIGN §7): EC2 instances with fixed private IPs in a VPC of their own and an
 // optional NLB in front of the apiservers, all tagged with the cluster, found again on re-runs
 // and deleted by destroy. The only part of hardway that imports the AWS SDK.
-import { access } from 'node:fs/promises';
 import { DescribeAvailabilityZonesCommand } from '@aws-sdk/client-ec2';
 import { loadBalancerType } from '../../spec/schema.ts';
 import type { Provider } from '../provider.ts';
@@ -9,7 +8,7 @@ import { resolveIdentity } from './api.ts';
 import { destroyCluster } from './destroy.ts';
 import { ensureCluster } from './ensure.ts';
 import { resolveOptions, type AwsProviderOptions } from './options.ts';
-import { sshKeyLocation } from './key-pair.ts';
+import { planSshKey } from './key-pair.ts';
 import { planCluster } from './plan.ts';
 import { removeNode } from './remove.ts';
 import { replaceNode } from './replace.ts';
@@ -41,14 +40,8 @@ export function createAwsProvider(options: AwsProviderOptions = {}): Provider {
 
     plan: (ctx) =>
       withRun(ctx, resolved, async (run) => {
-        const key = sshKeyLocation(run);
-        const keyExists = await access(key.path).then(
-          () => true,
-          () => false,
-        );
-        const lines = await planCluster(run, run.spec.ssh.keyPath);
-        if (keyExists) return lines;
-        return [key.mayGenerate ? `create ssh key ${run.spec.ssh.keyPath} (ed25519)` : `missing ssh key ${key.path}: create it first (ssh-keygen -t ed25519 -f ${key.path})`, ...lines];
+        const key = await planSshKey(run);
+        return [...(key ? [key] : []), ...(await planCluster(run, run.spec.ssh.keyPath))];
       }),
 
     ensure: (ctx) => withRun(ctx, resolved, ensureCluster),

@@ -1,9 +1,11 @@
 // The EC2 key pair: the public half of ssh.keyPath imported once as `hardway-NAME`. A tag holds
 // the key's hash, so a key pair that holds another key is reported instead of silently used.
 import { createHash } from 'node:crypto';
+import { access } from 'node:fs/promises';
 import { DescribeKeyPairsCommand, ImportKeyPairCommand, type KeyPairInfo } from '@aws-sdk/client-ec2';
 import { isAbsolute, relative } from 'node:path';
 import { PrerequisiteError, TaskError } from '../../errors.ts';
+import type { PlannedResource } from '../provider.ts';
 import { sshKeyPath } from '../../spec/paths.ts';
 import { ensureSshKey, readSshKey, type SshKey } from '../../transport/keys.ts';
 import { awsErrorCode } from './errors.ts';
@@ -15,6 +17,19 @@ export function sshKeyLocation(run: AwsRun): { path: string; mayGenerate: boolea
   const path = sshKeyPath(run.spec, run.ctx.clusterDir);
   const inside = relative(run.ctx.clusterDir, path);
   return { path, mayGenerate: !inside.startsWith('..') && !isAbsolute(inside) };
+}
+
+/** Why: plan and a new cluster's dry run say the same of the key: nothing when it exists, else who makes it. */
+export async function planSshKey(run: AwsRun): Promise<PlannedResource | undefined> {
+  const { path, mayGenerate } = sshKeyLocation(run);
+  const exists = await access(path).then(
+    () => true,
+    () => false,
+  );
+  if (exists) return undefined;
+  return mayGenerate
+    ? { action: 'create', text: `create ssh key ${run.spec.ssh.keyPath} (ed25519)` }
+    : { action: 'missing', text: `missing ssh key ${path}: create it first (ssh-keygen -t ed25519 -f ${path})` };
 }
 
 /** The key whose public half becomes the key pair: made beside cluster.yaml if missing, never elsewhere. */

@@ -12,13 +12,14 @@ import { findInternetGateway, findRouteTable, findSubnet, findVpc } from './netw
 import { planPodRoutes } from './routes.ts';
 import { APISERVER_PORT, diffRules, rulesFromPermissions } from './rules.ts';
 import type { AwsRun } from './run.ts';
+import type { PlannedResource } from '../provider.ts';
 import { describeRule, findSecurityGroup, wantedRules } from './security-groups.ts';
 import { resourceName } from './tags.ts';
 
 /** Why: a user should see what AWS resources (and costs) a run makes before it makes them. */
-export async function planCluster(run: AwsRun, keyPath: string): Promise<string[]> {
-  const lines: string[] = [];
-  const line = (found: string | undefined, what: string, detail: string) => lines.push(found ? `found ${what} ${found}` : `create ${what} ${detail}`);
+export async function planCluster(run: AwsRun, keyPath: string): Promise<PlannedResource[]> {
+  const plan: PlannedResource[] = [];
+  const line = (found: string | undefined, what: string, detail: string) => plan.push(found ? { action: 'found', text: `found ${what} ${found}` } : { action: 'create', text: `create ${what} ${detail}` });
 
   const [vpc, gateway, subnet, table, key, instances] = await Promise.all([
     findVpc(run),
@@ -40,11 +41,11 @@ export async function planCluster(run: AwsRun, keyPath: string): Promise<string[
     const wanted = wantedRules(run, kind);
     const { add, remove } = diffRules(wanted, rulesFromPermissions(group?.IpPermissions));
     if (group?.GroupId) {
-      lines.push(`found security-group ${group.GroupId} (${kind})`);
-      for (const rule of add) lines.push(`  allow ${describeRule(rule)}`);
-      for (const rule of remove) lines.push(`  revoke ${describeRule(rule)}`);
+      // A group ensure finds but whose rules it changes is a change, with the rules under it.
+      const details = [...add.map((rule) => `allow ${describeRule(rule)}`), ...remove.map((rule) => `revoke ${describeRule(rule)}`)];
+      plan.push({ action: details.length ? 'change' : 'found', text: `found security-group ${group.GroupId} (${kind})`, ...(details.length ? { details } : {}) });
     } else {
-      lines.push(`create security-group ${kind}: ${wanted.map(describeRule).join('; ')}`);
+      plan.push({ action: 'create', text: `create security-group ${kind}: ${wanted.map(describeRule).join('; ')}` });
     }
   }
   line(key?.KeyName, 'key-pair', `${keyPairName(run.cluster)} (from ${keyPath}.pub)`);
@@ -64,9 +65,9 @@ export async function planCluster(run: AwsRun, keyPath: string): Promise<string[
       `${node.name} (${node.internalIP}, ${instanceTypeFor(run.spec, node)}, ${image?.imageId} ${image?.name}, ${run.aws.rootVolumeGiB} GiB encrypted gp3, IMDSv2 required)`,
     );
     const change = sourceDestCheckChange(node, instance);
-    if (change) lines.push(change);
+    if (change) plan.push({ action: 'change', text: change });
   }
-  lines.push(...planPodRoutes(run, table, (node) => live(node)?.InstanceId));
+  plan.push(...planPodRoutes(run, table, (node) => live(node)?.InstanceId));
 
   if (loadBalancerType(run.spec) === 'nlb') {
     const balancer = await findLoadBalancer(run);
@@ -76,7 +77,7 @@ export async function planCluster(run: AwsRun, keyPath: string): Promise<string[
     const listener = balancer?.LoadBalancerArn ? await findListener(run, balancer.LoadBalancerArn) : undefined;
     line(listener && `TCP ${listener.Port}`, 'listener', `TCP ${run.spec.loadBalancer.port} -> ${targetGroupName(run.cluster)}`);
   }
-  return lines;
+  return plan;
 }
 
 /** A new instance starts with the check on (EC2's default); ensure turns it off on workers only. */

@@ -7,6 +7,7 @@ import { SpecError, TaskError } from '../../errors.ts';
 import { cidrsOverlap } from '../../inventory/ipv4.ts';
 import type { Node } from '../../inventory/node.ts';
 import type { ClusterSpec } from '../../spec/schema.ts';
+import type { PlannedResource } from '../provider.ts';
 import { isNotFoundYet, noteCreated, noteFound, retryWhile, type AwsRun } from './run.ts';
 import { recordAws, type AwsInstanceRecord } from './state.ts';
 
@@ -86,12 +87,12 @@ export async function ensurePodRoutes(run: AwsRun, routeTableId: string, nodes: 
 }
 
 /** `hardway plan`'s lines for the pod routes; `instanceOf` gives a worker's live instance, if any. */
-export function planPodRoutes(run: AwsRun, table: RouteTable | undefined, instanceOf: (node: string) => string | undefined): string[] {
-  return podRoutes(run.spec, run.ctx.inventory.nodes).map(({ node, cidr }) => {
+export function planPodRoutes(run: AwsRun, table: RouteTable | undefined, instanceOf: (node: string) => string | undefined): PlannedResource[] {
+  return podRoutes(run.spec, run.ctx.inventory.nodes).map(({ node, cidr }): PlannedResource => {
     const instanceId = instanceOf(node);
     const current = routeFor(table, cidr);
-    if (!instanceId) return current ? `replace route ${cidr} -> the new instance of ${node} (now ${routeTarget(current)})` : `create route ${cidr} -> the new instance of ${node} (its pods)`;
-    if (routesTo(current, instanceId)) return `found route ${cidr} -> ${instanceId} (${node})`;
-    return current ? `replace route ${cidr} -> ${instanceId} (${node}; now ${routeTarget(current)})` : `create route ${cidr} -> ${instanceId} (${node}, its pods)`;
+    if (!instanceId) return current ? { action: 'change', text: `replace route ${cidr} -> the new instance of ${node} (now ${routeTarget(current)})` } : { action: 'create', text: `create route ${cidr} -> the new instance of ${node} (its pods)` };
+    if (routesTo(current, instanceId)) return { action: 'found', text: `found route ${cidr} -> ${instanceId} (${node})` };
+    return current ? { action: 'change', text: `replace route ${cidr} -> ${instanceId} (${node}; now ${routeTarget(current)})` } : { action: 'create', text: `create route ${cidr} -> ${instanceId} (${node}, its pods)` };
   });
 }

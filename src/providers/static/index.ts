@@ -29,7 +29,7 @@ export function createStaticProvider(options: { probeTimeoutMs?: number } = {}):
     name: 'static',
     async preflight() {},
     async plan(ctx) {
-      return ctx.inventory.nodes.map((node) => `found host ${node.name} (${node.user}@${node.sshAddress}:${node.sshPort})`);
+      return ctx.inventory.nodes.map((node) => ({ action: 'found', text: `found host ${node.name} (${node.user}@${node.sshAddress}:${node.sshPort})` }));
     },
     async ensure(ctx: ProviderContext) {
       const failures: string[] = [];

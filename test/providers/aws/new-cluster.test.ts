@@ -2,12 +2,16 @@
 // provider's own plan with nothing found, without credentials and without one request.
 import { describe, expect, it } from 'vitest';
 import { planNewAwsCluster } from '../../../src/modules/new-aws-cluster.ts';
+import { planText } from '../../../src/providers/provider.ts';
 import { awsContext, awsSpec } from './spec.ts';
 
 describe('dry run of a new aws cluster with workers', () => {
   it('shows the worker instances, their source/dest check and one route per worker', async () => {
     const spec = awsSpec({ nodes: { controllers: { count: 2 }, etcd: { count: 1 }, workers: { count: 2 } }, aws: { region: 'eu-west-1', adminCidrs: ['203.0.113.0/24'] } });
-    const { lines } = await planNewAwsCluster(await awsContext(spec));
+    const { plan } = await planNewAwsCluster(await awsContext(spec));
+    const lines = planText(plan);
+    // Nothing is found in an account that has none of the cluster.
+    expect(plan.filter((resource) => resource.action === 'found')).toEqual([]);
     expect(lines.filter((line) => line.startsWith('create instance')).map((line) => line.split(' (')[0])).toEqual([
       'create instance controller-0',
       'create instance controller-1',
@@ -31,7 +35,7 @@ describe('dry run of a new aws cluster with workers', () => {
   });
 
   it('shows no routes and no source/dest change without workers', async () => {
-    const { lines } = await planNewAwsCluster(await awsContext(awsSpec()));
+    const lines = planText((await planNewAwsCluster(await awsContext(awsSpec()))).plan);
     expect(lines.filter((line) => /^(change|create route |replace route )/.test(line))).toEqual([]);
     expect(lines.find((line) => line.startsWith('create security-group'))).not.toMatch(/10250|30000/);
   });

@@ -43,12 +43,15 @@ describe('pod routes', () => {
     const table = { RouteTableId: 'rtb-1', Routes: [{ DestinationCidrBlock: '10.200.0.0/24', InstanceId: 'i-old' }] };
     const instances: Record<string, string> = { 'worker-0': 'i-new' };
     expect(planPodRoutes(run, table, (node) => instances[node])).toEqual([
-      'replace route 10.200.0.0/24 -> i-new (worker-0; now i-old)',
-      'create route 10.200.1.0/24 -> the new instance of worker-1 (its pods)',
+      { action: 'change', text: 'replace route 10.200.0.0/24 -> i-new (worker-0; now i-old)' },
+      { action: 'create', text: 'create route 10.200.1.0/24 -> the new instance of worker-1 (its pods)' },
     ]);
     instances['worker-0'] = 'i-old';
     instances['worker-1'] = 'i-1';
-    expect(planPodRoutes(run, table, (node) => instances[node])).toEqual(['found route 10.200.0.0/24 -> i-old (worker-0)', 'create route 10.200.1.0/24 -> i-1 (worker-1, its pods)']);
+    expect(planPodRoutes(run, table, (node) => instances[node])).toEqual([
+      { action: 'found', text: 'found route 10.200.0.0/24 -> i-old (worker-0)' },
+      { action: 'create', text: 'create route 10.200.1.0/24 -> i-1 (worker-1, its pods)' },
+    ]);
   });
 });
 
