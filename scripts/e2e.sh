@@ -41,16 +41,22 @@ start_lane moto "${moto_files[@]}"
 start_lane lab-a "${lane_a[@]}"
 start_lane lab-b "${lane_b[@]}"
 
-failed=0
+failed_lanes=()
 for index in "${!pids[@]}"; do
   wait "${pids[$index]}"
   code=$?
   lane="${names[$index]%%:*}"
   echo "--- lane ${names[$index]}: exit $code ---"
   cat "$logs/$lane.log"
-  if [ "$code" -ne 0 ]; then failed=1; fi
+  if [ "$code" -ne 0 ]; then failed_lanes+=("$lane"); fi
 done
-if [ "$failed" -ne 0 ]; then
+if ((${#failed_lanes[@]})); then
+  # A CI view often shows only the end of a long log, where a later failure can hide the first:
+  # every failed test once more, with the first lines of its error, last.
+  echo "e2e: failed tests, in order:"
+  for lane in "${failed_lanes[@]}"; do
+    sed 's/\x1b\[[0-9;]*m//g' "$logs/$lane.log" | grep -A10 -E '^ *FAIL ' | grep -v -E '^(--|\s*)$' | cut -c1-240 | head -n 60 | sed "s/^/  $lane: /"
+  done
   echo "e2e: a lane failed (see above)" >&2
   exit 1
 fi
