@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildGraph, type StepGraph } from '../engine/graph.ts';
 import { loadPlaybooks, type PlaybookCache } from '../engine/playbook.ts';
-import { builtinModules } from '../modules/index.ts';
 import type { ModuleRegistry } from '../modules/module.ts';
 import { projectRoot } from './common.ts';
 
@@ -14,9 +13,22 @@ export interface Steps extends StepGraph {
 
 /** Why: provision, plan, explain and validate must agree on the steps and their order. */
 export async function loadStepGraph(directory = join(projectRoot, 'playbooks'), env: NodeJS.ProcessEnv = process.env): Promise<Steps> {
-  const modules = builtinModules();
+  const modules = await loadBuiltinModules();
   const graph = buildGraph(await loadPlaybooks(directory, modules, await playbookCache(env)));
   return { ...graph, modules };
+}
+
+/**
+ * The steps and their order without the modules' code, for a command that runs no task
+ * (validate): the modules (and what they import: PKI, archives, templates) load only when the
+ * playbooks must be checked afresh, not when the cache holds them checked.
+ */
+export async function loadStepOrder(directory = join(projectRoot, 'playbooks'), env: NodeJS.ProcessEnv = process.env): Promise<StepGraph> {
+  return buildGraph(await loadPlaybooks(directory, loadBuiltinModules, await playbookCache(env)));
+}
+
+async function loadBuiltinModules(): Promise<ModuleRegistry> {
+  return (await import('../modules/index.ts')).builtinModules();
 }
 
 /**

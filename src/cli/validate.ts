@@ -2,7 +2,7 @@
 // connecting anywhere.
 import type { Command } from 'commander';
 import { openCluster, globalOptions, type CliIO } from './common.ts';
-import { loadStepGraph } from './steps.ts';
+import { loadStepOrder } from './steps.ts';
 
 export function registerValidateCommand(program: Command, io: CliIO): void {
   program
@@ -12,7 +12,7 @@ export function registerValidateCommand(program: Command, io: CliIO): void {
     .action(async (_options, command: Command) => {
       const options = globalOptions(command);
       const cluster = await openCluster(options, io);
-      const graph = await loadStepGraph();
+      const graph = await loadStepOrder();
       const nodes = cluster.inventory.nodes;
       if (options.json) {
         io.stdout(`${JSON.stringify({ valid: true, warnings: cluster.warnings, inventory: cluster.inventory, steps: graph.ordered.map((step) => step.step) }, null, 2)}\n`);

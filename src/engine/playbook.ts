@@ -196,7 +196,7 @@ export interface PlaybookCache {
  * JSON instead of parsed and checked again: parsing YAML is most of what a command pays to start
  * (bench/startup.ts). Only playbooks that passed are kept; an unreadable entry is ignored.
  */
-export async function loadPlaybooks(directory: string, modules: ModuleRegistry, cache?: PlaybookCache): Promise<Playbook[]> {
+export async function loadPlaybooks(directory: string, modules: ModuleRegistry | (() => Promise<ModuleRegistry>), cache?: PlaybookCache): Promise<Playbook[]> {
   let files: string[];
   try {
     files = (await readdir(directory)).filter((name) => name.endsWith('.yaml') || name.endsWith('.yml')).sort();
@@ -209,7 +209,8 @@ export async function loadPlaybooks(directory: string, modules: ModuleRegistry, 
     const cached = await readFile(cachePath, 'utf8').then((text) => JSON.parse(text) as Playbook[], () => undefined);
     if (Array.isArray(cached) && cached.length === files.length) return cached;
   }
-  const playbooks = checkPlaybooks(directory, files, texts, modules);
+  // The modules are needed only to check playbooks afresh (a caller may load them only then).
+  const playbooks = checkPlaybooks(directory, files, texts, typeof modules === 'function' ? await modules() : modules);
   if (cachePath) await writeFileAtomic(cachePath, JSON.stringify(playbooks), { mode: 0o600 }).catch(() => undefined);
   return playbooks;
 }
