@@ -4,6 +4,9 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { acquireLock } from '../engine/lock.ts';
+import { PhaseFailure, runPhases, type OperationPhase } from '../engine/operation.ts';
+import type { Provider, ProviderContext } from '../providers/provider.ts';
+import type { TransportPool } from '../transport/transport.ts';
 import { deriveInventory } from '../inventory/derive.ts';
 import { globalOptions, openCluster, type CliIO } from './common.ts';
 import { confirm } from './confirm.ts';
@@ -33,40 +36,26 @@ export function registerDestroyCommand(program: Command, io: CliIO): void {
       try {
         const provider = await createProvider(cluster.spec);
         const abort = new AbortController();
-        const context = {
-          spec: cluster.spec,
-          clusterDir: cluster.clusterDir,
-          state: cluster.state,
-          inventory: deriveInventory(cluster.spec, cluster.state.data.providerFacts),
-          log: (line: string) => io.stderr(`${line}\n`),
-          signal: abort.signal,
+        const run: DestroyRun = {
+          provider,
+          context: {
+            spec: cluster.spec,
+            clusterDir: cluster.clusterDir,
+            state: cluster.state,
+            inventory: deriveInventory(cluster.spec, cluster.state.data.providerFacts),
+            log: (line: string) => io.stderr(`${line}\n`),
+            signal: abort.signal,
+          },
+          flags,
+          removed: [],
+          transports: () => createTransportPool(cluster, (line) => options.verbose && io.stderr(`${line}\n`)),
         };
-        await provider.preflight(context);
-        // Static hosts outlive the cluster: --wipe cleans them over SSH.
-        const transports = flags.wipe ? createTransportPool(cluster, (line) => options.verbose && io.stderr(`${line}\n`)) : undefined;
-        let removed: string[];
-        try {
-          removed = await provider.destroy({ ...context, transports }, { purge: flags.purge, wipe: flags.wipe });
-        } finally {
-          await transports?.closeAll();
-        }
-        await cluster.state.update((draft) => {
-          draft.steps = {};
-          draft.providerFacts = {};
-          delete draft.inventory;
-          draft.facts = {};
-          delete draft.fileStamps;
-          draft.operations = {};
+        // The engine's phase runner; a failure is reported as itself (its exit code: 2 refused, 3 a prerequisite).
+        await runPhases(DESTROY_PHASES, run, { log: (line) => options.verbose && io.stderr(`${line}\n`) }).catch((error: unknown) => {
+          throw error instanceof PhaseFailure ? error.cause : error;
         });
-        // The machines are gone, and with them their host keys; static hosts keep theirs.
-        if (cluster.spec.provider !== 'static') await rm(join(cluster.clusterDir, 'known_hosts'), { force: true });
-        if (flags.purge) {
-          for (const path of GENERATED_PATHS) await rm(join(cluster.clusterDir, path), { recursive: true, force: true });
-          // The key hardway generated beside cluster.yaml goes too; a key of the user's never does.
-          const generatedKeys = join(cluster.clusterDir, 'ssh');
-          if (sshKeyPath(cluster.spec, cluster.clusterDir).startsWith(`${generatedKeys}/`)) await rm(generatedKeys, { recursive: true, force: true });
-        }
         purgeStateDir = flags.purge;
+        const { removed } = run;
         if (options.json) io.stdout(`${JSON.stringify({ removed, purged: flags.purge }, null, 2)}\n`);
         else io.stdout(`${removed.map((line) => `removed ${line}`).join('\n')}${removed.length ? '\n' : ''}destroyed cluster ${cluster.spec.name}${flags.purge ? ' and purged its files' : '; pki/ and kubeconfigs/ kept (use --purge to remove them)'}\n`);
       } finally {
@@ -75,3 +64,69 @@ export function registerDestroyCommand(program: Command, io: CliIO): void {
       }
     });
 }
+
+/** What destroy's phases share. */
+interface DestroyRun {
+  provider: Provider;
+  context: ProviderContext;
+  flags: { purge: boolean; wipe: boolean };
+  /** What the provider removed, as "kind name" lines. */
+  removed: string[];
+  /** Connections to static hosts, made only for --wipe. */
+  transports: () => TransportPool;
+}
+
+/** Why: destroy's order as data: refusals first, then the machines, then what hardway knew of them, then (asked) its files. */
+const DESTROY_PHASES: readonly OperationPhase<DestroyRun>[] = [
+  {
+    name: 'preflight',
+    title: 'check that the provider can act (root, packages, credentials)',
+    run: async ({ provider, context }) => {
+      await provider.preflight(context);
+      return `${provider.name} provider ready`;
+    },
+  },
+  {
+    name: 'machines',
+    title: 'tear down what the provider created (static hosts: only with --wipe)',
+    async run(run) {
+      // Static hosts outlive the cluster: --wipe cleans them over SSH.
+      const transports = run.flags.wipe ? run.transports() : undefined;
+      try {
+        run.removed = await run.provider.destroy({ ...run.context, transports }, { purge: run.flags.purge, wipe: run.flags.wipe });
+      } finally {
+        await transports?.closeAll();
+      }
+      return `removed ${run.removed.length}`;
+    },
+  },
+  {
+    name: 'forget',
+    title: "forget the steps, facts and addresses of the machines (and, but on static hosts, their host keys)",
+    async run({ context }) {
+      await context.state.update((draft) => {
+        draft.steps = {};
+        draft.providerFacts = {};
+        delete draft.inventory;
+        draft.facts = {};
+        delete draft.fileStamps;
+        draft.operations = {};
+      });
+      // The machines are gone, and with them their host keys; static hosts keep theirs.
+      if (context.spec.provider !== 'static') await rm(join(context.clusterDir, 'known_hosts'), { force: true });
+      return 'state cleared';
+    },
+  },
+  {
+    name: 'purge',
+    title: 'remove pki/, kubeconfigs/, encryption-config.yaml, known_hosts and a generated ssh/ key',
+    shouldRun: ({ flags }) => flags.purge,
+    async run({ context }) {
+      for (const path of GENERATED_PATHS) await rm(join(context.clusterDir, path), { recursive: true, force: true });
+      // The key hardway generated beside cluster.yaml goes too; a key of the user's never does.
+      const generatedKeys = join(context.clusterDir, 'ssh');
+      if (sshKeyPath(context.spec, context.clusterDir).startsWith(`${generatedKeys}/`)) await rm(generatedKeys, { recursive: true, force: true });
+      return 'generated files removed';
+    },
+  },
+];

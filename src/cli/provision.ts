@@ -6,11 +6,14 @@ import { AlreadyReported, SpecError, UsageError } from '../errors.ts';
 import { versionSkewProblems, type DeployedVersions } from '../spec/version-skew.ts';
 import { acquireLock } from '../engine/lock.ts';
 import { formatRecap, reportJson, runExitCode } from '../engine/recap.ts';
+import { PhaseFailure, runPhases, type OperationPhase } from '../engine/operation.ts';
 import { chooseRenderer, runSteps, type RunReport } from '../engine/runner.ts';
 import { describeMissing, selectSteps, type Selection } from '../engine/select.ts';
 import { globalOptions, openCluster, type CliIO, type GlobalOptions } from './common.ts';
 import { runContext } from './run-context.ts';
-import { describeDropped, describeEtcdScale, drainDropped, joinNewMembers, pendingEtcdScale, pendingMachineScale, removeDropped, removeDroppedMembers } from './scale.ts';
+import { describeDropped, describeEtcdScale, drainDropped, joinNewMembers, pendingEtcdScale, pendingMachineScale, removeDropped, removeDroppedMembers, type ScaleInput } from './scale.ts';
+import type { EtcdScaleChanges } from '../scale/etcd.ts';
+import type { DroppedMachines } from '../scale/machines.ts';
 import { addSelectionOptions, selectionOptions, type SelectionFlags } from './selection.ts';
 import { loadStepGraph } from './steps.ts';
 import type { TranscriptSink } from '../modules/module.ts';
@@ -86,23 +89,24 @@ export async function provisionAction(options: GlobalOptions, selection: Selecti
   try {
     const renderer = chooseRenderer({ json: options.json, verbose: options.verbose, isTTY: io.isTTY, ci: Boolean(io.env.CI) });
     // The spec's etcd count changed: members join before the run and leave after it (src/cli/scale.ts).
-    const scale = !flags.dryRun && !selection.nodes && selected.steps.some((step) => step.playbook.step === 'etcd') ? pendingEtcdScale(cluster) : undefined;
-    const scaleInput = { cluster, run, steps, renderer, provider: run.provider, log: (line: string) => (options.json ? io.stderr : io.stdout)(`${line}\n`), reports: [] as RunReport[] };
     // Controllers and workers the spec dropped leave around a run that takes them out of the load
     // balancer and the routes: a whole one, no step or node selected (src/scale/machines.ts).
     const fullRun = !flags.dryRun && !selection.nodes && !selection.steps?.length && !selection.from;
-    const dropped = fullRun ? pendingMachineScale(cluster) : undefined;
-    if (flags.dryRun) {
-      const wouldScale = pendingEtcdScale(cluster);
-      if (wouldScale && !options.json) for (const line of describeEtcdScale(wouldScale)) io.stdout(`would ${line}\n`);
-      const wouldDrop = pendingMachineScale(cluster);
-      if (wouldDrop && !options.json) for (const line of describeDropped(wouldDrop)) io.stdout(`would ${line}\n`);
-    }
-    if (scale) await joinNewMembers(scaleInput, scale);
-    if (dropped) await drainDropped(scaleInput, dropped);
-    const report = await runSteps(run, selected.steps, renderer);
-    if (scale && report.ok) await removeDroppedMembers(scaleInput, scale);
-    if (dropped && report.ok) await removeDropped(scaleInput, dropped);
+    const provision: ProvisionRun = {
+      scaleInput: { cluster, run, steps, renderer, provider: run.provider, log: (line: string) => (options.json ? io.stderr : io.stdout)(`${line}\n`), reports: [] as RunReport[] },
+      scale: !flags.dryRun && !selection.nodes && selected.steps.some((step) => step.playbook.step === 'etcd') ? pendingEtcdScale(cluster) : undefined,
+      dropped: fullRun ? pendingMachineScale(cluster) : undefined,
+      wouldScale: flags.dryRun && !options.json ? pendingEtcdScale(cluster) : undefined,
+      wouldDrop: flags.dryRun && !options.json ? pendingMachineScale(cluster) : undefined,
+      runSteps: () => runSteps(run, selected.steps, renderer),
+    };
+    await runPhases(PROVISION_PHASES, provision, {
+      log: (line) => options.verbose && io.stderr(`${line}\n`),
+      ...(flags.dryRun ? { dryRun: { show: (lines) => lines.forEach((line) => io.stdout(`${line}\n`)) } } : {}),
+    }).catch((error: unknown) => {
+      throw error instanceof PhaseFailure ? error.cause : error;
+    });
+    const report = provision.report!;
     if (transcript && flags.transcript) await transcript.write(flags.transcript);
     io.stdout(options.json ? `${JSON.stringify(reportJson(report), null, 2)}\n` : formatRecap(report));
     // Remembered, so a later run (or a rebuild) takes the binaries from the same place.
@@ -126,3 +130,55 @@ export async function provisionAction(options: GlobalOptions, selection: Selecti
     await lock.release();
   }
 }
+
+/** What provision's phases share: the scaling around the run, and the run's report once it is made. */
+interface ProvisionRun {
+  scaleInput: ScaleInput;
+  /** etcd members to add before the run and remove after it. */
+  scale?: EtcdScaleChanges;
+  /** Controllers and workers the spec no longer lists. */
+  dropped?: DroppedMachines;
+  /** What a dry run says it would scale. */
+  wouldScale?: EtcdScaleChanges;
+  wouldDrop?: DroppedMachines;
+  runSteps: () => Promise<RunReport>;
+  report?: RunReport;
+}
+
+/** Why: provision's order as data, run by the engine's phase runner as rebuild and destroy are: scale around the step graph. */
+const PROVISION_PHASES: readonly OperationPhase<ProvisionRun>[] = [
+  {
+    name: 'join-members',
+    title: 'add the etcd members the spec gained, one at a time',
+    shouldRun: (ctx) => Boolean(ctx.scale ?? ctx.wouldScale),
+    dryRun: (ctx) => (ctx.wouldScale ? describeEtcdScale(ctx.wouldScale).map((line) => `would ${line}`) : []),
+    run: async (ctx) => (await joinNewMembers(ctx.scaleInput, ctx.scale!)).join('; ') || 'no member to add',
+  },
+  {
+    name: 'drain-dropped',
+    title: 'drain the workers and stop the controllers the spec dropped',
+    shouldRun: (ctx) => Boolean(ctx.dropped ?? ctx.wouldDrop),
+    dryRun: (ctx) => (ctx.wouldDrop ? describeDropped(ctx.wouldDrop).map((line) => `would ${line}`) : []),
+    run: async (ctx) => (await drainDropped(ctx.scaleInput, ctx.dropped!)).join('; ') || 'nothing to drain',
+  },
+  {
+    name: 'steps',
+    title: 'run the selected steps on their nodes',
+    async run(ctx) {
+      ctx.report = await ctx.runSteps();
+      return ctx.report.ok ? 'every step ran' : 'a step failed';
+    },
+  },
+  {
+    name: 'remove-members',
+    title: 'remove the etcd members the spec dropped, once the run succeeded',
+    shouldRun: (ctx) => Boolean(ctx.scale && ctx.report?.ok),
+    run: async (ctx) => (await removeDroppedMembers(ctx.scaleInput, ctx.scale!)).join('; ') || 'no member to remove',
+  },
+  {
+    name: 'remove-dropped',
+    title: 'remove the machines the spec dropped, once the run succeeded',
+    shouldRun: (ctx) => Boolean(ctx.dropped && ctx.report?.ok),
+    run: async (ctx) => (await removeDropped(ctx.scaleInput, ctx.dropped!)).join('; ') || 'no machine to remove',
+  },
+];

@@ -4,16 +4,12 @@
 import { HardwayError, TaskError } from '../errors.ts';
 import type { RebuildContext } from './context.ts';
 import type { EtcdPeer } from './etcdctl.ts';
-import { PHASE_RUNNERS } from './phases.ts';
+import { PHASE_RUNNERS, type PhaseInput } from './phases.ts';
+import { PhaseFailure, runPhases, type OperationPhase, type PhaseReport } from '../engine/operation.ts';
 import { beginOperation, finishOperation, PHASE_TITLES, pendingPhases, plannedPhases, readOperation, type LoadBalancerKind, type Phase, type RebuildOperation } from './operation.ts';
 import { readEtcdView } from './preflight.ts';
 
-/** One finished phase, for the summary, --json and the benchmark. */
-export interface PhaseReport {
-  phase: Phase;
-  line: string;
-  durationMs: number;
-}
+export type { PhaseReport } from '../engine/operation.ts';
 
 /** What a finished rebuild reports. */
 export interface RebuildResult {
@@ -32,29 +28,34 @@ export function phasesToRun(ctx: Pick<RebuildContext, 'node' | 'state'>, loadBal
   return pendingPhases(plannedPhases(ctx.node.roles, loadBalancer), operation?.node === ctx.node.name ? operation : undefined);
 }
 
-/** Why: one loop for every provider and role; phases decide from real state, so a re-run resumes. */
+/** A rebuild phase as the engine's phase runs it: its runner updates the operation record. */
+function operationPhase(phase: Phase): OperationPhase<PhaseInput> {
+  return {
+    name: phase,
+    title: PHASE_TITLES[phase],
+    async run(input) {
+      const outcome = await PHASE_RUNNERS[phase](input);
+      input.operation = outcome.operation;
+      return outcome.line;
+    },
+  };
+}
+
+/** Why: one loop for every provider and role (the engine's runPhases); phases decide from real state, so a re-run resumes. */
 export async function runRebuild(ctx: RebuildContext, phases: readonly Phase[], firstPeer?: EtcdPeer): Promise<RebuildResult> {
   const started = performance.now();
   const previous = readOperation(ctx.state);
   const resumed = previous?.node === ctx.node.name && previous.done.length > 0;
-  let operation: RebuildOperation = await beginOperation(ctx.state, ctx.node.name);
   let peer = firstPeer;
-  const peerOf = async () => (peer ??= (await readEtcdView(ctx)).peer);
-  const reports: PhaseReport[] = [];
-  for (const [index, phase] of phases.entries()) {
-    ctx.log(`[${index + 1}/${phases.length}] ${phase}: ${PHASE_TITLES[phase]}`);
-    const phaseStarted = performance.now();
-    try {
-      const outcome = await PHASE_RUNNERS[phase]({ ctx, operation, peer: peerOf });
-      operation = outcome.operation;
-      const durationMs = performance.now() - phaseStarted;
-      reports.push({ phase, line: outcome.line, durationMs });
-      ctx.log(`    ${outcome.line} (${(durationMs / 1000).toFixed(1)}s)`);
-    } catch (error) {
-      throw stoppedIn(ctx, phase, readOperation(ctx.state) ?? operation, error);
-    }
+  const input: PhaseInput = { ctx, operation: await beginOperation(ctx.state, ctx.node.name), peer: async () => (peer ??= (await readEtcdView(ctx)).peer) };
+  let reports: PhaseReport[];
+  try {
+    reports = await runPhases(phases.map(operationPhase), input, { log: ctx.log });
+  } catch (error) {
+    if (!(error instanceof PhaseFailure)) throw error;
+    throw stoppedIn(ctx, error.phase as Phase, readOperation(ctx.state) ?? input.operation, error.cause);
   }
-  const finished = readOperation(ctx.state) ?? operation;
+  const finished = readOperation(ctx.state) ?? input.operation;
   await finishOperation(ctx.state);
   return { node: ctx.node.name, resumed, phases: reports, oldMemberId: finished.oldMemberId, newMemberId: finished.newMemberId, durationMs: performance.now() - started };
 }
