@@ -8,6 +8,7 @@
 // node; the CA and client certificate are read on the workstation (paths relative to the cluster
 // directory) and never copied anywhere.
 import { readFile } from 'node:fs/promises';
+import { setTimeout } from 'node:timers/promises';
 import { request } from 'node:http';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -25,7 +26,18 @@ import { type TaskContext, defineModule } from './module.ts';
 import { upload, type DescribedLine } from './described.ts';
 import { requireNode } from './remote-support.ts';
 
-const common = { timeout: duration.default('90s') };
+const common = {
+  timeout: duration.default('90s'),
+  /**
+   * Passes in a row, 1 s apart, before the wait is over (a failure starts the count again): a
+   * server a load balancer checks is back in its rotation only after that balancer's own passes
+   * (haproxy: rise 2, inter 1s).
+   */
+  passes: z.number().int().min(1).max(60).default(1),
+};
+
+/** Between two passes of a `passes:` wait. */
+const PASS_INTERVAL_MS = 1_000;
 
 const tcpWait = z.strictObject({
   tcp: z.string().regex(/^[^\s:/]+:\d{1,5}$/, { message: 'must be host:port, like 127.0.0.1:2379' }),
@@ -204,14 +216,31 @@ export const waitModule = defineModule({
     const node = requireNode(ctx);
     const transport = await ctx.connect();
     const what = waitTarget(args);
-    const elapsed = await pollUntil(await probeFor(ctx, args, transport), {
-      timeoutMs: parseDuration(args.timeout),
-      what,
-      signal: ctx.signal,
-      log: ctx.log,
-      where: { node: node.name, step: ctx.step, task: ctx.task },
-    });
-    return { changed: false, reason: `${'tcp' in args ? args.tcp : 'url' in args ? args.url : 'command'} ready after ${formatMs(elapsed)}` };
+    const probe = await probeFor(ctx, args, transport);
+    const timeoutMs = parseDuration(args.timeout);
+    const where = { node: node.name, step: ctx.step, task: ctx.task };
+    const started = performance.now();
+    for (let passed = 0; passed < args.passes; ) {
+      const remaining = timeoutMs - (performance.now() - started);
+      if (passed === 0) {
+        await pollUntil(probe, { timeoutMs: Math.max(remaining, 1_000), what, signal: ctx.signal, log: ctx.log, where });
+        passed = 1;
+        continue;
+      }
+      if (remaining <= 0) throw new TaskError(`timed out after ${formatMs(timeoutMs)} waiting for ${what} ${args.passes} times in a row (${passed} so far)`, where);
+      await setTimeout(PASS_INTERVAL_MS, undefined, { signal: ctx.signal });
+      try {
+        await probe(AbortSignal.any([ctx.signal, AbortSignal.timeout(ATTEMPT_MS)]));
+        passed++;
+      } catch (error) {
+        ctx.signal.throwIfAborted();
+        ctx.log(`${what}: failed again after ${passed} pass${passed === 1 ? '' : 'es'} in a row (${failureText(error)}); waiting again`);
+        passed = 0;
+      }
+    }
+    const elapsed = performance.now() - started;
+    const passes = args.passes > 1 ? ` (${args.passes} passes in a row)` : '';
+    return { changed: false, reason: `${'tcp' in args ? args.tcp : 'url' in args ? args.url : 'command'} ready after ${formatMs(elapsed)}${passes}` };
   },
   describe(_ctx, args) {
     const seconds = Math.ceil(parseDuration(args.timeout) / 1000);
@@ -229,6 +258,7 @@ export const waitModule = defineModule({
       if (files.length) cleanup.push(`rm -f ${files.map((file) => file.temp).join(' ')}`);
       probe = ['curl -fsS -o /dev/null', ...files.map((file) => `${file.flag} ${file.temp}`), shellQuote(args.url)].join(' ');
     } else probe = args.command;
-    return [...uploads, `timeout ${seconds} sh -c ${shellQuote(`until ${probe}; do sleep 1; done`)}`, ...cleanup];
+    const loop = args.passes > 1 ? `passes=0; while :; do if ${probe}; then passes=$((passes + 1)); [ "$passes" -ge ${args.passes} ] && break; else passes=0; fi; sleep 1; done` : `until ${probe}; do sleep 1; done`;
+    return [...uploads, `timeout ${seconds} sh -c ${shellQuote(loop)}`, ...cleanup];
   },
 });

@@ -1,7 +1,7 @@
 // Waits are made by the node through its SSH connection; here the "node" is a local sshd, so the
 // probed ports are on 127.0.0.1. TLS material is made with the real openssl CLI.
 import { execFile } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -74,6 +74,25 @@ describe('wait (real sshd, real TLS)', () => {
     expect((noClientCert as Error).message).toBe(`timed out after 1 s waiting for https://127.0.0.1:${port}/healthz to answer 200 (last: TLS: tlsv13 alert certificate required)`);
     const wrongCA = await converge(waitModule, remote.context(), { url: `https://127.0.0.1:${port}/healthz`, ca: 'pki/admin.pem', cert: 'pki/admin.pem', key: 'pki/admin-key.pem', timeout: '1s' }).catch((caught: unknown) => caught);
     expect((wrongCA as Error).message).toBe(`timed out after 1 s waiting for https://127.0.0.1:${port}/healthz to answer 200 (last: self-signed certificate in certificate chain)`);
+  });
+
+  it('with passes: N, ends only after N passes in a row, 1 s apart; a failure starts the count again, by hand too', async () => {
+    const counter = join(remote.root, 'attempts');
+    // Passes, except the third attempt: the count starts again, so six attempts in all.
+    const command = `n=$(( $(cat ${counter} 2>/dev/null || echo 0) + 1 )); echo "$n" > ${counter}; [ "$n" -ne 3 ]`;
+    const ctx = remote.context();
+    const started = performance.now();
+    const outcome = await converge(waitModule, ctx, { command, passes: 3, timeout: '30s' });
+    expect(outcome.applied).toMatchObject({ changed: false, reason: expect.stringMatching(/^command ready after .* \(3 passes in a row\)$/) });
+    expect((await readFile(counter, 'utf8')).trim()).toBe('6');
+    expect(performance.now() - started).toBeGreaterThan(3_500);
+    expect(ctx.lines).toContainEqual(expect.stringContaining('failed again after 2 passes in a row'));
+    // The transcript's loop counts the same way.
+    await writeFile(counter, '0\n');
+    const [loop] = waitModule.describe({ run: remote.run, node: remote.node, vars: {} }, waitArgs.parse({ command, passes: 3, timeout: '30s' }));
+    expect(loop).toContain('passes=0; while :;');
+    await run('bash', ['-c', loop as string]);
+    expect((await readFile(counter, 'utf8')).trim()).toBe('6');
   });
 
   it('waits for a command to succeed', async () => {
