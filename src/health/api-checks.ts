@@ -3,7 +3,7 @@
 // path), and the leader leases of kube-controller-manager and kube-scheduler.
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { httpRequest, pollUntil, type HttpRequestOptions } from '../modules/wait.ts';
+import { httpRequest, pollUntil, type HttpRequestOptions } from '../modules/node-probe.ts';
 import { loadBalancerType } from '../spec/schema.ts';
 import { directTcp, files, viaNode, type HealthContext, type HealthResult, type Tls } from './connect.ts';
 

@@ -1,6 +1,6 @@
 // Checks of the workers as the API server sees them: each registered, and Ready (its kubelet
 // reports, the runtime and the pod network are up).
-import { pollUntil } from '../modules/wait.ts';
+import { pollUntil } from '../modules/node-probe.ts';
 import { kubeRequest } from './api-checks.ts';
 import type { HealthContext, HealthResult } from './connect.ts';
 

@@ -3,7 +3,7 @@
 // against the CA and the address it was reached at, so a missing SAN names the cert and the name.
 import { checkWorkersReady } from './node-checks.ts';
 import type { Duplex } from 'node:stream';
-import { httpGet } from '../modules/wait.ts';
+import { httpGet } from '../modules/node-probe.ts';
 import { checkLeaders, checkWriteRead } from './api-checks.ts';
 import { directTcp, files, viaNode, type HealthContext, type HealthResult, type Tls } from './connect.ts';
 

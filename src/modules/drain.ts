@@ -14,7 +14,7 @@ import { onWorkstation } from './described.ts';
 import type { CheckResult } from './module.ts';
 import { defineModule } from './module.ts';
 import { requireNode } from './remote-support.ts';
-import { pollUntil, type HttpRequestOptions } from './wait.ts';
+import { pollUntil, type HttpRequestOptions } from './node-probe.ts';
 
 /** A pod with live work stops within its grace period; this bound says when to stop waiting. */
 export const DRAIN_TIMEOUT_MS = 180_000;

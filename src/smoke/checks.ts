@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { RunContext } from '../modules/module.ts';
 import { PrerequisiteError } from '../errors.ts';
 import { directTcp, viaNode } from '../health/connect.ts';
-import { pollUntil } from '../modules/wait.ts';
+import { pollUntil } from '../modules/node-probe.ts';
 
 export const SMOKE_NAMESPACE = 'hardway-smoke';
 export const SMOKE_IMAGE = 'hardway.local/smoke:1.0';
